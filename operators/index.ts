@@ -1,0 +1,9 @@
+// Operators: the pieces liveTrade$ is composed of, in pipeline order.
+export { restoreState, RestoredState } from "./restoreState";
+export { tick } from "./tick";
+export { persistState } from "./persistState";
+export { emitEvents } from "./emitEvents";
+export { retryAfter } from "./retryAfter";
+export { lockKey } from "./lockKey";
+export { stopGate } from "./stopGate";
+export { keepOpenedClosed } from "./keepOpenedClosed";

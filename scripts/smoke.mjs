@@ -1,0 +1,28 @@
+// Loads every built entry through the package's own exports map, as ESM and as CJS, and
+// fails when one cannot be loaded or exports nothing. Run after `npm run build`.
+import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+
+const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+const require = createRequire(import.meta.url);
+const entries = Object.keys(pkg.exports)
+  .filter((key) => key !== "./package.json")
+  .map((key) => (key === "." ? pkg.name : `${pkg.name}/${key.slice(2)}`));
+
+let failures = 0;
+for (const specifier of entries) {
+  for (const [kind, load] of [
+    ["esm", () => import(specifier)],
+    ["cjs", async () => require(specifier)],
+  ]) {
+    try {
+      const names = Object.keys(await load()).filter((name) => name !== "default");
+      if (names.length === 0) throw new Error("no exports");
+      console.log(`smoke ${kind} ${specifier}: ${names.length} exports`);
+    } catch (error) {
+      failures += 1;
+      console.error(`smoke ${kind} ${specifier}: FAILED: ${error.message}`);
+    }
+  }
+}
+if (failures > 0) process.exit(1);

@@ -1,0 +1,151 @@
+/**
+ * One class per failure mode. Each has a stable `name` (safe across bundles and minifiers),
+ * the context it happened in, and the original error in `cause`.
+ */
+
+/** Where in the engine an error happened. */
+export interface ErrorContext {
+  symbol?: string;
+  strategyName?: string;
+  exchangeName?: string;
+}
+
+abstract class RxTradeError extends Error {
+  readonly symbol?: string;
+  readonly strategyName?: string;
+  readonly exchangeName?: string;
+
+  constructor(message: string, context: ErrorContext = {}, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    if (context.symbol !== undefined) this.symbol = context.symbol;
+    if (context.strategyName !== undefined) this.strategyName = context.strategyName;
+    if (context.exchangeName !== undefined) this.exchangeName = context.exchangeName;
+  }
+}
+
+/** A signal from `getSignal` broke one or more rules; `problems` lists each, with its value. */
+export class InvalidSignalError extends RxTradeError {
+  override readonly name = "InvalidSignalError";
+  constructor(
+    readonly problems: readonly string[],
+    readonly signal: unknown,
+    context: ErrorContext = {},
+  ) {
+    super(`rxtrade: invalid signal${where(context)}: ${problems.join("; ")}`, context);
+  }
+}
+
+/** A config value is out of range; `problems` lists each, with its value. */
+export class ConfigError extends RxTradeError {
+  override readonly name = "ConfigError";
+  constructor(readonly problems: readonly string[]) {
+    super(`rxtrade: invalid config: ${problems.join("; ")}`);
+  }
+}
+
+/** The exchange failed or returned candles that cannot be priced. */
+export class ExchangeError extends RxTradeError {
+  override readonly name = "ExchangeError";
+  constructor(message: string, context: ErrorContext = {}, cause?: unknown) {
+    super(`rxtrade: ${message}`, context, cause);
+  }
+}
+
+/** The strategy's `getSignal` threw or did not settle in time, or one of its callbacks threw. */
+export class StrategyError extends RxTradeError {
+  override readonly name = "StrategyError";
+  constructor(message: string, context: ErrorContext = {}, cause?: unknown) {
+    super(`rxtrade: ${message}`, context, cause);
+  }
+}
+
+/**
+ * A stored value could not be read. When `quarantinedTo` is set, the corrupt value was moved
+ * aside there and the key now reads as empty (the engine starts it fresh); otherwise the read
+ * failed (I/O, permissions) and is retried.
+ */
+export class StoreReadError extends RxTradeError {
+  override readonly name = "StoreReadError";
+  readonly key: string;
+  readonly path: string | undefined;
+  readonly quarantinedTo: string | undefined;
+  constructor(options: { key: string; path?: string; quarantinedTo?: string; cause?: unknown; message?: string }) {
+    const moved = options.quarantinedTo ? `; moved aside to ${options.quarantinedTo}, the key starts fresh` : "";
+    super(
+      `rxtrade: cannot read ${options.key}${options.path ? ` (${options.path})` : ""}: ${options.message ?? describe(options.cause)}${moved}`,
+      {},
+      options.cause,
+    );
+    this.key = options.key;
+    this.path = options.path;
+    this.quarantinedTo = options.quarantinedTo;
+  }
+}
+
+/** A write did not become durable. */
+export class StoreWriteError extends RxTradeError {
+  override readonly name = "StoreWriteError";
+  readonly key: string;
+  readonly path: string | undefined;
+  constructor(options: { key: string; path?: string; cause?: unknown }) {
+    super(
+      `rxtrade: cannot write ${options.key}${options.path ? ` (${options.path})` : ""}: ${describe(options.cause)}`,
+      {},
+      options.cause,
+    );
+    this.key = options.key;
+    this.path = options.path;
+  }
+}
+
+/** Another stream or process holds the key. */
+export class StoreLockedError extends RxTradeError {
+  override readonly name = "StoreLockedError";
+  readonly key: string;
+  readonly pid: number | undefined;
+  constructor(options: { key: string; pid?: number; cause?: unknown }) {
+    super(
+      `rxtrade: ${options.key} is locked by ${options.pid === undefined ? "another stream" : `process ${options.pid}`}; ` +
+        `stop that stream first (one stream per symbol and strategy per store)`,
+      {},
+      options.cause,
+    );
+    this.key = options.key;
+    this.pid = options.pid;
+  }
+}
+
+/**
+ * The store holds, under this stream's key, a value that is not this stream's: another
+ * strategy's or exchange's signal, or a value the engine does not recognise. It is neither
+ * traded nor overwritten; the stream ends with this error. (Additive to the API's error list.)
+ */
+export class StoreConflictError extends RxTradeError {
+  override readonly name = "StoreConflictError";
+  readonly key: string;
+  readonly found: unknown;
+  constructor(options: { key: string; found: unknown; reason: string; context?: ErrorContext }) {
+    super(
+      `rxtrade: ${options.key} holds ${options.reason}; it is left untouched. ` +
+        `Resume it with the stream that wrote it, use another store, or clear the key (store.write(key, null)) if it is obsolete`,
+      options.context ?? {},
+    );
+    this.key = options.key;
+    this.found = options.found;
+  }
+}
+
+/** Errors that end a stream instead of being retried on the next tick. */
+export function isFatal(error: unknown): boolean {
+  return error instanceof StoreConflictError || error instanceof StoreLockedError || error instanceof ConfigError;
+}
+
+function where(context: ErrorContext): string {
+  const parts = [context.strategyName, context.symbol].filter((part) => part !== undefined);
+  return parts.length === 0 ? "" : ` from ${parts.join(" on ")}`;
+}
+
+function describe(cause: unknown): string {
+  if (cause instanceof Error) return cause.message;
+  return String(cause);
+}

@@ -1,0 +1,101 @@
+import type { SchedulerLike } from "rxjs";
+import { asyncScheduler } from "rxjs";
+import { type Candle, type CandleInterval, type ExchangeSchema, intervalMs, MINUTE_MS } from "../model";
+
+export interface ReplayExchangeOptions {
+  /** Default `"replay"`. */
+  exchangeName?: string;
+}
+
+/**
+ * An exchange that replays recorded one-minute candles against a clock. It serves, as of
+ * `clock.now()`, only candles that have closed (open time + interval <= now) — never the
+ * future — synchronously, as plain arrays. Wider intervals are aggregated from the 1m candles.
+ * Every symbol is served the same series.
+ *
+ * @example
+ * const scheduler = new VirtualClock(Date.parse("2023-03-01T01:00:00Z"));
+ * const exchange = replayExchange(candles, scheduler);
+ * liveTrade$("BTCUSDT", strategy, { exchange, scheduler }).subscribe();
+ *
+ * @param candles one-minute candles, oldest first
+ * @param clock the stream's scheduler (default `asyncScheduler`, i.e. wall-clock time)
+ */
+export function replayExchange(
+  candles: readonly Candle[],
+  clock: Pick<SchedulerLike, "now"> = asyncScheduler,
+  options: ReplayExchangeOptions = {},
+): ExchangeSchema {
+  const series = new Map<number, readonly Candle[]>([[MINUTE_MS, sortedCopy(candles)]]);
+  // Replays move forward in time: start each search where the previous one ended.
+  let hint = 0;
+  const seriesOf = (width: number): readonly Candle[] => {
+    let found = series.get(width);
+    if (found === undefined) {
+      found = aggregate(series.get(MINUTE_MS) as readonly Candle[], width);
+      series.set(width, found);
+    }
+    return found;
+  };
+  return {
+    exchangeName: options.exchangeName ?? "replay",
+    getCandles(_symbol: string, interval: CandleInterval, since: Date, limit: number): Candle[] {
+      const width = intervalMs(interval);
+      if (width === undefined) throw new RangeError(`rxtrade: unknown candle interval ${JSON.stringify(interval)}`);
+      const all = seriesOf(width);
+      const time = since.getTime();
+      const from = width === MINUTE_MS ? (hint = nearBound(all, time, hint)) : lowerBound(all, time);
+      // Candles whose open time is <= now - width have closed.
+      const to = Math.min(lowerBound(all, clock.now() - width + 1, from), from + Math.max(0, limit));
+      return to > from ? all.slice(from, to) : [];
+    },
+  };
+}
+
+/** `lowerBound`, trying a few steps forward from `hint` first. */
+function nearBound(candles: readonly Candle[], time: number, hint: number): number {
+  if (hint > candles.length || (hint > 0 && (candles[hint - 1] as Candle).timestamp >= time)) return lowerBound(candles, time);
+  for (let i = hint, stop = Math.min(candles.length, hint + 4); i < stop; i++) {
+    if ((candles[i] as Candle).timestamp >= time) return i;
+  }
+  return lowerBound(candles, time, hint);
+}
+
+/** Index of the first candle at or after `lo` with timestamp >= `time`. */
+function lowerBound(candles: readonly Candle[], time: number, lo = 0): number {
+  let hi = candles.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((candles[mid] as Candle).timestamp < time) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function sortedCopy(candles: readonly Candle[]): readonly Candle[] {
+  for (let i = 1; i < candles.length; i++) {
+    if ((candles[i] as Candle).timestamp <= (candles[i - 1] as Candle).timestamp) {
+      return [...candles].sort((a, b) => a.timestamp - b.timestamp);
+    }
+  }
+  return candles;
+}
+
+/** Candles of `width` ms aligned to multiples of `width`, from one-minute candles. */
+function aggregate(candles: readonly Candle[], width: number): Candle[] {
+  const out: Candle[] = [];
+  let bucket: Candle | undefined;
+  for (const c of candles) {
+    const open = Math.floor(c.timestamp / width) * width;
+    if (bucket === undefined || bucket.timestamp !== open) {
+      bucket = { timestamp: open, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume };
+      out.push(bucket);
+    } else {
+      if (c.high > bucket.high) bucket.high = c.high;
+      if (c.low < bucket.low) bucket.low = c.low;
+      bucket.close = c.close;
+      bucket.volume += c.volume;
+    }
+  }
+  return out;
+}

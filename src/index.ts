@@ -1,0 +1,84 @@
+// Streams
+export { liveTrade$ } from "./liveTrade";
+export { tradeContext, DEFAULT_TICK_MS, type TradeContext } from "./tradeContext";
+
+// Stores
+export { memoryStore } from "./stores/memoryStore";
+export { STATE_VERSION, encodeState, decodeState, type StoredState } from "./stateCodec";
+
+// Exchanges
+export { replayExchange, type ReplayExchangeOptions } from "./exchanges/replayExchange";
+
+// Registries
+export { addStrategy, addExchange, getStrategy, getExchange } from "./registry";
+
+// Events
+export {
+  signal$,
+  signalLive$,
+  performance$,
+  error$,
+  doneLive$,
+  exit$,
+  listenSignal,
+  listenSignalLive,
+  listenSignalLiveOnce,
+  listenPerformance,
+  listenDoneLive,
+  listenError,
+  listenExit,
+  setLogger,
+  type PerformanceEvent,
+  type DoneEvent,
+  type Logger,
+} from "./events";
+
+// Trading rules (pure)
+export { evaluate, holdsSignal, type Transition } from "./rules";
+export { createSignal, signalProblems, type SignalState, type SignalStatus, type StreamIdentity } from "./signal";
+export { pnl } from "./pnl";
+export { vwapPrice, windowStart, checkCandles } from "./pricing";
+
+// Config
+export { setConfig, getConfig, getDefaultConfig, resolveConfig, validateConfig, type Config } from "./config";
+
+// Errors
+export {
+  InvalidSignalError,
+  ConfigError,
+  ExchangeError,
+  StrategyError,
+  StoreReadError,
+  StoreWriteError,
+  StoreLockedError,
+  StoreConflictError,
+  type ErrorContext,
+} from "./errors";
+
+// Types
+export type {
+  Position,
+  SignalInterval,
+  CandleInterval,
+  Candle,
+  MaybeAsync,
+  SignalDto,
+  SignalRow,
+  CloseReason,
+  CancelReason,
+  Pnl,
+  TickResult,
+  TickAction,
+  TickResultIdle,
+  TickResultScheduled,
+  TickResultOpened,
+  TickResultActive,
+  TickResultClosed,
+  TickResultCancelled,
+  SignalContext,
+  StrategyCallbacks,
+  StrategySchema,
+  ExchangeSchema,
+  SignalStore,
+  LiveOptions,
+} from "./model";

@@ -1,0 +1,70 @@
+import { defer, from, NEVER, type Observable, type ObservableInput, shareReplay, take, tap, timer } from "rxjs";
+import { emitEvents } from "../operators/emitEvents";
+import { keepOpenedClosed } from "../operators/keepOpenedClosed";
+import { lockKey } from "../operators/lockKey";
+import { persistState } from "../operators/persistState";
+import { restoreState } from "../operators/restoreState";
+import { retryAfter } from "../operators/retryAfter";
+import { stopGate } from "../operators/stopGate";
+import { tick } from "../operators/tick";
+import { emit } from "./events";
+import type { LiveOptions, StrategySchema, TickResultClosed, TickResultOpened } from "./model";
+import { tradeContext } from "./tradeContext";
+
+/**
+ * Runs a strategy live on one symbol, forever: every `tickMs` it prices the market, asks the
+ * strategy for a signal when nothing is open, opens, monitors and closes signals, persisting
+ * each change before it is emitted. Emits `opened` and `closed` results. Errors of a tick are
+ * reported on `error$` and the stream resubscribes after `tickMs`, resuming from the store.
+ * After `stop$` emits, no new signal is taken and the stream completes once nothing is open.
+ *
+ * ```
+ * timer:        0-----1-----2-----3-----4--…   (every tickMs)
+ * stop$:        --------------------s------
+ * liveTrade$:   ------o-----------c-|          (o opened, c closed)
+ * ```
+ *
+ * Composition: `timer(0, tickMs, scheduler)` -> `restoreState` -> `tick` -> `persistState` ->
+ * `emitEvents` -> `retryAfter(tickMs)` -> `lockKey` -> `stopGate(stop$)` -> `keepOpenedClosed`.
+ *
+ * @example
+ * import { liveTrade$, replayExchange } from "rxtrade";
+ * liveTrade$("BTCUSDT", strategy, { exchange: replayExchange(candles) })
+ *   .subscribe((result) => console.log(result.action, result.signal.id));
+ *
+ * @param symbol e.g. "BTCUSDT"
+ * @param strategy a schema, or a name registered with `addStrategy`
+ * @param options the exchange (required), store, stop$, scheduler, tickMs and config overrides
+ */
+export function liveTrade$(
+  symbol: string,
+  strategy: StrategySchema | string,
+  options: LiveOptions,
+): Observable<TickResultOpened | TickResultClosed> {
+  const context = tradeContext(symbol, strategy, options);
+  const { identity } = context;
+  return defer(() => {
+    const stop$ = latch(options.stop$);
+    return timer(0, context.tickMs, context.scheduler).pipe(
+      restoreState(context),
+      tick(context, stop$),
+      persistState(context),
+      emitEvents(context),
+      retryAfter(context.tickMs, context.scheduler),
+      lockKey(context),
+      stopGate(stop$),
+      keepOpenedClosed(),
+      tap({
+        complete: () => emit.done({ ...identity, backtest: false }),
+        error: (error: unknown) => emit.exit(error),
+      }),
+    );
+  });
+}
+
+// One subscription to the caller's stop$ per stream, shared by tick and the gate, so a cold
+// stop$ is not restarted when a tick error resubscribes the inner pipeline.
+function latch(stop$: ObservableInput<unknown> | undefined): Observable<unknown> {
+  if (stop$ === undefined) return NEVER;
+  return from(stop$).pipe(take(1), shareReplay({ bufferSize: 1, refCount: true }));
+}

@@ -1,0 +1,99 @@
+import { ExchangeError, type ErrorContext } from "./errors";
+import { type Candle, MINUTE_MS } from "./model";
+
+/** Open time of the oldest of the last `count` one-minute candles that have closed as of `now`. */
+export function windowStart(now: number, count: number): number {
+  const newestOpen = Math.floor(now / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
+  return newestOpen - (count - 1) * MINUTE_MS;
+}
+
+let scratch = new Float64Array(16);
+
+/**
+ * The market price as of `now`: VWAP of the last `count` closed one-minute candles in
+ * `candles` (typical price (H+L+C)/3 weighted by volume; zero volume -> mean of closes).
+ * Candles that have not closed by `now` or start before `since` are ignored. Throws an
+ * `ExchangeError` when no candle is usable or one is broken.
+ */
+export function vwapPrice(
+  candles: readonly Candle[],
+  now: number,
+  since: number,
+  count: number,
+  context: ErrorContext,
+): number {
+  // Pick the newest `limit` closed candles without allocating: candles are oldest first.
+  let end = candles.length;
+  while (end > 0 && (candles[end - 1] as Candle).timestamp + MINUTE_MS > now) end--;
+  let start = end;
+  while (start > 0 && end - start < count && (candles[start - 1] as Candle).timestamp >= since) start--;
+  if (start === end) {
+    throw new ExchangeError(
+      `no closed 1m candle for ${context.symbol ?? "the symbol"} since ${new Date(since).toISOString()} ` +
+        `(got ${candles.length} candle(s)); cannot price the market`,
+      context,
+    );
+  }
+  checkCandles(candles, start, end, context);
+
+  let weighted = 0;
+  let volume = 0;
+  let closes = 0;
+  for (let i = start; i < end; i++) {
+    const c = candles[i] as Candle;
+    weighted += ((c.high + c.low + c.close) / 3) * c.volume;
+    volume += c.volume;
+    closes += c.close;
+  }
+  return volume > 0 ? weighted / volume : closes / (end - start);
+}
+
+/**
+ * Throws an `ExchangeError` naming the candle when one in `candles[start, end)` is unusable:
+ * a value not finite, a price <= 0, a volume < 0, or a price below 1/1000 of the median close
+ * (a broken candle).
+ */
+export function checkCandles(candles: readonly Candle[], start: number, end: number, context: ErrorContext): void {
+  const n = end - start;
+  if (scratch.length < n) scratch = new Float64Array(n * 2);
+  for (let i = start; i < end; i++) {
+    const c = candles[i] as Candle;
+    if (
+      c === null ||
+      typeof c !== "object" ||
+      !Number.isFinite(c.timestamp) ||
+      !(c.open > 0 && c.high > 0 && c.low > 0 && c.close > 0) ||
+      !Number.isFinite(c.open + c.high + c.low + c.close) ||
+      !(c.volume >= 0) ||
+      !Number.isFinite(c.volume)
+    ) {
+      throw brokenCandle(c, "values must be finite, prices > 0 and volume >= 0", context);
+    }
+    scratch[i - start] = c.close;
+  }
+  // Insertion sort in a reused buffer: the window is a handful of candles, and this runs every tick.
+  for (let i = 1; i < n; i++) {
+    const value = scratch[i] as number;
+    let j = i - 1;
+    while (j >= 0 && (scratch[j] as number) > value) {
+      scratch[j + 1] = scratch[j] as number;
+      j--;
+    }
+    scratch[j + 1] = value;
+  }
+  const median = n % 2 === 1 ? (scratch[(n - 1) / 2] as number) : ((scratch[n / 2 - 1] as number) + (scratch[n / 2] as number)) / 2;
+  const floor = median / 1000;
+  for (let i = start; i < end; i++) {
+    const c = candles[i] as Candle;
+    if (c.open < floor || c.high < floor || c.low < floor || c.close < floor) {
+      throw brokenCandle(c, `a price is below 1/1000 of the median close (${median})`, context);
+    }
+  }
+}
+
+function brokenCandle(candle: unknown, why: string, context: ErrorContext): ExchangeError {
+  return new ExchangeError(
+    `broken candle for ${context.symbol ?? "the symbol"} from ${context.exchangeName ?? "the exchange"}: ${JSON.stringify(candle)} (${why})`,
+    context,
+  );
+}

@@ -1,0 +1,38 @@
+import { StoreLockedError } from "../errors";
+import type { SignalStore } from "../model";
+
+/**
+ * A synchronous in-memory `SignalStore`: values are kept as JSON text, so a read returns a
+ * JSON round trip of what was written, never the caller's object. Locks are per instance.
+ *
+ * @example
+ * const store = memoryStore();
+ * liveTrade$("BTCUSDT", strategy, { exchange, store }).subscribe();
+ */
+export function memoryStore(): SignalStore & { keys(): string[] } {
+  const values = new Map<string, string>();
+  const held = new Set<string>();
+  return {
+    read(key) {
+      const text = values.get(key);
+      return text === undefined ? null : (JSON.parse(text) as unknown);
+    },
+    write(key, value) {
+      if (value === null) values.delete(key);
+      else values.set(key, JSON.stringify(value));
+    },
+    lock(key) {
+      if (held.has(key)) throw new StoreLockedError({ key });
+      held.add(key);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        held.delete(key);
+      };
+    },
+    keys() {
+      return [...values.keys()];
+    },
+  };
+}

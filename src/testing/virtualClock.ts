@@ -1,0 +1,212 @@
+import { type SchedulerAction, type SchedulerLike, Subscription } from "rxjs";
+
+/**
+ * A virtual-time scheduler for long replays and many streams. Unlike rxjs's
+ * `VirtualTimeScheduler`, a periodic action (`timer(0, p)`) reschedules itself in place — it
+ * does not chain a new child action per period, so a run of millions of ticks neither grows
+ * the stack nor leaks — and the queue is a binary heap (O(log n) per schedule).
+ *
+ * `flush()` runs synchronously: right for synchronous strategies, exchanges and stores.
+ * `flushAsync()` lets pending Promises settle between time steps, so `async` strategies run in
+ * virtual time too.
+ *
+ * @example
+ * const clock = new VirtualClock(Date.parse("2023-03-01T00:10:00Z"));
+ * liveTrade$("BTCUSDT", strategy, { exchange: replayExchange(candles, clock), scheduler: clock, stop$ })
+ *   .subscribe(console.log);
+ * clock.flush(Date.parse("2023-03-02T00:00:00Z"));
+ */
+export class VirtualClock implements SchedulerLike {
+  private time: number;
+  private readonly heap: VirtualAction<any>[] = [];
+  private sequence = 0;
+
+  /** @param startTime the clock's initial `now()`, ms */
+  constructor(startTime = 0) {
+    this.time = startTime;
+  }
+
+  now(): number {
+    return this.time;
+  }
+
+  schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
+    return new VirtualAction<T>(this, work).schedule(state, delay);
+  }
+
+  /** Actions waiting to run. */
+  get pending(): number {
+    return this.heap.length;
+  }
+
+  /**
+   * Runs every action due at or before `until`, in time order (FIFO within a time), then
+   * sets the clock to `until` when it is finite. With `until = Infinity` it runs until nothing
+   * is scheduled: an endless `timer` never ends, so give the stream a stop or a bound.
+   *
+   * @returns the number of actions run
+   */
+  flush(until = Infinity): number {
+    let ran = 0;
+    for (let next = this.heap[0]; next !== undefined && next.due <= until; next = this.heap[0]) {
+      this.pop();
+      if (next.due > this.time) this.time = next.due;
+      ran++;
+      next.execute();
+    }
+    if (Number.isFinite(until) && until > this.time) this.time = until;
+    return ran;
+  }
+
+  /**
+   * Like `flush`, but before each time step (and at the end) it waits a macrotask, so every
+   * Promise chain started by the previous step — an async `getSignal`, a Promise exchange —
+   * settles before virtual time moves on.
+   *
+   * @returns the number of actions run
+   */
+  async flushAsync(until = Infinity): Promise<number> {
+    let ran = 0;
+    await macrotask();
+    for (let next = this.heap[0]; next !== undefined && next.due <= until; next = this.heap[0]) {
+      const step = next.due;
+      if (step > this.time) this.time = step;
+      while (next !== undefined && next.due <= step) {
+        this.pop();
+        ran++;
+        next.execute();
+        next = this.heap[0];
+      }
+      await macrotask();
+    }
+    if (Number.isFinite(until) && until > this.time) this.time = until;
+    return ran;
+  }
+
+  /** @internal */
+  enqueue(action: VirtualAction<any>, due: number): void {
+    action.due = due;
+    action.order = this.sequence++;
+    if (action.index >= 0) {
+      this.siftDown(this.siftUp(action.index));
+      return;
+    }
+    action.index = this.heap.length;
+    this.heap.push(action);
+    this.siftUp(action.index);
+  }
+
+  /** @internal */
+  remove(action: VirtualAction<any>): void {
+    const i = action.index;
+    if (i < 0) return;
+    action.index = -1;
+    const last = this.heap.pop() as VirtualAction<any>;
+    if (i < this.heap.length) {
+      this.heap[i] = last;
+      last.index = i;
+      this.siftDown(this.siftUp(i));
+    }
+  }
+
+  private pop(): void {
+    this.remove(this.heap[0] as VirtualAction<any>);
+  }
+
+  private before(a: VirtualAction<any>, b: VirtualAction<any>): boolean {
+    return a.due < b.due || (a.due === b.due && a.order < b.order);
+  }
+
+  private siftUp(i: number): number {
+    const heap = this.heap;
+    const item = heap[i] as VirtualAction<any>;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = heap[parent] as VirtualAction<any>;
+      if (!this.before(item, p)) break;
+      heap[i] = p;
+      p.index = i;
+      i = parent;
+    }
+    heap[i] = item;
+    item.index = i;
+    return i;
+  }
+
+  private siftDown(i: number): void {
+    const heap = this.heap;
+    const n = heap.length;
+    const item = heap[i] as VirtualAction<any>;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      const child = right < n && this.before(heap[right] as VirtualAction<any>, heap[left] as VirtualAction<any>) ? right : left;
+      const c = heap[child] as VirtualAction<any>;
+      if (!this.before(c, item)) break;
+      heap[i] = c;
+      c.index = i;
+      i = child;
+    }
+    heap[i] = item;
+    item.index = i;
+  }
+}
+
+class VirtualAction<T> extends Subscription implements SchedulerAction<T> {
+  due = 0;
+  order = 0;
+  index = -1;
+  private state: T | undefined;
+
+  constructor(
+    private readonly clock: VirtualClock,
+    private readonly work: (this: SchedulerAction<T>, state?: T) => void,
+  ) {
+    super();
+  }
+
+  schedule(state?: T, delay = 0): Subscription {
+    if (this.closed) return this;
+    this.state = state;
+    this.clock.enqueue(this, this.clock.now() + Math.max(0, delay));
+    return this;
+  }
+
+  execute(): void {
+    if (this.closed) return;
+    this.work(this.state);
+  }
+
+  override unsubscribe(): void {
+    if (this.closed) return;
+    this.clock.remove(this);
+    super.unsubscribe();
+  }
+}
+
+let pendingYield: (() => Promise<void>) | undefined;
+
+// A macrotask boundary: every microtask (Promise reaction) queued before it has run. Resolved
+// lazily so that loading this module touches no runtime-specific global.
+function macrotask(): Promise<void> {
+  if (pendingYield === undefined) {
+    const g = globalThis as { setImmediate?: (fn: () => void) => unknown; MessageChannel?: typeof MessageChannel };
+    if (typeof g.setImmediate === "function") {
+      const setImmediate = g.setImmediate;
+      pendingYield = () => new Promise((resolve) => setImmediate(resolve));
+    } else if (typeof g.MessageChannel === "function") {
+      const channel = new g.MessageChannel();
+      const waiting: Array<() => void> = [];
+      channel.port1.onmessage = () => waiting.shift()?.();
+      pendingYield = () =>
+        new Promise((resolve) => {
+          waiting.push(resolve);
+          channel.port2.postMessage(0);
+        });
+    } else {
+      pendingYield = () => new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  }
+  return pendingYield();
+}

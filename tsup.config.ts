@@ -1,0 +1,24 @@
+import { defineConfig } from "tsup";
+
+export default defineConfig({
+  entry: {
+    index: "src/index.ts",
+    operators: "operators/index.ts",
+    testing: "src/testing/index.ts",
+  },
+  format: ["esm", "cjs"],
+  // The core's module-level state (config, registries, event subjects) must exist once, so
+  // `rxtrade/operators` and `rxtrade/testing` may not inline their own copy of it. Their
+  // sources import the core by relative path, and code splitting puts every module that
+  // two entries share into one `chunk-*.js` / `chunk-*.cjs` that all entries import.
+  // For CJS, tsup only splits when it builds ESM first and converts it; `treeshake` makes
+  // that conversion go through Rollup (faithful output) instead of sucrase, which would
+  // also down-level class fields and `??`. The .d.ts files share chunks the same way.
+  splitting: true,
+  treeshake: true,
+  dts: true,
+  clean: true,
+  sourcemap: true,
+  target: "es2022",
+  external: ["rxjs", /^rxjs\//],
+});

@@ -1,0 +1,21 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Same public names as tsconfig "paths". Anchored, since a plain "rxtrade" key would
+    // also rewrite the "rxtrade/" prefix of the subpath entries.
+    alias: [
+      { find: /^rxtrade$/, replacement: here("./src/index.ts") },
+      { find: /^rxtrade\/operators$/, replacement: here("./operators/index.ts") },
+      { find: /^rxtrade\/testing$/, replacement: here("./src/testing/index.ts") },
+    ],
+  },
+  test: {
+    include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
+    environment: "node",
+    testTimeout: 20_000,
+  },
+});
