@@ -4,3 +4,4 @@ export { createTestScheduler } from "./testScheduler";
 
 // Market data
 export { candlesFromPrices, candlesFromMarble, type CandleOptions } from "./candles";
+export { marbleExchange } from "./replayMarble";
