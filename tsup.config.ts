@@ -5,6 +5,7 @@ export default defineConfig({
     index: "src/index.ts",
     operators: "operators/index.ts",
     testing: "src/testing/index.ts",
+    node: "src/node/index.ts",
   },
   format: ["esm", "cjs"],
   // The core's module-level state (config, registries, event subjects) must exist once, so
@@ -20,5 +21,7 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: "es2022",
+  // import.meta.url (rxtrade/node finds its bundled data with it) in the CJS build.
+  shims: true,
   external: ["rxjs", /^rxjs\//],
 });

@@ -11,6 +11,7 @@ export default defineConfig({
       { find: /^rxtrade$/, replacement: here("./src/index.ts") },
       { find: /^rxtrade\/operators$/, replacement: here("./operators/index.ts") },
       { find: /^rxtrade\/testing$/, replacement: here("./src/testing/index.ts") },
+      { find: /^rxtrade\/node$/, replacement: here("./src/node/index.ts") },
     ],
   },
   test: {

@@ -149,3 +149,15 @@ function describe(cause: unknown): string {
   if (cause instanceof Error) return cause.message;
   return String(cause);
 }
+
+/** A candle file has a row that is not a candle; `line` is 1-based. (Additive to the API's error list.) */
+export class CandleDataError extends RxTradeError {
+  override readonly name = "CandleDataError";
+  readonly path: string;
+  readonly line: number | undefined;
+  constructor(options: { path: string; line?: number; message: string; cause?: unknown }) {
+    super(`rxtrade: ${options.path}${options.line === undefined ? "" : `:${options.line}`}: ${options.message}`, {}, options.cause);
+    this.path = options.path;
+    this.line = options.line;
+  }
+}

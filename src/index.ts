@@ -52,6 +52,7 @@ export {
   StoreWriteError,
   StoreLockedError,
   StoreConflictError,
+  CandleDataError,
   type ErrorContext,
 } from "./errors";
 

@@ -1,0 +1,6 @@
+// Candle data
+export { csvCandles, parseCandlesCsv } from "./csvCandles";
+export { BUNDLED_BTCUSDT_1M } from "./bundledData";
+
+// Errors (re-exported so instanceof works from this entry)
+export { CandleDataError } from "../errors";
