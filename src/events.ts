@@ -93,8 +93,9 @@ export const emit = {
     performanceSubject.next(event);
   },
   error(error: unknown): void {
+    // Nobody listens: say it anyway, a silent failure is the worst kind.
     if (errorSubject.observed) errorSubject.next(toError(error));
-    else logger.debug("rxtrade:", error);
+    else logger.warn(`rxtrade: ${toError(error).name}: ${toError(error).message} (listen with listenError to handle it)`);
   },
   done(event: DoneEvent): void {
     doneLiveSubject.next(event);
