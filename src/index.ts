@@ -6,6 +6,9 @@ export { tradeContext, DEFAULT_TICK_MS, type TradeContext } from "./tradeContext
 export { memoryStore } from "./stores/memoryStore";
 export { STATE_VERSION, encodeState, decodeState, type StoredState } from "./stateCodec";
 
+// Schedulers
+export { acceleratedScheduler, type AcceleratedSchedulerOptions } from "./schedulers/acceleratedScheduler";
+
 // Exchanges
 export { replayExchange, type ReplayExchangeOptions } from "./exchanges/replayExchange";
 

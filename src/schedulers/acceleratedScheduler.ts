@@ -1,0 +1,70 @@
+import { asyncScheduler, type SchedulerAction, type SchedulerLike, Subscription } from "rxjs";
+
+export interface AcceleratedSchedulerOptions {
+  /** The scheduler's `now()` when it is created (ms), e.g. the start of a replay. */
+  origin: number;
+  /** Simulated ms per real ms: 60 runs a minute per second. */
+  speed: number;
+  /** The real scheduler underneath. Default `asyncScheduler`. */
+  base?: SchedulerLike;
+}
+
+/**
+ * A scheduler whose clock runs `speed` times faster than the real one, starting at `origin`:
+ * it is real time, sped up — timers really fire, `now()` says where the replay is. With a
+ * `replayExchange` on it, the live engine replays recorded markets at any speed, with real
+ * I/O (file stores, child processes, the browser) in between.
+ *
+ * @example
+ * const clock = acceleratedScheduler({ origin: candles[10].timestamp, speed: 600 }); // 10 min/s
+ * liveTrade$("BTCUSDT", strategy, { exchange: replayExchange(candles, clock), scheduler: clock });
+ */
+export function acceleratedScheduler(options: AcceleratedSchedulerOptions): SchedulerLike {
+  const { origin, speed, base = asyncScheduler } = options;
+  if (!(Number.isFinite(speed) && speed > 0)) throw new RangeError(`rxtrade: speed (${speed}) must be a finite number > 0`);
+  if (!Number.isFinite(origin)) throw new RangeError(`rxtrade: origin (${origin}) must be a finite time in ms`);
+  const start = base.now();
+  const scheduler: SchedulerLike = {
+    now: () => origin + (base.now() - start) * speed,
+    schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
+      return new AcceleratedAction(base, speed, work).schedule(state, delay);
+    },
+  };
+  return scheduler;
+}
+
+// The action `work` sees as `this`: a periodic `timer` reschedules through it, so its delays
+// must be scaled too (the base scheduler's own action would take them as real ms).
+class AcceleratedAction<T> extends Subscription implements SchedulerAction<T> {
+  private pending: Subscription | undefined;
+
+  constructor(
+    private readonly base: SchedulerLike,
+    private readonly speed: number,
+    private readonly work: (this: SchedulerAction<T>, state?: T) => void,
+  ) {
+    super();
+  }
+
+  schedule(state?: T, delay = 0): Subscription {
+    if (this.closed) return this;
+    this.pending?.unsubscribe();
+    const self = this;
+    this.pending = this.base.schedule(
+      function (this: SchedulerAction<T>, value?: T) {
+        self.pending = undefined;
+        if (!self.closed) self.work(value);
+      },
+      Math.max(0, delay) / this.speed,
+      state,
+    );
+    return this;
+  }
+
+  override unsubscribe(): void {
+    if (this.closed) return;
+    this.pending?.unsubscribe();
+    this.pending = undefined;
+    super.unsubscribe();
+  }
+}
