@@ -93,7 +93,14 @@ export function checkCandles(candles: readonly Candle[], start: number, end: num
 
 function brokenCandle(candle: unknown, why: string, context: ErrorContext): ExchangeError {
   return new ExchangeError(
-    `broken candle for ${context.symbol ?? "the symbol"} from ${context.exchangeName ?? "the exchange"}: ${JSON.stringify(candle)} (${why})`,
+    `broken candle for ${context.symbol ?? "the symbol"} from ${context.exchangeName ?? "the exchange"}: ${showCandle(candle)} (${why})`,
     context,
   );
+}
+
+// JSON.stringify would print NaN and Infinity as null: show them as they are.
+function showCandle(candle: unknown): string {
+  if (candle === null || typeof candle !== "object") return String(candle);
+  const fields = Object.entries(candle as Record<string, unknown>).map(([key, value]) => `${key}: ${typeof value === "string" ? JSON.stringify(value) : String(value)}`);
+  return `{ ${fields.join(", ")} }`;
 }

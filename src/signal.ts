@@ -18,6 +18,9 @@ export interface SignalState {
   readonly signal: SignalRow;
 }
 
+/** Slack for comparing percent distances, in percentage points. */
+const EPSILON = 1e-9;
+
 type Limits = Pick<
   Config,
   | "CC_MIN_TAKEPROFIT_DISTANCE_PERCENT"
@@ -117,8 +120,9 @@ export function signalProblems(dto: unknown, currentPrice: number, config: Limit
     );
   }
 
+  // Distances are compared with a little slack: 2 -> 2.01 is 0.49999999999998934 % in floating point.
   const tpDistance = (Math.abs(tp - open) / open) * 100;
-  if ((long ? tp > open : tp < open) && tpDistance < config.CC_MIN_TAKEPROFIT_DISTANCE_PERCENT) {
+  if ((long ? tp > open : tp < open) && tpDistance < config.CC_MIN_TAKEPROFIT_DISTANCE_PERCENT - EPSILON) {
     problems.push(
       `priceTakeProfit (${tp}) is ${percent(tpDistance)} from ${entry}; it must be at least ` +
         `CC_MIN_TAKEPROFIT_DISTANCE_PERCENT (${config.CC_MIN_TAKEPROFIT_DISTANCE_PERCENT} %) away to cover fees and slippage`,
@@ -126,12 +130,12 @@ export function signalProblems(dto: unknown, currentPrice: number, config: Limit
   }
   const slDistance = (Math.abs(open - sl) / open) * 100;
   if (long ? sl < open : sl > open) {
-    if (slDistance < config.CC_MIN_STOPLOSS_DISTANCE_PERCENT) {
+    if (slDistance < config.CC_MIN_STOPLOSS_DISTANCE_PERCENT - EPSILON) {
       problems.push(
         `priceStopLoss (${sl}) is ${percent(slDistance)} from ${entry}; it must be at least ` +
           `CC_MIN_STOPLOSS_DISTANCE_PERCENT (${config.CC_MIN_STOPLOSS_DISTANCE_PERCENT} %) away`,
       );
-    } else if (slDistance > config.CC_MAX_STOPLOSS_DISTANCE_PERCENT) {
+    } else if (slDistance > config.CC_MAX_STOPLOSS_DISTANCE_PERCENT + EPSILON) {
       problems.push(
         `priceStopLoss (${sl}) is ${percent(slDistance)} from ${entry}; it must be at most ` +
           `CC_MAX_STOPLOSS_DISTANCE_PERCENT (${config.CC_MAX_STOPLOSS_DISTANCE_PERCENT} %) away`,
