@@ -115,16 +115,23 @@ describe("vwapPrice: broken candles -> ExchangeError naming the symbol and the c
     const error = exchangeError(() => vwapPrice(candles, now, windowStart(now, 5), 5, ctx));
     expect(error.message).toContain("BTCUSDT");
     expect(error.message).toContain("ex1");
-    expect(error.message).toContain(`"timestamp":${BASE + 4 * M}`);
+    expect(error.message).toContain(`timestamp: ${BASE + 4 * M}`);
     expect(error.symbol).toBe("BTCUSDT");
     expect(error.exchangeName).toBe("ex1");
+  });
+
+  it("a value that is not finite is shown as it is (not as JSON's null)", () => {
+    const candles = [bad(0, {}), bad(1, {}), bad(2, {}), bad(3, {}), bad(4, { close: Number.NaN, high: Number.POSITIVE_INFINITY })];
+    const error = exchangeError(() => vwapPrice(candles, now, windowStart(now, 5), 5, ctx));
+    expect(error.message).toContain("close: NaN");
+    expect(error.message).toContain("high: Infinity");
   });
 
   it("the 1/1000 rule names the median close", () => {
     const candles = [bad(0, {}), bad(1, {}), bad(2, {}), bad(3, {}), bad(4, { low: 0.05 })];
     const error = exchangeError(() => vwapPrice(candles, now, windowStart(now, 5), 5, ctx));
     expect(error.message).toContain("median close (100)");
-    expect(error.message).toContain('"low":0.05');
+    expect(error.message).toContain("low: 0.05");
   });
 
   it("a price exactly 1/1000 of the median close is accepted", () => {
