@@ -1,5 +1,5 @@
 // Streams
-export { liveTrade$ } from "./liveTrade";
+export { liveTrade$, liveTicks$ } from "./liveTrade";
 export { tradeContext, DEFAULT_TICK_MS, type TradeContext } from "./tradeContext";
 
 // Stores

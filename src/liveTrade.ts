@@ -8,7 +8,7 @@ import { retryAfter } from "../operators/retryAfter";
 import { stopGate } from "../operators/stopGate";
 import { tick } from "../operators/tick";
 import { emit } from "./events";
-import type { LiveOptions, StrategySchema, TickResultClosed, TickResultOpened } from "./model";
+import type { LiveOptions, StrategySchema, TickResult, TickResultClosed, TickResultOpened } from "./model";
 import { tradeContext } from "./tradeContext";
 
 /**
@@ -41,6 +41,27 @@ export function liveTrade$(
   strategy: StrategySchema | string,
   options: LiveOptions,
 ): Observable<TickResultOpened | TickResultClosed> {
+  return liveTicks$(symbol, strategy, options).pipe(keepOpenedClosed());
+}
+
+/**
+ * `liveTrade$` before its last filter: every tick result — idle, scheduled, opened, active,
+ * closed, cancelled. For dashboards and for composing your own views of a live loop.
+ *
+ * ```
+ * liveTicks$:   i-----o-----a-----c-|
+ * liveTrade$:   ------o-----------c-|
+ * ```
+ *
+ * @example
+ * liveTicks$("BTCUSDT", strategy, { exchange }).pipe(filter((r) => r.action === "active"))
+ *   .subscribe((r) => console.log(r.percentTp));
+ *
+ * @param symbol e.g. "BTCUSDT"
+ * @param strategy a schema, or a name registered with `addStrategy`
+ * @param options as for `liveTrade$`
+ */
+export function liveTicks$(symbol: string, strategy: StrategySchema | string, options: LiveOptions): Observable<TickResult> {
   const context = tradeContext(symbol, strategy, options);
   const { identity } = context;
   return defer(() => {
@@ -53,7 +74,6 @@ export function liveTrade$(
       retryAfter(context.tickMs, context.scheduler),
       lockKey(context),
       stopGate(stop$),
-      keepOpenedClosed(),
       tap({
         complete: () => emit.done({ ...identity, backtest: false }),
         error: (error: unknown) => emit.exit(error),
