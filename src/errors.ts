@@ -161,3 +161,13 @@ export class CandleDataError extends RxTradeError {
     this.line = options.line;
   }
 }
+
+/** A report could not be written. (Additive to the API's error list.) */
+export class ReportWriteError extends RxTradeError {
+  override readonly name = "ReportWriteError";
+  readonly path: string;
+  constructor(options: { path: string; message: string; cause?: unknown }) {
+    super(`rxtrade: ${options.path}: ${options.message}`, {}, options.cause);
+    this.path = options.path;
+  }
+}

@@ -12,6 +12,14 @@ export { acceleratedScheduler, type AcceleratedSchedulerOptions } from "./schedu
 // Exchanges
 export { replayExchange, type ReplayExchangeOptions } from "./exchanges/replayExchange";
 
+// Facade
+export { Live, Performance, setDefaultStore, type LiveContext, type LiveRun, type LiveResult, type LiveStatus } from "./live/live";
+
+// Statistics and reports
+export { LiveStatisticsCollector, liveStatistics, DEFAULT_MAX_EVENTS, type LiveStatistics } from "./live/liveStatistics";
+export { liveReport, defaultReportColumns, noteReportColumn, type ReportColumn } from "./live/liveReport";
+export { PerformanceCollector, performanceReport, type PerformanceStatistics } from "./live/performanceStatistics";
+
 // Registries
 export { addStrategy, addExchange, getStrategy, getExchange } from "./registry";
 
@@ -56,6 +64,7 @@ export {
   StoreLockedError,
   StoreConflictError,
   CandleDataError,
+  ReportWriteError,
   type ErrorContext,
 } from "./errors";
 

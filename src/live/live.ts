@@ -1,0 +1,275 @@
+import { defer, finalize, type Observable, type SchedulerLike, share, Subject, type Subscription, tap } from "rxjs";
+import type { Config } from "../config";
+import { ReportWriteError } from "../errors";
+import { performance$ } from "../events";
+import { liveTicks$ } from "../liveTrade";
+import type { SignalStore, TickResultClosed, TickResultOpened } from "../model";
+import { getExchange, getStrategy } from "../registry";
+import { memoryStore } from "../stores/memoryStore";
+import { keepOpenedClosed } from "../../operators/keepOpenedClosed";
+import { DEFAULT_MAX_EVENTS, type LiveStatistics, LiveStatisticsCollector } from "./liveStatistics";
+import { defaultReportColumns, liveReport, type ReportColumn } from "./liveReport";
+import { PerformanceCollector, type PerformanceStatistics, performanceReport } from "./performanceStatistics";
+
+/** How the facade runs a pair. */
+export interface LiveContext {
+  strategyName: string;
+  exchangeName: string;
+  /** Default: the facade's store (`setDefaultStore`; initially one shared `memoryStore()`). */
+  store?: SignalStore;
+  tickMs?: number;
+  config?: Partial<Config>;
+  /** Additive: the loop's scheduler (default `asyncScheduler`), e.g. a `VirtualClock`. */
+  scheduler?: SchedulerLike;
+  /** Additive: the bound on the pair's event list (default 250). */
+  maxEvents?: number;
+}
+
+export type LiveResult = TickResultOpened | TickResultClosed;
+
+/** What `Live.run` returns: subscribe to it, or iterate it with `for await`. */
+export type LiveRun = Observable<LiveResult> & AsyncIterable<LiveResult>;
+
+export type LiveStatus = "idle" | "running" | "done";
+
+let defaultStore: SignalStore | undefined;
+
+/** The store the facade uses when a `LiveContext` names none. */
+export function setDefaultStore(store: SignalStore): void {
+  if (typeof store?.read !== "function" || typeof store.write !== "function") {
+    throw new TypeError("rxtrade: setDefaultStore needs a store with read(key) and write(key, value)");
+  }
+  defaultStore = store;
+}
+
+// One loop per symbol:strategyName, shared by every `run` consumer and `background` holder.
+class LivePair {
+  status: LiveStatus = "idle";
+  stats = new LiveStatisticsCollector();
+  perf = new PerformanceCollector();
+  private loop$: Observable<LiveResult> | undefined;
+  private stop$: Subject<void> | undefined;
+  private generation = 0;
+
+  constructor(
+    readonly symbol: string,
+    readonly strategyName: string,
+  ) {}
+
+  /** The running loop, or a new one started by its first subscriber. */
+  join(context: LiveContext): Observable<LiveResult> {
+    return defer(() => (this.loop$ ??= this.createLoop(context)));
+  }
+
+  /** The loop generation a `background` closure belongs to. */
+  get current(): number {
+    return this.generation;
+  }
+
+  requestStop(): void {
+    this.stop$?.next();
+  }
+
+  private createLoop(context: LiveContext): Observable<LiveResult> {
+    const stop$ = new Subject<void>();
+    const stats = new LiveStatisticsCollector(context.maxEvents ?? DEFAULT_MAX_EVENTS);
+    const ticks$ = liveTicks$(this.symbol, context.strategyName, {
+      exchange: context.exchangeName,
+      store: context.store ?? (defaultStore ??= memoryStore()),
+      stop$,
+      ...(context.tickMs === undefined ? {} : { tickMs: context.tickMs }),
+      ...(context.config === undefined ? {} : { config: context.config }),
+      ...(context.scheduler === undefined ? {} : { scheduler: context.scheduler }),
+    });
+    const loop$: Observable<LiveResult> = defer(() => {
+      // A new loop: fresh statistics, kept after it ends until the next one starts.
+      this.generation++;
+      this.status = "running";
+      this.stop$ = stop$;
+      this.stats = stats;
+      this.perf = new PerformanceCollector();
+      watchPerformance();
+      return ticks$;
+    }).pipe(
+      tap((result) => stats.record(result)),
+      keepOpenedClosed(),
+      finalize(() => {
+        if (this.loop$ !== loop$) return;
+        this.loop$ = undefined;
+        this.stop$ = undefined;
+        this.status = "done";
+      }),
+      share(),
+    );
+    return loop$;
+  }
+}
+
+const pairs = new Map<string, LivePair>();
+
+function pairOf(symbol: string, strategyName: string): LivePair {
+  const id = `${symbol}:${strategyName}`;
+  let pair = pairs.get(id);
+  if (pair === undefined) {
+    pair = new LivePair(symbol, strategyName);
+    pairs.set(id, pair);
+  }
+  return pair;
+}
+
+// Checks the names at once: run and background throw `strategy <name> not found` synchronously.
+function resolve(symbol: string, context: LiveContext): LivePair {
+  if (typeof symbol !== "string" || symbol.length === 0) {
+    throw new TypeError(`rxtrade: symbol (${JSON.stringify(symbol)}) must be a non-empty string, e.g. "BTCUSDT"`);
+  }
+  if (context === null || typeof context !== "object") {
+    throw new TypeError("rxtrade: a LiveContext { strategyName, exchangeName } is required");
+  }
+  getStrategy(context.strategyName);
+  getExchange(context.exchangeName);
+  return pairOf(symbol, context.strategyName);
+}
+
+// One performance$ subscription for the whole facade, routed to pairs by key in O(1).
+let performanceSubscription: Subscription | undefined;
+function watchPerformance(): void {
+  performanceSubscription ??= performance$.subscribe((event) => {
+    pairs.get(`${event.symbol}:${event.strategyName}`)?.perf.record(event);
+  });
+}
+
+function asAsyncIterable(results$: Observable<LiveResult>): AsyncIterable<LiveResult> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<LiveResult> {
+      const buffer: LiveResult[] = [];
+      const waiting: Array<{ resolve: (r: IteratorResult<LiveResult>) => void; reject: (e: unknown) => void }> = [];
+      let ended: { error: unknown } | "complete" | undefined;
+      let subscription: Subscription | undefined;
+      const settle = () => {
+        while (waiting.length > 0 && (buffer.length > 0 || ended !== undefined)) {
+          const next = waiting.shift() as (typeof waiting)[number];
+          if (buffer.length > 0) next.resolve({ value: buffer.shift() as LiveResult, done: false });
+          else if (ended === "complete") next.resolve({ value: undefined, done: true });
+          else next.reject((ended as { error: unknown }).error);
+        }
+      };
+      return {
+        next() {
+          subscription ??= results$.subscribe({
+            next: (value) => {
+              buffer.push(value);
+              settle();
+            },
+            error: (error: unknown) => {
+              ended = { error };
+              settle();
+            },
+            complete: () => {
+              ended = "complete";
+              settle();
+            },
+          });
+          return new Promise((resolve, reject) => {
+            waiting.push({ resolve, reject });
+            settle();
+          });
+        },
+        return() {
+          subscription?.unsubscribe();
+          ended ??= "complete";
+          buffer.length = 0;
+          settle();
+          return Promise.resolve({ value: undefined, done: true });
+        },
+      };
+    },
+  };
+}
+
+async function writeReport(path: string, symbol: string, strategyName: string, markdown: string): Promise<string> {
+  // Node-only, found at call time: loading the facade touches no Node built-in (it also runs in browsers).
+  const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+  if (typeof getBuiltin !== "function") {
+    throw new ReportWriteError({ path, message: "Live.dump writes files and needs Node >= 20.16; use Live.getReport elsewhere" });
+  }
+  const fs = getBuiltin("node:fs/promises") as typeof import("node:fs/promises");
+  const nodePath = getBuiltin("node:path") as typeof import("node:path");
+  const dir = nodePath.resolve(path);
+  const file = nodePath.join(dir, `${symbol}_${strategyName}.md`.replace(/[/\\]/g, "-"));
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    await fs.writeFile(file, markdown, "utf8");
+  } catch (cause) {
+    throw new ReportWriteError({ path: file, cause, message: `cannot write the report: ${(cause as Error).message}` });
+  }
+  return file;
+}
+
+/** The seed-compatible facade: named strategies and exchanges, one loop per symbol and strategy. */
+export const Live = {
+  /**
+   * The results of the pair's loop while this consumer is attached: lazy (the loop starts on
+   * subscribe or iteration); joins the loop when it is already running. Throws at once for an
+   * unknown strategy or exchange name.
+   *
+   * @example
+   * for await (const result of Live.run("BTCUSDT", { strategyName: "momentum", exchangeName: "binance" })) {
+   *   console.log(result.action, result.signal.id);
+   * }
+   */
+  run(symbol: string, context: LiveContext): LiveRun {
+    const results$ = resolve(symbol, context).join(context);
+    return Object.assign(results$, asAsyncIterable(results$)) as LiveRun;
+  },
+
+  /**
+   * Starts the pair's loop at once (or joins it) without a consumer; returns a closure that
+   * requests its graceful stop. Errors that end the loop reach `exit$`.
+   */
+  background(symbol: string, context: LiveContext): () => void {
+    const pair = resolve(symbol, context);
+    pair.join(context).subscribe({ error: () => {} }); // the error is reported on exit$
+    const generation = pair.current;
+    return () => {
+      if (pair.current === generation && pair.status === "running") pair.requestStop();
+    };
+  },
+
+  /** Requests the graceful stop of the pair's running loop; resolves once it is recorded. */
+  async stop(symbol: string, strategyName: string): Promise<void> {
+    getStrategy(strategyName);
+    pairs.get(`${symbol}:${strategyName}`)?.requestStop();
+  },
+
+  /** Statistics of the signals closed by the pair's current (or last) loop. */
+  async getData(symbol: string, strategyName: string): Promise<LiveStatistics> {
+    getStrategy(strategyName);
+    return (pairs.get(`${symbol}:${strategyName}`)?.stats ?? new LiveStatisticsCollector()).snapshot();
+  },
+
+  /** The pair's Markdown report. */
+  async getReport(symbol: string, strategyName: string, columns: readonly ReportColumn[] = defaultReportColumns): Promise<string> {
+    return liveReport(strategyName, await Live.getData(symbol, strategyName), columns);
+  },
+
+  /** Writes the report to `{path}/{symbol}_{strategyName}.md` (directories created); rejects with `ReportWriteError`. */
+  async dump(symbol: string, strategyName: string, path = "./dump/live", columns: readonly ReportColumn[] = defaultReportColumns): Promise<void> {
+    await writeReport(path, symbol, strategyName, await Live.getReport(symbol, strategyName, columns));
+  },
+
+  /** Every pair any `Live` method touched in this process, with its status. */
+  async list(): Promise<Array<{ id: string; symbol: string; strategyName: string; status: LiveStatus }>> {
+    return [...pairs.entries()].map(([id, pair]) => ({ id, symbol: pair.symbol, strategyName: pair.strategyName, status: pair.status }));
+  },
+};
+
+/** Tick latency per pair, from the `live_tick` events of its current (or last) loop. */
+export const Performance = {
+  async getData(symbol: string, strategyName: string): Promise<PerformanceStatistics> {
+    getStrategy(strategyName);
+    return (pairs.get(`${symbol}:${strategyName}`)?.perf ?? new PerformanceCollector()).snapshot();
+  },
+  async getReport(symbol: string, strategyName: string): Promise<string> {
+    return performanceReport(symbol, strategyName, await Performance.getData(symbol, strategyName));
+  },
+};

@@ -1,0 +1,98 @@
+import { MINUTE_MS, type TickResult } from "../model";
+import type { LiveStatistics } from "./liveStatistics";
+
+/** One column of the Markdown report. */
+export interface ReportColumn {
+  key: string;
+  label: string;
+  format(row: TickResult): string;
+}
+
+const NA = "N/A";
+const usd = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? NA : `${value.toFixed(8)} USD`);
+const percent = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? NA : `${value.toFixed(2)}%`);
+const signed = (value: number | null | undefined, digits = 2) =>
+  value === null || value === undefined || !Number.isFinite(value) ? NA : `${value > 0 ? "+" : ""}${value.toFixed(digits)}%`;
+
+function durationMinutes(row: TickResult): number | undefined {
+  switch (row.action) {
+    case "closed":
+      return row.closeTimestamp - row.signal.pendingAt;
+    case "cancelled":
+      return row.closeTimestamp - row.signal.scheduledAt;
+    case "active":
+      return row.timestamp - row.signal.pendingAt;
+    default:
+      return undefined;
+  }
+}
+
+/** The report's default columns, in order. */
+export const defaultReportColumns: readonly ReportColumn[] = [
+  { key: "timestamp", label: "Timestamp", format: (row) => new Date(row.timestamp).toISOString() },
+  { key: "action", label: "Action", format: (row) => row.action.toUpperCase() },
+  { key: "symbol", label: "Symbol", format: (row) => row.symbol },
+  { key: "signalId", label: "Signal ID", format: (row) => row.signal?.id ?? NA },
+  { key: "position", label: "Position", format: (row) => row.signal?.position.toUpperCase() ?? NA },
+  { key: "currentPrice", label: "Current Price", format: (row) => usd(row.currentPrice) },
+  { key: "priceOpen", label: "Open Price", format: (row) => usd(row.signal?.priceOpen) },
+  { key: "priceTakeProfit", label: "Take Profit", format: (row) => usd(row.signal?.priceTakeProfit) },
+  { key: "priceStopLoss", label: "Stop Loss", format: (row) => usd(row.signal?.priceStopLoss) },
+  { key: "percentTp", label: "% to TP", format: (row) => percent(row.action === "active" ? row.percentTp : undefined) },
+  { key: "percentSl", label: "% to SL", format: (row) => percent(row.action === "active" ? row.percentSl : undefined) },
+  { key: "pnl", label: "PNL (net)", format: (row) => (row.action === "closed" ? signed(row.pnl.pnlPercentage) : NA) },
+  {
+    key: "closeReason",
+    label: "Close Reason",
+    format: (row) => (row.action === "closed" ? row.closeReason : row.action === "cancelled" ? row.cancelReason : NA),
+  },
+  {
+    key: "duration",
+    label: "Duration (min)",
+    format: (row) => {
+      const ms = durationMinutes(row);
+      return ms === undefined ? NA : String(Math.round(ms / MINUTE_MS));
+    },
+  },
+];
+
+/** An optional column with the signal's note. */
+export const noteReportColumn: ReportColumn = { key: "note", label: "Note", format: (row) => row.signal?.note || NA };
+
+// A "|" or a line break inside a cell would break the table.
+function cell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+}
+
+/**
+ * The Markdown report of a pair: a title, a table of `eventList` (newest first) and the
+ * summary lines; `No events recorded yet.` when there is nothing to show.
+ *
+ * @example
+ * liveReport("momentum", await Live.getData("BTCUSDT", "momentum"), [...defaultReportColumns, noteReportColumn]);
+ */
+export function liveReport(strategyName: string, stats: LiveStatistics, columns: readonly ReportColumn[] = defaultReportColumns): string {
+  const title = `# Live Trading Report: ${strategyName}\n\n`;
+  if (stats.eventList.length === 0) return `${title}No events recorded yet.\n`;
+  if (columns.length === 0) throw new RangeError("rxtrade: a report needs at least one column");
+  const lines = [
+    `| ${columns.map((c) => cell(c.label)).join(" | ")} |`,
+    `| ${columns.map(() => "---").join(" | ")} |`,
+    ...stats.eventList.map((row) => `| ${columns.map((c) => cell(c.format(row))).join(" | ")} |`),
+  ];
+  const ratio = (value: number | null, digits = 3) => (value === null ? NA : value.toFixed(digits));
+  const summary = [
+    `**Total events:** ${stats.totalEvents}`,
+    `**Closed signals:** ${stats.totalClosed}`,
+    `**Win rate:** ${stats.winRate === null ? NA : `${stats.winRate.toFixed(2)}%`} (${stats.winCount}W / ${stats.lossCount}L)`,
+    `**Average PNL:** ${signed(stats.avgPnl)}`,
+    `**Total PNL:** ${signed(stats.totalClosed === 0 ? null : stats.totalPnl)}`,
+    `**Standard deviation:** ${stats.stdDev === null ? NA : `${stats.stdDev.toFixed(2)}%`}`,
+    `**Sharpe ratio:** ${ratio(stats.sharpeRatio)}`,
+    `**Annualized Sharpe ratio:** ${ratio(stats.annualizedSharpeRatio)}`,
+    `**Certainty ratio:** ${ratio(stats.certaintyRatio)}`,
+    `**Expected yearly returns:** ${signed(stats.expectedYearlyReturns)}`,
+    `**Max drawdown:** ${stats.maxDrawdown === null ? NA : `${stats.maxDrawdown.toFixed(2)}%`}`,
+  ];
+  return `${title}${lines.join("\n")}\n\n${summary.join("\n\n")}\n`;
+}

@@ -1,0 +1,144 @@
+import { MINUTE_MS, type TickResult, type TickResultClosed } from "../model";
+
+/** Statistics of one symbol and strategy over the signals its current loop closed. */
+export interface LiveStatistics {
+  /** Scheduled, opened, closed and cancelled results, and the open signal's latest active row; newest first. */
+  eventList: TickResult[];
+  totalEvents: number;
+  totalClosed: number;
+  winCount: number;
+  lossCount: number;
+  /** winCount / totalClosed x 100. */
+  winRate: number | null;
+  avgPnl: number | null;
+  totalPnl: number;
+  /** Population standard deviation of the closed PnLs. */
+  stdDev: number | null;
+  /** avgPnl / stdDev. */
+  sharpeRatio: number | null;
+  /** sharpeRatio x sqrt(365). */
+  annualizedSharpeRatio: number | null;
+  /** Mean winning PnL / |mean losing PnL|. */
+  certaintyRatio: number | null;
+  /** avgPnl x 365 / mean holding time in days. */
+  expectedYearlyReturns: number | null;
+  /** Largest fall of the running sum of PnL from an earlier peak (the sum starts at 0), percentage points. */
+  maxDrawdown: number | null;
+}
+
+export const DEFAULT_MAX_EVENTS = 250;
+const DAY_MS = 24 * 60 * MINUTE_MS;
+
+/**
+ * Accumulates `LiveStatistics` from tick results in O(1) memory per closed signal: running
+ * sums (Welford's algorithm for the variance), and an event list bounded to `maxEvents` rows.
+ */
+export class LiveStatisticsCollector {
+  private events: TickResult[] = []; // oldest first; reversed on read
+  private closed = 0;
+  private wins = 0;
+  private losses = 0;
+  private winSum = 0;
+  private lossSum = 0;
+  private mean = 0;
+  private m2 = 0;
+  private sum = 0;
+  private peak = 0;
+  private drawdown = 0;
+  private heldMs = 0;
+
+  constructor(readonly maxEvents = DEFAULT_MAX_EVENTS) {
+    if (!Number.isSafeInteger(maxEvents) || maxEvents <= 0) {
+      throw new RangeError(`rxtrade: maxEvents (${maxEvents}) must be a positive integer`);
+    }
+  }
+
+  /** Takes one tick result; idle results and repeated `scheduled` rows are not events. */
+  record(result: TickResult): void {
+    switch (result.action) {
+      case "idle":
+        return;
+      case "scheduled":
+        if (result.timestamp !== result.signal.scheduledAt) return;
+        this.push(result);
+        return;
+      case "active": {
+        const last = this.events[this.events.length - 1];
+        // The open signal's latest active row replaces its previous one, where that one stands.
+        if (last !== undefined && last.action === "active" && last.signal.id === result.signal.id) {
+          this.events[this.events.length - 1] = result;
+        } else this.push(result);
+        return;
+      }
+      case "closed":
+        this.push(result);
+        this.close(result);
+        return;
+      default:
+        this.push(result);
+    }
+  }
+
+  snapshot(): LiveStatistics {
+    const n = this.closed;
+    const avgPnl = n > 0 ? this.sum / n : null;
+    const stdDev = n > 0 ? Math.sqrt(Math.max(0, this.m2 / n)) : null;
+    const sharpeRatio = avgPnl !== null && stdDev !== null && stdDev > 0 ? avgPnl / stdDev : null;
+    const meanDays = n > 0 ? this.heldMs / n / DAY_MS : 0;
+    const eventList = this.events.slice(-this.maxEvents).reverse();
+    return {
+      eventList,
+      totalEvents: eventList.length,
+      totalClosed: n,
+      winCount: this.wins,
+      lossCount: this.losses,
+      winRate: n > 0 ? (this.wins / n) * 100 : null,
+      avgPnl,
+      totalPnl: this.sum,
+      stdDev,
+      sharpeRatio: finite(sharpeRatio),
+      annualizedSharpeRatio: finite(sharpeRatio === null ? null : sharpeRatio * Math.sqrt(365)),
+      certaintyRatio: finite(this.wins > 0 && this.losses > 0 ? this.winSum / this.wins / Math.abs(this.lossSum / this.losses) : null),
+      expectedYearlyReturns: finite(avgPnl !== null && meanDays > 0 ? (avgPnl * 365) / meanDays : null),
+      maxDrawdown: n > 0 ? this.drawdown : null,
+    };
+  }
+
+  private push(result: TickResult): void {
+    this.events.push(result);
+    // Trim in batches: one splice per maxEvents/4 events keeps recording O(1) amortised.
+    if (this.events.length > this.maxEvents + Math.max(1, this.maxEvents >> 2)) {
+      this.events.splice(0, this.events.length - this.maxEvents);
+    }
+  }
+
+  private close(result: TickResultClosed): void {
+    const pnl = result.pnl.pnlPercentage;
+    this.closed++;
+    if (pnl > 0) {
+      this.wins++;
+      this.winSum += pnl;
+    } else if (pnl < 0) {
+      this.losses++;
+      this.lossSum += pnl;
+    }
+    const delta = pnl - this.mean;
+    this.mean += delta / this.closed;
+    this.m2 += delta * (pnl - this.mean);
+    this.sum += pnl;
+    if (this.sum > this.peak) this.peak = this.sum;
+    if (this.peak - this.sum > this.drawdown) this.drawdown = this.peak - this.sum;
+    this.heldMs += result.closeTimestamp - result.signal.pendingAt;
+  }
+}
+
+/** `LiveStatistics` of a list of tick results (oldest first). */
+export function liveStatistics(results: Iterable<TickResult>, maxEvents = DEFAULT_MAX_EVENTS): LiveStatistics {
+  const collector = new LiveStatisticsCollector(maxEvents);
+  for (const result of results) collector.record(result);
+  return collector.snapshot();
+}
+
+function finite(value: number | null): number | null {
+  return value !== null && Number.isFinite(value) ? value : null;
+}
