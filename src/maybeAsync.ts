@@ -1,4 +1,4 @@
-import { isObservable, type Unsubscribable } from "rxjs";
+import { isObservable, type Subscription, type Unsubscribable } from "rxjs";
 import type { MaybeAsync } from "./model";
 
 /**
@@ -42,7 +42,9 @@ function first<T>(
   error: (error: unknown) => void,
 ): Unsubscribable | undefined {
   let done = false;
-  const subscription = source.subscribe({
+  // `let`, declared first: a synchronous emission arrives while subscribe() is still running.
+  let subscription: Subscription | undefined;
+  subscription = source.subscribe({
     next(value) {
       if (done) return;
       done = true;
@@ -60,7 +62,6 @@ function first<T>(
       error(new Error("the observable completed without a value"));
     },
   });
-  // A synchronous emission arrives before `subscription` is assigned.
   if (done) {
     subscription.unsubscribe();
     return undefined;
