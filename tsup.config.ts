@@ -6,6 +6,7 @@ export default defineConfig({
     operators: "operators/index.ts",
     testing: "src/testing/index.ts",
     node: "src/node/index.ts",
+    browser: "src/browser/index.ts",
   },
   format: ["esm", "cjs"],
   // The core's module-level state (config, registries, event subjects) must exist once, so
@@ -23,5 +24,6 @@ export default defineConfig({
   target: "es2022",
   // import.meta.url (rxtrade/node finds its bundled data with it) in the CJS build.
   shims: true,
-  external: ["rxjs", /^rxjs\//],
+  // Dependencies are installed beside the package, never inlined (lowdb, idb-keyval).
+  external: ["rxjs", /^rxjs\//, "lowdb", /^lowdb\//, "idb-keyval"],
 });

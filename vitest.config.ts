@@ -12,6 +12,7 @@ export default defineConfig({
       { find: /^rxtrade\/operators$/, replacement: here("./operators/index.ts") },
       { find: /^rxtrade\/testing$/, replacement: here("./src/testing/index.ts") },
       { find: /^rxtrade\/node$/, replacement: here("./src/node/index.ts") },
+      { find: /^rxtrade\/browser$/, replacement: here("./src/browser/index.ts") },
     ],
   },
   test: {

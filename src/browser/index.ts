@@ -1,0 +1,5 @@
+// Stores
+export { indexedDbStore, type IndexedDbStore } from "./indexedDbStore";
+
+// Errors (re-exported so instanceof works from this entry)
+export { StoreReadError, StoreWriteError, StoreLockedError } from "../errors";
