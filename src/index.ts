@@ -4,6 +4,7 @@ export { tradeContext, DEFAULT_TICK_MS, type TradeContext } from "./tradeContext
 
 // Stores
 export { memoryStore } from "./stores/memoryStore";
+export { fromPersistBase, type PersistBaseAdapter } from "./stores/fromPersistBase";
 export { STATE_VERSION, encodeState, decodeState, type StoredState } from "./stateCodec";
 
 // Schedulers
