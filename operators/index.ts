@@ -1,6 +1,6 @@
 // Operators: the pieces liveTrade$ is composed of, in pipeline order.
 export { restoreState, RestoredState } from "./restoreState";
-export { tick } from "./tick";
+export { tick, type TickSession } from "./tick";
 export { persistState } from "./persistState";
 export { emitEvents } from "./emitEvents";
 export { retryAfter } from "./retryAfter";

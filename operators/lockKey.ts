@@ -41,9 +41,28 @@ export function lockKey<T>(context: Pick<TradeContext, "store" | "key">): MonoTy
             releaseOnce(fn);
             return;
           }
-          subscriber.add(source.subscribe(subscriber));
+          let released = false;
+          const release = () => {
+            if (released) return;
+            released = true;
+            releaseOnce(fn);
+          };
+          // Released before an end is passed on, so whoever hears of it can lock the key again.
+          subscriber.add(
+            source.subscribe({
+              next: (value) => subscriber.next(value),
+              error: (error: unknown) => {
+                release();
+                subscriber.error(error);
+              },
+              complete: () => {
+                release();
+                subscriber.complete();
+              },
+            }),
+          );
           // Finalizers run in the order they were added: the source is torn down first.
-          subscriber.add(() => releaseOnce(fn));
+          subscriber.add(release);
         },
         (error) => {
           emit.error(error);

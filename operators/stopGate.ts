@@ -1,4 +1,4 @@
-import { from, type MonoTypeOperatorFunction, Observable, type ObservableInput } from "rxjs";
+import { from, type MonoTypeOperatorFunction, Observable, type ObservableInput, type Subscription } from "rxjs";
 import type { TickResult } from "../src/model";
 import { holdsSignal } from "../src/rules";
 
@@ -24,25 +24,30 @@ export function stopGate(stop$: ObservableInput<unknown>): MonoTypeOperatorFunct
     new Observable<TickResult>((subscriber) => {
       let stopping = false;
       let holds: boolean | undefined;
-      const stopSubscription = from(stop$).subscribe(() => {
+      let upstream: Subscription | undefined;
+      // The source (and the store lock in it) is released before completion is announced, so
+      // whoever hears of it can start the pair again at once.
+      const finish = () => {
+        upstream?.unsubscribe();
+        subscriber.complete();
+      };
+      const stopSubscription: Subscription = from(stop$).subscribe(() => {
         if (stopping) return;
         stopping = true;
-        stopSubscription?.unsubscribe();
-        if (holds === false) subscriber.complete();
+        if (holds === false) finish();
       });
       subscriber.add(stopSubscription);
       if (subscriber.closed) return undefined;
-      subscriber.add(
-        source.subscribe({
-          next(result) {
-            holds = holdsSignal(result);
-            subscriber.next(result);
-            if (stopping && !holds) subscriber.complete();
-          },
-          error: (error: unknown) => subscriber.error(error),
-          complete: () => subscriber.complete(),
-        }),
-      );
+      upstream = source.subscribe({
+        next(result) {
+          holds = holdsSignal(result);
+          subscriber.next(result);
+          if (stopping && !holds) finish();
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      });
+      subscriber.add(upstream);
       return undefined;
     });
 }

@@ -31,8 +31,14 @@ import { RestoredState } from "./restoreState";
  *
  * @param context the stream's `TradeContext`
  * @param stop$ once it emits, the strategy is not asked for new signals
+ * @param session state that outlives a resubscription (`retryAfter`): the time of the last tick,
+ *   for `performance$`'s `previousTimestamp`. Default: per subscription.
  */
-export function tick(context: TradeContext, stop$?: ObservableInput<unknown>): OperatorFunction<unknown, TickResult> {
+export function tick(
+  context: TradeContext,
+  stop$?: ObservableInput<unknown>,
+  session: TickSession = { previousTimestamp: null },
+): OperatorFunction<unknown, TickResult> {
   return (source) =>
     new Observable<TickResult>((subscriber) => {
       const { identity, strategy, scheduler, config, signalIntervalMs } = context;
@@ -48,7 +54,6 @@ export function tick(context: TradeContext, stop$?: ObservableInput<unknown>): O
       let now = 0;
       let price = 0;
       let since = 0;
-      let previousTimestamp: number | null = null;
       let startedAt = 0;
       let pending: Unsubscribable | undefined;
       let timeout: Unsubscribable | undefined;
@@ -65,7 +70,7 @@ export function tick(context: TradeContext, stop$?: ObservableInput<unknown>): O
         if (startedAt !== 0) {
           emit.performance({
             timestamp: now,
-            previousTimestamp,
+            previousTimestamp: session.previousTimestamp,
             metricType: "live_tick",
             duration: performance.now() - startedAt,
             strategyName: identity.strategyName,
@@ -74,7 +79,7 @@ export function tick(context: TradeContext, stop$?: ObservableInput<unknown>): O
             backtest: false,
           });
         }
-        previousTimestamp = now;
+        session.previousTimestamp = now;
         subscriber.next(transition.result);
         if (sourceDone) subscriber.complete();
       };
@@ -216,6 +221,11 @@ export function tick(context: TradeContext, stop$?: ObservableInput<unknown>): O
         timeout?.unsubscribe();
       };
     });
+}
+
+/** What `tick` keeps across resubscriptions. */
+export interface TickSession {
+  previousTimestamp: number | null;
 }
 
 function describe(error: unknown): string {

@@ -62,21 +62,42 @@ export function liveTrade$(
  * @param options as for `liveTrade$`
  */
 export function liveTicks$(symbol: string, strategy: StrategySchema | string, options: LiveOptions): Observable<TickResult> {
+  return tradeLoop$(symbol, strategy, options);
+}
+
+/**
+ * `liveTicks$`, with a hook that runs when the loop ends by itself (a graceful stop or an
+ * error), before `doneLive$`/`exit$` announce it. Not public: the facade's bookkeeping.
+ */
+export function tradeLoop$(
+  symbol: string,
+  strategy: StrategySchema | string,
+  options: LiveOptions,
+  onEnd?: () => void,
+): Observable<TickResult> {
   const context = tradeContext(symbol, strategy, options);
   const { identity } = context;
   return defer(() => {
     const stop$ = latch(options.stop$);
+    // Outlives the retries: the previous tick's time for performance$.
+    const session = { previousTimestamp: null };
     return timer(0, context.tickMs, context.scheduler).pipe(
       restoreState(context),
-      tick(context, stop$),
+      tick(context, stop$, session),
       persistState(context),
       emitEvents(context),
       retryAfter(context.tickMs, context.scheduler),
       lockKey(context),
       stopGate(stop$),
       tap({
-        complete: () => emit.done({ ...identity, backtest: false }),
-        error: (error: unknown) => emit.exit(error),
+        complete: () => {
+          onEnd?.();
+          emit.done({ ...identity, backtest: false });
+        },
+        error: (error: unknown) => {
+          onEnd?.();
+          emit.exit(error);
+        },
       }),
     );
   });

@@ -2,7 +2,7 @@ import { defer, finalize, type Observable, type SchedulerLike, share, Subject, t
 import type { Config } from "../config";
 import { ReportWriteError } from "../errors";
 import { performance$ } from "../events";
-import { liveTicks$ } from "../liveTrade";
+import { tradeLoop$ } from "../liveTrade";
 import type { SignalStore, TickResultClosed, TickResultOpened } from "../model";
 import { getExchange, getStrategy } from "../registry";
 import { memoryStore } from "../stores/memoryStore";
@@ -56,8 +56,12 @@ class LivePair {
     readonly strategyName: string,
   ) {}
 
-  /** The running loop, or a new one started by its first subscriber. */
+  /**
+   * The running loop, or a new one started by its first subscriber. A new loop is built at
+   * once, so a bad context throws here, synchronously, not in a subscription nobody watches.
+   */
   join(context: LiveContext): Observable<LiveResult> {
+    this.loop$ ??= this.createLoop(context);
     return defer(() => (this.loop$ ??= this.createLoop(context)));
   }
 
@@ -73,14 +77,17 @@ class LivePair {
   private createLoop(context: LiveContext): Observable<LiveResult> {
     const stop$ = new Subject<void>();
     const stats = new LiveStatisticsCollector(context.maxEvents ?? DEFAULT_MAX_EVENTS);
-    const ticks$ = liveTicks$(this.symbol, context.strategyName, {
+    // The pair is marked ended before doneLive$/exit$ go out: a listener that starts the pair
+    // again gets a new loop, not the one that is finishing.
+    const ended = () => this.end(loop$);
+    const ticks$ = tradeLoop$(this.symbol, context.strategyName, {
       exchange: context.exchangeName,
       store: context.store ?? (defaultStore ??= memoryStore()),
       stop$,
       ...(context.tickMs === undefined ? {} : { tickMs: context.tickMs }),
       ...(context.config === undefined ? {} : { config: context.config }),
       ...(context.scheduler === undefined ? {} : { scheduler: context.scheduler }),
-    });
+    }, ended);
     const loop$: Observable<LiveResult> = defer(() => {
       // A new loop: fresh statistics, kept after it ends until the next one starts.
       this.generation++;
@@ -93,15 +100,17 @@ class LivePair {
     }).pipe(
       tap((result) => stats.record(result)),
       keepOpenedClosed(),
-      finalize(() => {
-        if (this.loop$ !== loop$) return;
-        this.loop$ = undefined;
-        this.stop$ = undefined;
-        this.status = "done";
-      }),
+      finalize(ended),
       share(),
     );
     return loop$;
+  }
+
+  private end(loop$: Observable<LiveResult>): void {
+    if (this.loop$ !== loop$ || this.status !== "running") return;
+    this.loop$ = undefined;
+    this.stop$ = undefined;
+    this.status = "done";
   }
 }
 
@@ -238,13 +247,13 @@ export const Live = {
   /** Requests the graceful stop of the pair's running loop; resolves once it is recorded. */
   async stop(symbol: string, strategyName: string): Promise<void> {
     getStrategy(strategyName);
-    pairs.get(`${symbol}:${strategyName}`)?.requestStop();
+    pairOf(symbol, strategyName).requestStop();
   },
 
   /** Statistics of the signals closed by the pair's current (or last) loop. */
   async getData(symbol: string, strategyName: string): Promise<LiveStatistics> {
     getStrategy(strategyName);
-    return (pairs.get(`${symbol}:${strategyName}`)?.stats ?? new LiveStatisticsCollector()).snapshot();
+    return pairOf(symbol, strategyName).stats.snapshot();
   },
 
   /** The pair's Markdown report. */
@@ -267,7 +276,7 @@ export const Live = {
 export const Performance = {
   async getData(symbol: string, strategyName: string): Promise<PerformanceStatistics> {
     getStrategy(strategyName);
-    return (pairs.get(`${symbol}:${strategyName}`)?.perf ?? new PerformanceCollector()).snapshot();
+    return pairOf(symbol, strategyName).perf.snapshot();
   },
   async getReport(symbol: string, strategyName: string): Promise<string> {
     return performanceReport(symbol, strategyName, await Performance.getData(symbol, strategyName));

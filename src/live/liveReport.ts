@@ -86,7 +86,7 @@ export function liveReport(strategyName: string, stats: LiveStatistics, columns:
     `**Closed signals:** ${stats.totalClosed}`,
     `**Win rate:** ${stats.winRate === null ? NA : `${stats.winRate.toFixed(2)}%`} (${stats.winCount}W / ${stats.lossCount}L)`,
     `**Average PNL:** ${signed(stats.avgPnl)}`,
-    `**Total PNL:** ${signed(stats.totalClosed === 0 ? null : stats.totalPnl)}`,
+    `**Total PNL:** ${signed(stats.totalPnl)}`,
     `**Standard deviation:** ${stats.stdDev === null ? NA : `${stats.stdDev.toFixed(2)}%`}`,
     `**Sharpe ratio:** ${ratio(stats.sharpeRatio)}`,
     `**Annualized Sharpe ratio:** ${ratio(stats.annualizedSharpeRatio)}`,
