@@ -7,6 +7,7 @@ export default defineConfig({
     testing: "src/testing/index.ts",
     node: "src/node/index.ts",
     browser: "src/browser/index.ts",
+    ccxt: "src/ccxt/index.ts",
   },
   format: ["esm", "cjs"],
   // The core's module-level state (config, registries, event subjects) must exist once, so
@@ -24,6 +25,7 @@ export default defineConfig({
   target: "es2022",
   // import.meta.url (rxtrade/node finds its bundled data with it) in the CJS build.
   shims: true,
-  // Dependencies are installed beside the package, never inlined (lowdb, idb-keyval).
-  external: ["rxjs", /^rxjs\//, "lowdb", /^lowdb\//, "idb-keyval"],
+  // Dependencies are installed beside the package, never inlined (lowdb, idb-keyval; ccxt is
+  // an optional peer that only rxtrade/ccxt imports).
+  external: ["rxjs", /^rxjs\//, "lowdb", /^lowdb\//, "idb-keyval", "ccxt"],
 });

@@ -13,6 +13,7 @@ export default defineConfig({
       { find: /^rxtrade\/testing$/, replacement: here("./src/testing/index.ts") },
       { find: /^rxtrade\/node$/, replacement: here("./src/node/index.ts") },
       { find: /^rxtrade\/browser$/, replacement: here("./src/browser/index.ts") },
+      { find: /^rxtrade\/ccxt$/, replacement: here("./src/ccxt/index.ts") },
     ],
   },
   test: {
