@@ -1,15 +1,14 @@
-import { type MonoTypeOperatorFunction, tap } from "rxjs";
+import { type MonoTypeOperatorFunction, Observable, type Subscriber } from "rxjs";
 import { StrategyError } from "../src/errors";
 import { emit } from "../src/events";
 import type { StrategyCallbacks, TickResult } from "../src/model";
 import type { TradeContext } from "../src/tradeContext";
+import { ChainSubscriber } from "./chainSubscriber";
+
+type EventContext = Pick<TradeContext, "strategy" | "identity">;
 
 /** Calls one strategy callback; a throw is reported on `error$` and goes no further. */
-export function invokeCallback(
-  context: Pick<TradeContext, "strategy" | "identity">,
-  name: keyof StrategyCallbacks,
-  call: (callbacks: Partial<StrategyCallbacks>) => void,
-): void {
+export function invokeCallback(context: EventContext, name: keyof StrategyCallbacks, call: (callbacks: Partial<StrategyCallbacks>) => void): void {
   const callbacks = context.strategy.callbacks;
   if (callbacks === undefined || callbacks[name] === undefined) return;
   try {
@@ -35,34 +34,51 @@ export function invokeCallback(
  *
  * @param context the stream's `TradeContext` (its strategy's callbacks)
  */
-export function emitEvents(context: Pick<TradeContext, "strategy" | "identity">): MonoTypeOperatorFunction<TickResult> {
-  const symbol = context.identity.symbol;
-  return tap((result) => {
-    if (context.strategy.callbacks !== undefined) {
-      switch (result.action) {
-        case "idle":
-          invokeCallback(context, "onIdle", (cb) => cb.onIdle?.(symbol, result.currentPrice));
-          break;
-        case "scheduled":
-          if (result.timestamp === result.signal.scheduledAt) {
-            invokeCallback(context, "onSchedule", (cb) => cb.onSchedule?.(symbol, result.signal, result.currentPrice));
-          }
-          break;
-        case "opened":
-          invokeCallback(context, "onOpen", (cb) => cb.onOpen?.(symbol, result.signal, result.currentPrice));
-          break;
-        case "active":
-          invokeCallback(context, "onActive", (cb) => cb.onActive?.(symbol, result.signal, result.currentPrice));
-          break;
-        case "closed":
-          invokeCallback(context, "onClose", (cb) => cb.onClose?.(symbol, result.signal, result.pnl.priceClose));
-          break;
-        case "cancelled":
-          invokeCallback(context, "onCancel", (cb) => cb.onCancel?.(symbol, result.signal, result.currentPrice));
-          break;
-      }
-      invokeCallback(context, "onTick", (cb) => cb.onTick?.(symbol, result));
-    }
+export function emitEvents(context: EventContext): MonoTypeOperatorFunction<TickResult> {
+  return (source) =>
+    new Observable<TickResult>((subscriber) => {
+      source.subscribe(new EmitEventsSubscriber(subscriber, context));
+    });
+}
+
+class EmitEventsSubscriber extends ChainSubscriber<TickResult> {
+  constructor(
+    destination: Subscriber<TickResult>,
+    private readonly context: EventContext,
+  ) {
+    super(destination);
+  }
+
+  protected override _next(result: TickResult): void {
+    if (this.context.strategy.callbacks !== undefined) callbacksOf(this.context, result);
     emit.signal(result);
-  });
+    this.out.next(result);
+  }
+}
+
+function callbacksOf(context: EventContext, result: TickResult): void {
+  const symbol = context.identity.symbol;
+  switch (result.action) {
+    case "idle":
+      invokeCallback(context, "onIdle", (cb) => cb.onIdle?.(symbol, result.currentPrice));
+      break;
+    case "scheduled":
+      if (result.timestamp === result.signal.scheduledAt) {
+        invokeCallback(context, "onSchedule", (cb) => cb.onSchedule?.(symbol, result.signal, result.currentPrice));
+      }
+      break;
+    case "opened":
+      invokeCallback(context, "onOpen", (cb) => cb.onOpen?.(symbol, result.signal, result.currentPrice));
+      break;
+    case "active":
+      invokeCallback(context, "onActive", (cb) => cb.onActive?.(symbol, result.signal, result.currentPrice));
+      break;
+    case "closed":
+      invokeCallback(context, "onClose", (cb) => cb.onClose?.(symbol, result.signal, result.pnl.priceClose));
+      break;
+    case "cancelled":
+      invokeCallback(context, "onCancel", (cb) => cb.onCancel?.(symbol, result.signal, result.currentPrice));
+      break;
+  }
+  invokeCallback(context, "onTick", (cb) => cb.onTick?.(symbol, result));
 }

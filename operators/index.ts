@@ -7,3 +7,4 @@ export { retryAfter } from "./retryAfter";
 export { lockKey } from "./lockKey";
 export { stopGate } from "./stopGate";
 export { keepOpenedClosed } from "./keepOpenedClosed";
+export { StopLatch, listenStop, type StopListener } from "./stopLatch";

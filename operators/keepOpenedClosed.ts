@@ -1,4 +1,5 @@
-import { filter, type OperatorFunction } from "rxjs";
+import { Observable, type OperatorFunction } from "rxjs";
+import { ChainSubscriber } from "./chainSubscriber";
 import type { TickResult, TickResultClosed, TickResultOpened } from "../src/model";
 
 /**
@@ -13,5 +14,14 @@ import type { TickResult, TickResultClosed, TickResultOpened } from "../src/mode
  * source$.pipe(keepOpenedClosed()).subscribe((r) => console.log(r.action, r.signal.id));
  */
 export function keepOpenedClosed(): OperatorFunction<TickResult, TickResultOpened | TickResultClosed> {
-  return filter((result): result is TickResultOpened | TickResultClosed => result.action === "opened" || result.action === "closed");
+  return (source) =>
+    new Observable<TickResultOpened | TickResultClosed>((subscriber) => {
+      source.subscribe(new OpenedClosedSubscriber(subscriber));
+    });
+}
+
+class OpenedClosedSubscriber extends ChainSubscriber<TickResult, TickResultOpened | TickResultClosed> {
+  protected override _next(result: TickResult): void {
+    if (result.action === "opened" || result.action === "closed") this.out.next(result);
+  }
 }

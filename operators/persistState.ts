@@ -1,9 +1,10 @@
-import { type MonoTypeOperatorFunction, Observable } from "rxjs";
+import { type MonoTypeOperatorFunction, Observable, type Subscriber } from "rxjs";
 import { StoreWriteError } from "../src/errors";
-import { attempt } from "../src/maybeAsync";
-import type { SignalRow, TickResult } from "../src/model";
+import { attempt, isDeferred } from "../src/maybeAsync";
+import type { SignalRow, SignalStore, TickResult } from "../src/model";
 import { encodeState } from "../src/stateCodec";
 import type { TradeContext } from "../src/tradeContext";
+import { ChainSubscriber } from "./chainSubscriber";
 import { invokeCallback } from "./emitEvents";
 
 const NO_WRITE = Symbol("no write");
@@ -23,6 +24,8 @@ function valueOf(result: TickResult): object | null | typeof NO_WRITE {
       return NO_WRITE;
   }
 }
+
+type PersistContext = Pick<TradeContext, "store" | "key" | "identity" | "strategy">;
 
 /**
  * Writes each state change to the store and passes the result on only once the write is
@@ -44,63 +47,103 @@ function valueOf(result: TickResult): object | null | typeof NO_WRITE {
  *
  * @param context the stream's `TradeContext` (its store and key; `onWrite` is called after each write)
  */
-export function persistState(context: Pick<TradeContext, "store" | "key" | "identity" | "strategy">): MonoTypeOperatorFunction<TickResult> {
+export function persistState(context: PersistContext): MonoTypeOperatorFunction<TickResult> {
   return (source) =>
     new Observable<TickResult>((subscriber) => {
-      const { store, key } = context;
-      const queue: TickResult[] = [];
-      let writing = false;
-      let ended: { error: unknown } | "complete" | undefined;
-
-      const end = () => {
-        if (ended === "complete") subscriber.complete();
-        else if (ended !== undefined) subscriber.error(ended.error);
-      };
-      const drain = () => {
-        while (!writing && queue.length > 0 && !subscriber.closed) handle(queue.shift() as TickResult);
-        if (!writing && queue.length === 0) end();
-      };
-      const handle = (result: TickResult) => {
-        const value = valueOf(result);
-        if (value === NO_WRITE) {
-          subscriber.next(result);
-          return;
-        }
-        writing = true;
-        const confirmed = () => {
-          writing = false;
-          invokeCallback(context, "onWrite", (cb) => cb.onWrite?.(context.identity.symbol, value === null ? null : (result.signal as SignalRow)));
-          subscriber.next(result);
-          drain();
-        };
-        const failed = (error: unknown) => {
-          const writeError = error instanceof StoreWriteError ? error : new StoreWriteError({ key, cause: error });
-          const expected = JSON.stringify(value);
-          attempt(
-            () => store.read(key),
-            (stored) => {
-              if (JSON.stringify(stored ?? null) === expected) confirmed();
-              else subscriber.error(writeError);
-            },
-            () => subscriber.error(writeError),
-          );
-        };
-        attempt(() => store.write(key, value), confirmed, failed);
-      };
-
-      return source.subscribe({
-        next(result) {
-          if (writing) queue.push(result);
-          else handle(result);
-        },
-        error(error: unknown) {
-          ended = { error };
-          if (!writing) drain();
-        },
-        complete() {
-          ended = "complete";
-          if (!writing) drain();
-        },
-      });
+      source.subscribe(new PersistSubscriber(subscriber, context));
     });
+}
+
+class PersistSubscriber extends ChainSubscriber<TickResult> {
+  private readonly store: SignalStore;
+  private readonly key: string;
+  private writing = false;
+  private queue: TickResult[] | undefined;
+  private ended: { error: unknown } | "complete" | undefined;
+
+  constructor(
+    destination: Subscriber<TickResult>,
+    private readonly context: PersistContext,
+  ) {
+    super(destination);
+    this.store = context.store;
+    this.key = context.key;
+  }
+
+  protected override _next(result: TickResult): void {
+    if (this.writing) (this.queue ??= []).push(result);
+    else this.handle(result);
+  }
+
+  protected override _error(error: unknown): void {
+    this.ended = { error };
+    if (!this.writing) this.drain();
+  }
+
+  protected override _complete(): void {
+    this.ended = "complete";
+    if (!this.writing) this.drain();
+  }
+
+  private handle(result: TickResult): void {
+    const value = valueOf(result);
+    if (value === NO_WRITE) {
+      this.out.next(result);
+      return;
+    }
+    this.writing = true;
+    let written;
+    try {
+      written = this.store.write(this.key, value);
+    } catch (error) {
+      this.verify(result, value, error);
+      return;
+    }
+    if (!isDeferred(written)) {
+      this.confirmed(result, value);
+      return;
+    }
+    attempt(
+      () => written,
+      () => this.confirmed(result, value),
+      (error) => this.verify(result, value, error),
+    );
+  }
+
+  private confirmed(result: TickResult, value: object | null): void {
+    this.writing = false;
+    const symbol = this.context.identity.symbol;
+    invokeCallback(this.context, "onWrite", (cb) => cb.onWrite?.(symbol, value === null ? null : (result.signal as SignalRow)));
+    this.out.next(result);
+    this.drain();
+  }
+
+  // A failed write may still have landed: the store, read back, decides.
+  private verify(result: TickResult, value: object | null, error: unknown): void {
+    const writeError = error instanceof StoreWriteError ? error : new StoreWriteError({ key: this.key, cause: error });
+    const expected = JSON.stringify(value);
+    attempt(
+      () => this.store.read(this.key),
+      (stored) => {
+        if (JSON.stringify(stored ?? null) === expected) this.confirmed(result, value);
+        else this.fail(writeError);
+      },
+      () => this.fail(writeError),
+    );
+  }
+
+  private drain(): void {
+    const queue = this.queue;
+    while (!this.writing && queue !== undefined && queue.length > 0 && !this.closed) this.handle(queue.shift() as TickResult);
+    if (this.writing || (queue !== undefined && queue.length > 0) || this.ended === undefined || this.closed) return;
+    if (this.ended === "complete") this.out.complete();
+    else this.out.error(this.ended.error);
+    this.unsubscribe();
+  }
+
+  private fail(error: unknown): void {
+    this.writing = false;
+    this.out.error(error);
+    this.unsubscribe();
+  }
 }

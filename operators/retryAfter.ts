@@ -1,6 +1,7 @@
-import { type MonoTypeOperatorFunction, retry, type SchedulerLike, throwError, timer, asyncScheduler } from "rxjs";
+import { asyncScheduler, type MonoTypeOperatorFunction, Observable, type SchedulerLike, type Subscriber, type Subscription } from "rxjs";
 import { isFatal } from "../src/errors";
 import { emit } from "../src/events";
+import { ChainSubscriber } from "./chainSubscriber";
 
 /**
  * On an error, reports it on `error$` and resubscribes after `delayMs` (so the stream
@@ -19,10 +20,38 @@ import { emit } from "../src/events";
  * @param scheduler where the wait is timed
  */
 export function retryAfter<T>(delayMs: number, scheduler: SchedulerLike = asyncScheduler): MonoTypeOperatorFunction<T> {
-  return retry({
-    delay(error: unknown) {
-      emit.error(error);
-      return isFatal(error) ? throwError(() => error) : timer(delayMs, scheduler);
-    },
-  });
+  return (source) =>
+    new Observable<T>((subscriber) => {
+      const attempt = () => {
+        source.subscribe(new RetrySubscriber(subscriber, failed));
+      };
+      const failed = (error: unknown) => {
+        emit.error(error);
+        if (isFatal(error)) {
+          subscriber.error(error);
+          return;
+        }
+        const wait: Subscription = scheduler.schedule(() => {
+          subscriber.remove(wait);
+          attempt();
+        }, delayMs);
+        subscriber.add(wait);
+      };
+      attempt();
+    });
+}
+
+// One subscriber per attempt (not rxjs's `retry`, whose closures cost a kilobyte per stream).
+class RetrySubscriber<T> extends ChainSubscriber<T> {
+  constructor(
+    destination: Subscriber<T>,
+    private readonly failed: (error: unknown) => void,
+  ) {
+    super(destination);
+  }
+
+  protected override _error(error: unknown): void {
+    this.unsubscribe();
+    this.failed(error);
+  }
 }

@@ -1,12 +1,15 @@
-import { from, type MonoTypeOperatorFunction, Observable, type ObservableInput, type Subscription } from "rxjs";
+import { type MonoTypeOperatorFunction, Observable, type ObservableInput } from "rxjs";
 import type { TickResult } from "../src/model";
 import { holdsSignal } from "../src/rules";
+import { ChainSubscriber } from "./chainSubscriber";
+import { listenStop, type StopListener } from "./stopLatch";
 
 /**
  * The graceful stop: after `stop$` first emits, completes as soon as no signal is open or
  * scheduled — at once when the last result held nothing, otherwise right after the result
  * that closes or cancels it (that result is passed on). `stop$` is subscribed at once; a stop
- * that arrives before the first result takes effect with it.
+ * that arrives before the first result takes effect with it. The source (and a store lock in
+ * it) is released before the completion is announced.
  *
  * ```
  * stop$:          -----s-------
@@ -22,32 +25,31 @@ import { holdsSignal } from "../src/rules";
 export function stopGate(stop$: ObservableInput<unknown>): MonoTypeOperatorFunction<TickResult> {
   return (source) =>
     new Observable<TickResult>((subscriber) => {
-      let stopping = false;
-      let holds: boolean | undefined;
-      let upstream: Subscription | undefined;
-      // The source (and the store lock in it) is released before completion is announced, so
-      // whoever hears of it can start the pair again at once.
-      const finish = () => {
-        upstream?.unsubscribe();
-        subscriber.complete();
-      };
-      const stopSubscription: Subscription = from(stop$).subscribe(() => {
-        if (stopping) return;
-        stopping = true;
-        if (holds === false) finish();
-      });
-      subscriber.add(stopSubscription);
-      if (subscriber.closed) return undefined;
-      upstream = source.subscribe({
-        next(result) {
-          holds = holdsSignal(result);
-          subscriber.next(result);
-          if (stopping && !holds) finish();
-        },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      });
-      subscriber.add(upstream);
-      return undefined;
+      const gate = new StopGateSubscriber(subscriber);
+      const leave = listenStop(stop$, gate);
+      subscriber.add(leave);
+      if (!subscriber.closed) source.subscribe(gate);
     });
+}
+
+class StopGateSubscriber extends ChainSubscriber<TickResult> implements StopListener {
+  private stopping = false;
+  private holds: boolean | undefined;
+
+  onStop(): void {
+    this.stopping = true;
+    if (this.holds === false) this.finish();
+  }
+
+  protected override _next(result: TickResult): void {
+    this.holds = holdsSignal(result);
+    this.out.next(result);
+    if (this.stopping && !this.holds) this.finish();
+  }
+
+  // Upstream first, so whoever hears of the completion can start the pair again at once.
+  private finish(): void {
+    this.unsubscribe();
+    this.out.complete();
+  }
 }

@@ -1,14 +1,22 @@
-import { from, Observable, type ObservableInput, type OperatorFunction, type Unsubscribable } from "rxjs";
+import { Observable, type ObservableInput, type OperatorFunction, type SchedulerLike, type Subscriber, type Unsubscribable } from "rxjs";
+import type { Config } from "../src/config";
 import { candleFeed } from "../src/candleFeed";
-import { StrategyError } from "../src/errors";
+import { ExchangeError, StrategyError } from "../src/errors";
 import { emit } from "../src/events";
-import { settle } from "../src/maybeAsync";
-import { type Candle, type CandleInterval, intervalMs, type SignalContext, type TickResult } from "../src/model";
+import { isDeferred, settle } from "../src/maybeAsync";
+import { type Candle, type CandleInterval, type ExchangeSchema, intervalMs, type SignalContext, type StrategySchema, type TickResult } from "../src/model";
 import { vwapPrice, windowStart } from "../src/pricing";
 import { evaluate } from "../src/rules";
-import { createSignal, type SignalState } from "../src/signal";
+import { createSignal, type SignalState, type StreamIdentity } from "../src/signal";
 import type { TradeContext } from "../src/tradeContext";
+import { ChainSubscriber } from "./chainSubscriber";
 import { RestoredState } from "./restoreState";
+import { listenStop, type StopListener } from "./stopLatch";
+
+/** What `tick` keeps across resubscriptions. */
+export interface TickSession {
+  previousTimestamp: number | null;
+}
 
 /**
  * The engine: one tick per source emission, at `scheduler.now()`. A tick prices the market
@@ -41,191 +49,286 @@ export function tick(
 ): OperatorFunction<unknown, TickResult> {
   return (source) =>
     new Observable<TickResult>((subscriber) => {
-      const { identity, strategy, scheduler, config, signalIntervalMs } = context;
-      const { symbol } = identity;
-      const candleCount = config.CC_AVG_PRICE_CANDLES_COUNT;
-      const signalTimeoutMs = config.CC_MAX_SIGNAL_GENERATION_SECONDS * 1000;
-
-      let state: SignalState | null = null;
-      let stopping = false;
-      let busy = false;
-      let sourceDone = false;
-      let lastSignalAt = -Infinity;
-      let now = 0;
-      let price = 0;
-      let since = 0;
-      let startedAt = 0;
-      let pending: Unsubscribable | undefined;
-      let timeout: Unsubscribable | undefined;
-
-      const fail = (error: unknown) => {
-        busy = false;
-        subscriber.error(error);
-      };
-
-      const finish = (proposal: SignalState | null) => {
-        const transition = evaluate(state, price, now, config, identity, proposal);
-        state = transition.state;
-        busy = false;
-        if (startedAt !== 0) {
-          emit.performance({
-            timestamp: now,
-            previousTimestamp: session.previousTimestamp,
-            metricType: "live_tick",
-            duration: performance.now() - startedAt,
-            strategyName: identity.strategyName,
-            exchangeName: identity.exchangeName,
-            symbol,
-            backtest: false,
-          });
-        }
-        session.previousTimestamp = now;
-        subscriber.next(transition.result);
-        if (sourceDone) subscriber.complete();
-      };
-
-      const signalFailed = (error: StrategyError) => {
-        pending = undefined;
-        timeout?.unsubscribe();
-        timeout = undefined;
-        emit.error(error);
-        finish(null);
-      };
-
-      const received = (dto: unknown) => {
-        pending = undefined;
-        timeout?.unsubscribe();
-        timeout = undefined;
-        // A signal that arrives after a stop request is dropped: a stop means no new positions.
-        if (dto === null || dto === undefined || stopping) {
-          finish(null);
-          return;
-        }
-        let proposal: SignalState | null = null;
-        try {
-          proposal = createSignal(dto, price, now, config, identity, context.newId);
-        } catch (invalid) {
-          emit.error(invalid);
-        }
-        finish(proposal);
-      };
-
-      const rejected = (error: unknown) =>
-        signalFailed(new StrategyError(`getSignal of ${identity.strategyName} failed for ${symbol}: ${describe(error)}`, identity, error));
-
-      const timedOut = () => {
-        pending?.unsubscribe();
-        signalFailed(
-          new StrategyError(
-            `getSignal of ${identity.strategyName} did not settle within CC_MAX_SIGNAL_GENERATION_SECONDS (${config.CC_MAX_SIGNAL_GENERATION_SECONDS} s) for ${symbol}`,
-            identity,
-          ),
-        );
-      };
-
-      const askStrategy = () => {
-        lastSignalAt = now;
-        const at = now;
-        const signalContext: SignalContext = {
-          currentPrice: price,
-          getCandles: (interval, limit) => candlesAsOf(interval, limit, at),
-        };
-        let value;
-        try {
-          value = strategy.getSignal(symbol, new Date(now), signalContext);
-        } catch (error) {
-          rejected(error);
-          return;
-        }
-        const handle = settle(value, received, rejected);
-        if (handle !== undefined) {
-          pending = handle;
-          timeout = scheduler.schedule(timedOut, signalTimeoutMs);
-        }
-      };
-
-      const priced = (value: number) => {
-        price = value;
-        if (state === null && !stopping && now - lastSignalAt >= signalIntervalMs) askStrategy();
-        else finish(null);
-      };
-
-      const toPrice = (candles: Candle[]) => vwapPrice(candles, now, since, candleCount, identity);
-      const prices = candleFeed(context, "1m", toPrice, priced, fail);
-
-      const begin = () => {
-        busy = true;
-        now = scheduler.now();
-        startedAt = emit.performanceObserved() ? performance.now() : 0;
-        since = windowStart(now, candleCount);
-        prices.request(since, candleCount);
-      };
-
-      // Candles for the strategy, as of its tick: the newest `limit` that had closed by then.
-      const candlesAsOf = (interval: CandleInterval, limit: number, at: number) =>
-        new Promise<Candle[]>((resolve, reject) => {
-          const width = intervalMs(interval);
-          if (width === undefined || !Number.isSafeInteger(limit) || limit <= 0) {
-            reject(new RangeError(`rxtrade: getCandles(${JSON.stringify(interval)}, ${limit}): unknown interval or limit not a positive integer`));
-            return;
-          }
-          const first = Math.floor(at / width) * width - limit * width;
-          const closed = (candles: Candle[]) => candles.filter((c) => c.timestamp >= first && c.timestamp + width <= at);
-          const cancel = () => feed.cancel();
-          const done = (deliver: () => void) => {
-            subscriber.remove(cancel);
-            deliver();
-          };
-          const feed = candleFeed(
-            context,
-            interval,
-            closed,
-            (candles) => done(() => resolve(candles)),
-            (error) => done(() => reject(error)),
-          );
-          subscriber.add(cancel);
-          feed.request(first, limit);
-        });
-
-      if (stop$ !== undefined) {
-        subscriber.add(
-          from(stop$).subscribe(() => {
-            stopping = true;
-          }),
-        );
-      }
-      subscriber.add(
-        source.subscribe({
-          next(value) {
-            if (value instanceof RestoredState) {
-              state = value.state;
-              return;
-            }
-            if (busy) return;
-            try {
-              begin();
-            } catch (error) {
-              fail(error);
-            }
-          },
-          error: (error) => subscriber.error(error),
-          complete() {
-            sourceDone = true;
-            if (!busy) subscriber.complete();
-          },
-        }),
-      );
-      return () => {
-        prices.cancel();
-        pending?.unsubscribe();
-        timeout?.unsubscribe();
-      };
+      source.subscribe(new TickSubscriber(subscriber, context, stop$, session));
     });
 }
 
-/** What `tick` keeps across resubscriptions. */
-export interface TickSession {
-  previousTimestamp: number | null;
+// One object per stream with prototype methods, not a nest of closures: thousands of streams
+// each keep one of these alive, and a synchronous tick runs through it without allocating
+// more than its result. Callbacks for async values are made on first use only.
+class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements StopListener {
+  private readonly identity: StreamIdentity;
+  private readonly strategy: StrategySchema;
+  private readonly exchange: ExchangeSchema;
+  private readonly scheduler: SchedulerLike;
+  private readonly config: Readonly<Config>;
+
+  private state: SignalState | null = null;
+  private stopping = false;
+  private busy = false;
+  private sourceDone = false;
+  private lastSignalAt = Number.NEGATIVE_INFINITY;
+  private now = 0;
+  private price = 0;
+  private since = 0;
+  private attempt = 0;
+  private startedAt = 0;
+  private pending: Unsubscribable | undefined;
+  private timeout: Unsubscribable | undefined;
+  private leaveStop: (() => void) | undefined;
+  private async: AsyncCallbacks | undefined;
+
+  constructor(
+    destination: Subscriber<TickResult>,
+    private readonly context: TradeContext,
+    stop$: ObservableInput<unknown> | undefined,
+    private readonly session: TickSession,
+  ) {
+    super(destination);
+    this.identity = context.identity;
+    this.strategy = context.strategy;
+    this.exchange = context.exchange;
+    this.scheduler = context.scheduler;
+    this.config = context.config;
+    if (stop$ !== undefined) this.leaveStop = listenStop(stop$, this);
+  }
+
+  onStop(): void {
+    this.stopping = true;
+  }
+
+  protected override _next(value: unknown): void {
+    if (value instanceof RestoredState) {
+      this.state = value.state;
+      return;
+    }
+    if (this.busy) return;
+    try {
+      this.busy = true;
+      this.now = this.scheduler.now();
+      this.startedAt = emit.performanceObserved() ? performance.now() : 0;
+      this.since = windowStart(this.now, this.config.CC_AVG_PRICE_CANDLES_COUNT);
+      this.attempt = 0;
+      this.requestCandles();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  protected override _complete(): void {
+    this.sourceDone = true;
+    if (!this.busy) super._complete();
+  }
+
+  override unsubscribe(): void {
+    if (this.closed) return;
+    this.pending?.unsubscribe();
+    this.timeout?.unsubscribe();
+    this.leaveStop?.();
+    super.unsubscribe();
+  }
+
+  // Price: up to CC_GET_CANDLES_RETRY_COUNT attempts, CC_GET_CANDLES_RETRY_DELAY_MS apart.
+  requestCandles(): void {
+    this.pending = undefined;
+    this.attempt++;
+    let value;
+    try {
+      value = this.exchange.getCandles(this.identity.symbol, "1m", new Date(this.since), this.config.CC_AVG_PRICE_CANDLES_COUNT);
+    } catch (error) {
+      this.candlesFailed(error);
+      return;
+    }
+    if (!isDeferred(value)) {
+      this.candlesReceived(value as Candle[]);
+      return;
+    }
+    const callbacks = this.callbacks();
+    const handle = settle(value, callbacks.candles, callbacks.candlesFailed);
+    if (handle !== undefined) this.pending = handle;
+  }
+
+  candlesReceived(candles: Candle[]): void {
+    this.pending = undefined;
+    if (this.closed) return;
+    let price: number;
+    try {
+      if (!Array.isArray(candles)) {
+        throw new ExchangeError(`getCandles returned ${typeof candles}, expected an array of candles`, this.identity);
+      }
+      price = vwapPrice(candles, this.now, this.since, this.config.CC_AVG_PRICE_CANDLES_COUNT, this.identity);
+    } catch (error) {
+      this.candlesFailed(error);
+      return;
+    }
+    this.price = price;
+    if (this.state === null && !this.stopping && this.now - this.lastSignalAt >= this.context.signalIntervalMs) this.askStrategy();
+    else this.finish(null);
+  }
+
+  candlesFailed(failure: unknown): void {
+    this.pending = undefined;
+    if (this.closed) return;
+    const attempts = Math.max(1, this.config.CC_GET_CANDLES_RETRY_COUNT);
+    if (this.attempt < attempts) {
+      this.pending = this.scheduler.schedule(this.callbacks().retry, this.config.CC_GET_CANDLES_RETRY_DELAY_MS);
+      return;
+    }
+    const { symbol, exchangeName } = this.identity;
+    this.fail(
+      new ExchangeError(
+        `getCandles(${symbol}, 1m) on ${exchangeName} failed ${attempts} time(s); last: ${describe(failure)}`,
+        this.identity,
+        failure,
+      ),
+    );
+  }
+
+  // Signal: only when nothing is held, not stopping, and the strategy's interval has passed.
+  askStrategy(): void {
+    this.lastSignalAt = this.now;
+    const at = this.now;
+    const signalContext: SignalContext = {
+      currentPrice: this.price,
+      getCandles: (interval, limit) => this.candlesAsOf(interval, limit, at),
+    };
+    let value;
+    try {
+      value = this.strategy.getSignal(this.identity.symbol, new Date(at), signalContext);
+    } catch (error) {
+      this.signalFailed(error);
+      return;
+    }
+    if (!isDeferred(value)) {
+      this.signalReceived(value);
+      return;
+    }
+    const callbacks = this.callbacks();
+    const handle = settle(value, callbacks.signal, callbacks.signalFailed);
+    if (handle !== undefined) {
+      this.pending = handle;
+      this.timeout = this.scheduler.schedule(callbacks.timedOut, this.config.CC_MAX_SIGNAL_GENERATION_SECONDS * 1000);
+    }
+  }
+
+  signalReceived(dto: unknown): void {
+    this.settled();
+    // A signal that arrives after a stop request is dropped: a stop means no new positions.
+    if (dto === null || dto === undefined || this.stopping) {
+      this.finish(null);
+      return;
+    }
+    let proposal: SignalState | null = null;
+    try {
+      proposal = createSignal(dto, this.price, this.now, this.config, this.identity, this.context.newId);
+    } catch (invalid) {
+      emit.error(invalid);
+    }
+    this.finish(proposal);
+  }
+
+  signalFailed(error: unknown): void {
+    this.settled();
+    const { symbol, strategyName } = this.identity;
+    emit.error(new StrategyError(`getSignal of ${strategyName} failed for ${symbol}: ${describe(error)}`, this.identity, error));
+    this.finish(null);
+  }
+
+  signalTimedOut(): void {
+    this.pending?.unsubscribe();
+    this.settled();
+    const { symbol, strategyName } = this.identity;
+    emit.error(
+      new StrategyError(
+        `getSignal of ${strategyName} did not settle within CC_MAX_SIGNAL_GENERATION_SECONDS (${this.config.CC_MAX_SIGNAL_GENERATION_SECONDS} s) for ${symbol}`,
+        this.identity,
+      ),
+    );
+    this.finish(null);
+  }
+
+  private settled(): void {
+    this.pending = undefined;
+    this.timeout?.unsubscribe();
+    this.timeout = undefined;
+  }
+
+  private finish(proposal: SignalState | null): void {
+    const transition = evaluate(this.state, this.price, this.now, this.config, this.identity, proposal);
+    this.state = transition.state;
+    this.busy = false;
+    if (this.startedAt !== 0) {
+      emit.performance({
+        timestamp: this.now,
+        previousTimestamp: this.session.previousTimestamp,
+        metricType: "live_tick",
+        duration: performance.now() - this.startedAt,
+        strategyName: this.identity.strategyName,
+        exchangeName: this.identity.exchangeName,
+        symbol: this.identity.symbol,
+        backtest: false,
+      });
+    }
+    this.session.previousTimestamp = this.now;
+    this.out.next(transition.result);
+    if (this.sourceDone && !this.closed) {
+      this.out.complete();
+      this.unsubscribe();
+    }
+  }
+
+  private fail(error: unknown): void {
+    this.busy = false;
+    this.out.error(error);
+    this.unsubscribe();
+  }
+
+  private callbacks(): AsyncCallbacks {
+    return (this.async ??= {
+      candles: (candles) => this.candlesReceived(candles),
+      candlesFailed: (error) => this.candlesFailed(error),
+      retry: () => this.requestCandles(),
+      signal: (dto) => this.signalReceived(dto),
+      signalFailed: (error) => this.signalFailed(error),
+      timedOut: () => this.signalTimedOut(),
+    });
+  }
+
+  // Candles for the strategy, as of its tick: the newest `limit` that had closed by then.
+  private candlesAsOf(interval: CandleInterval, limit: number, at: number): Promise<Candle[]> {
+    return new Promise<Candle[]>((resolve, reject) => {
+      const width = intervalMs(interval);
+      if (width === undefined || !Number.isSafeInteger(limit) || limit <= 0) {
+        reject(new RangeError(`rxtrade: getCandles(${JSON.stringify(interval)}, ${limit}): unknown interval or limit not a positive integer`));
+        return;
+      }
+      const first = Math.floor(at / width) * width - limit * width;
+      const closed = (candles: Candle[]) => candles.filter((c) => c.timestamp >= first && c.timestamp + width <= at);
+      const cancel = () => feed.cancel();
+      const done = (deliver: () => void) => {
+        this.remove(cancel);
+        deliver();
+      };
+      const feed = candleFeed(
+        this.context,
+        interval,
+        closed,
+        (candles) => done(() => resolve(candles)),
+        (error) => done(() => reject(error)),
+      );
+      this.add(cancel);
+      feed.request(first, limit);
+    });
+  }
+}
+
+interface AsyncCallbacks {
+  candles(candles: Candle[]): void;
+  candlesFailed(error: unknown): void;
+  retry(): void;
+  signal(dto: unknown): void;
+  signalFailed(error: unknown): void;
+  timedOut(): void;
 }
 
 function describe(error: unknown): string {

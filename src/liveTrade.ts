@@ -1,4 +1,5 @@
-import { defer, from, NEVER, type Observable, type ObservableInput, shareReplay, take, tap, timer } from "rxjs";
+import { defer, type MonoTypeOperatorFunction, NEVER, Observable, type Subscriber, timer } from "rxjs";
+import { ChainSubscriber } from "../operators/chainSubscriber";
 import { emitEvents } from "../operators/emitEvents";
 import { keepOpenedClosed } from "../operators/keepOpenedClosed";
 import { lockKey } from "../operators/lockKey";
@@ -6,9 +7,11 @@ import { persistState } from "../operators/persistState";
 import { restoreState } from "../operators/restoreState";
 import { retryAfter } from "../operators/retryAfter";
 import { stopGate } from "../operators/stopGate";
+import { StopLatch } from "../operators/stopLatch";
 import { tick } from "../operators/tick";
 import { emit } from "./events";
 import type { LiveOptions, StrategySchema, TickResult, TickResultClosed, TickResultOpened } from "./model";
+import type { StreamIdentity } from "./signal";
 import { tradeContext } from "./tradeContext";
 
 /**
@@ -78,8 +81,8 @@ export function tradeLoop$(
   const context = tradeContext(symbol, strategy, options);
   const { identity } = context;
   return defer(() => {
-    const stop$ = latch(options.stop$);
-    // Outlives the retries: the previous tick's time for performance$.
+    // Both outlive the retries: the stop request, and the previous tick's time for performance$.
+    const stop$ = options.stop$ === undefined ? NEVER : new StopLatch(options.stop$);
     const session = { previousTimestamp: null };
     return timer(0, context.tickMs, context.scheduler).pipe(
       restoreState(context),
@@ -89,23 +92,37 @@ export function tradeLoop$(
       retryAfter(context.tickMs, context.scheduler),
       lockKey(context),
       stopGate(stop$),
-      tap({
-        complete: () => {
-          onEnd?.();
-          emit.done({ ...identity, backtest: false });
-        },
-        error: (error: unknown) => {
-          onEnd?.();
-          emit.exit(error);
-        },
-      }),
+      announceEnd(identity, onEnd),
     );
   });
 }
 
-// One subscription to the caller's stop$ per stream, shared by tick and the gate, so a cold
-// stop$ is not restarted when a tick error resubscribes the inner pipeline.
-function latch(stop$: ObservableInput<unknown> | undefined): Observable<unknown> {
-  if (stop$ === undefined) return NEVER;
-  return from(stop$).pipe(take(1), shareReplay({ bufferSize: 1, refCount: true }));
+// doneLive$ on a graceful end, exit$ on an error; a class, not a `tap`: one small object per stream.
+function announceEnd(identity: StreamIdentity, onEnd: (() => void) | undefined): MonoTypeOperatorFunction<TickResult> {
+  return (source) =>
+    new Observable<TickResult>((subscriber) => {
+      source.subscribe(new AnnounceEndSubscriber(subscriber, identity, onEnd));
+    });
+}
+
+class AnnounceEndSubscriber extends ChainSubscriber<TickResult> {
+  constructor(
+    destination: Subscriber<TickResult>,
+    private readonly identity: StreamIdentity,
+    private readonly onEnd: (() => void) | undefined,
+  ) {
+    super(destination);
+  }
+
+  protected override _complete(): void {
+    this.onEnd?.();
+    emit.done({ ...this.identity, backtest: false });
+    super._complete();
+  }
+
+  protected override _error(error: unknown): void {
+    this.onEnd?.();
+    emit.exit(error);
+    super._error(error);
+  }
 }

@@ -1,6 +1,12 @@
 import { isObservable, type Subscription, type Unsubscribable } from "rxjs";
 import type { MaybeAsync } from "./model";
 
+/** Whether a `MaybeAsync` is a Promise-like or an Observable (not a plain value). */
+export function isDeferred(value: unknown): boolean {
+  if (value === null || Array.isArray(value) || (typeof value !== "object" && typeof value !== "function")) return false;
+  return isObservable(value) || typeof (value as PromiseLike<unknown>).then === "function";
+}
+
 /**
  * Delivers the value of a `MaybeAsync` to `next`, or its failure to `error`: at once for a
  * plain value (no allocation, no scheduling: the synchronous fast path), on settlement for a
