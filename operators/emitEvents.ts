@@ -42,15 +42,19 @@ export function emitEvents(context: EventContext): MonoTypeOperatorFunction<Tick
 }
 
 class EmitEventsSubscriber extends ChainSubscriber<TickResult> {
+  // The strategy is shared by every stream of it; the context is this stream's alone.
+  private readonly strategy: EventContext["strategy"];
+
   constructor(
     destination: Subscriber<TickResult>,
     private readonly context: EventContext,
   ) {
     super(destination);
+    this.strategy = context.strategy;
   }
 
   protected override _next(result: TickResult): void {
-    if (this.context.strategy.callbacks !== undefined) callbacksOf(this.context, result);
+    if (this.strategy.callbacks !== undefined) callbacksOf(this.context, result);
     emit.signal(result);
     this.out.next(result);
   }

@@ -58,6 +58,11 @@ export function tick(
 // more than its result. Callbacks for async values are made on first use only.
 class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements StopListener {
   private readonly identity: StreamIdentity;
+  // Copied out of the context: a tick touches as few objects of its stream as it can.
+  private readonly symbol: string;
+  private readonly signalIntervalMs: number;
+  private readonly candleCount: number;
+  private previousTimestamp: number | null;
   private readonly strategy: StrategySchema;
   private readonly exchange: ExchangeSchema;
   private readonly scheduler: SchedulerLike;
@@ -86,6 +91,10 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
   ) {
     super(destination);
     this.identity = context.identity;
+    this.symbol = context.identity.symbol;
+    this.signalIntervalMs = context.signalIntervalMs;
+    this.candleCount = context.config.CC_AVG_PRICE_CANDLES_COUNT;
+    this.previousTimestamp = session.previousTimestamp;
     this.strategy = context.strategy;
     this.exchange = context.exchange;
     this.scheduler = context.scheduler;
@@ -107,7 +116,7 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
       this.busy = true;
       this.now = this.scheduler.now();
       this.startedAt = emit.performanceObserved() ? performance.now() : 0;
-      this.since = windowStart(this.now, this.config.CC_AVG_PRICE_CANDLES_COUNT);
+      this.since = windowStart(this.now, this.candleCount);
       this.attempt = 0;
       this.requestCandles();
     } catch (error) {
@@ -122,6 +131,8 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
 
   override unsubscribe(): void {
     if (this.closed) return;
+    // Handed to the next subscription (after a retry) here, not on every tick.
+    this.session.previousTimestamp = this.previousTimestamp;
     this.pending?.unsubscribe();
     this.timeout?.unsubscribe();
     this.leaveStop?.();
@@ -134,7 +145,7 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     this.attempt++;
     let value;
     try {
-      value = this.exchange.getCandles(this.identity.symbol, "1m", new Date(this.since), this.config.CC_AVG_PRICE_CANDLES_COUNT);
+      value = this.exchange.getCandles(this.symbol, "1m", new Date(this.since), this.candleCount);
     } catch (error) {
       this.candlesFailed(error);
       return;
@@ -156,13 +167,13 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
       if (!Array.isArray(candles)) {
         throw new ExchangeError(`getCandles returned ${typeof candles}, expected an array of candles`, this.identity);
       }
-      price = vwapPrice(candles, this.now, this.since, this.config.CC_AVG_PRICE_CANDLES_COUNT, this.identity);
+      price = vwapPrice(candles, this.now, this.since, this.candleCount, this.identity);
     } catch (error) {
       this.candlesFailed(error);
       return;
     }
     this.price = price;
-    if (this.state === null && !this.stopping && this.now - this.lastSignalAt >= this.context.signalIntervalMs) this.askStrategy();
+    if (this.state === null && !this.stopping && this.now - this.lastSignalAt >= this.signalIntervalMs) this.askStrategy();
     else this.finish(null);
   }
 
@@ -194,7 +205,7 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     };
     let value;
     try {
-      value = this.strategy.getSignal(this.identity.symbol, new Date(at), signalContext);
+      value = this.strategy.getSignal(this.symbol, new Date(at), signalContext);
     } catch (error) {
       this.signalFailed(error);
       return;
@@ -260,7 +271,7 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     if (this.startedAt !== 0) {
       emit.performance({
         timestamp: this.now,
-        previousTimestamp: this.session.previousTimestamp,
+        previousTimestamp: this.previousTimestamp,
         metricType: "live_tick",
         duration: performance.now() - this.startedAt,
         strategyName: this.identity.strategyName,
@@ -269,7 +280,7 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
         backtest: false,
       });
     }
-    this.session.previousTimestamp = this.now;
+    this.previousTimestamp = this.now;
     this.out.next(transition.result);
     if (this.sourceDone && !this.closed) {
       this.out.complete();

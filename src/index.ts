@@ -9,6 +9,7 @@ export { STATE_VERSION, encodeState, decodeState, type StoredState } from "./sta
 
 // Schedulers
 export { acceleratedScheduler, type AcceleratedSchedulerOptions } from "./schedulers/acceleratedScheduler";
+export { batchedScheduler } from "./schedulers/batchedScheduler";
 
 // Exchanges
 export { replayExchange, type ReplayExchangeOptions } from "./exchanges/replayExchange";

@@ -10,8 +10,9 @@ export interface ReplayExchangeOptions {
 /**
  * An exchange that replays recorded one-minute candles against a clock. It serves, as of
  * `clock.now()`, only candles that have closed (open time + interval <= now) — never the
- * future — synchronously, as plain arrays. Wider intervals are aggregated from the 1m candles.
- * Every symbol is served the same series.
+ * future — synchronously, as plain arrays (when several callers ask for the same window, the
+ * later ones share one frozen array). Wider intervals are aggregated from the 1m candles. Every symbol is served the
+ * same series.
  *
  * @example
  * const scheduler = new VirtualClock(Date.parse("2023-03-01T01:00:00Z"));
@@ -29,6 +30,9 @@ export function replayExchange(
   const series = new Map<number, readonly Candle[]>([[MINUTE_MS, sortedCopy(candles)]]);
   // Replays move forward in time: start each search where the previous one ended.
   let hint = 0;
+  // Many streams on one replay ask for the same window within a minute: serve them one frozen array.
+  // The first asker of a window gets its own copy; the second and later share a frozen one.
+  const last: { width: number; from: number; to: number; shared: readonly Candle[] | undefined } = { width: 0, from: -1, to: -1, shared: undefined };
   const seriesOf = (width: number): readonly Candle[] => {
     let found = series.get(width);
     if (found === undefined) {
@@ -46,8 +50,15 @@ export function replayExchange(
       const time = since.getTime();
       const from = width === MINUTE_MS ? (hint = nearBound(all, time, hint)) : lowerBound(all, time);
       // Candles whose open time is <= now - width have closed.
-      const to = Math.min(lowerBound(all, clock.now() - width + 1, from), from + Math.max(0, limit));
-      return to > from ? all.slice(from, to) : [];
+      const to = Math.max(from, Math.min(lowerBound(all, clock.now() - width + 1, from), from + Math.max(0, limit)));
+      if (last.width === width && last.from === from && last.to === to) {
+        return (last.shared ??= Object.freeze(all.slice(from, to))) as Candle[];
+      }
+      last.width = width;
+      last.from = from;
+      last.to = to;
+      last.shared = undefined;
+      return all.slice(from, to);
     },
   };
 }
