@@ -34,18 +34,7 @@ export function vwapPrice(
       context,
     );
   }
-  checkCandles(candles, start, end, context);
-
-  let weighted = 0;
-  let volume = 0;
-  let closes = 0;
-  for (let i = start; i < end; i++) {
-    const c = candles[i] as Candle;
-    weighted += ((c.high + c.low + c.close) / 3) * c.volume;
-    volume += c.volume;
-    closes += c.close;
-  }
-  return volume > 0 ? weighted / volume : closes / (end - start);
+  return scan(candles, start, end, context);
 }
 
 /**
@@ -54,8 +43,18 @@ export function vwapPrice(
  * (a broken candle).
  */
 export function checkCandles(candles: readonly Candle[], start: number, end: number, context: ErrorContext): void {
+  scan(candles, start, end, context);
+}
+
+// One pass over the window (it runs every tick of every stream): checks each candle, sums the
+// VWAP, and keeps the closes for the median in a reused buffer; then the 1/1000 rule.
+function scan(candles: readonly Candle[], start: number, end: number, context: ErrorContext): number {
   const n = end - start;
   if (scratch.length < n) scratch = new Float64Array(n * 2);
+  let weighted = 0;
+  let volume = 0;
+  let closes = 0;
+  let lowest = Number.POSITIVE_INFINITY;
   for (let i = start; i < end; i++) {
     const c = candles[i] as Candle;
     if (
@@ -69,9 +68,14 @@ export function checkCandles(candles: readonly Candle[], start: number, end: num
     ) {
       throw brokenCandle(c, "values must be finite, prices > 0 and volume >= 0", context);
     }
+    weighted += ((c.high + c.low + c.close) / 3) * c.volume;
+    volume += c.volume;
+    closes += c.close;
+    const low = Math.min(c.open, c.high, c.low, c.close);
+    if (low < lowest) lowest = low;
     scratch[i - start] = c.close;
   }
-  // Insertion sort in a reused buffer: the window is a handful of candles, and this runs every tick.
+  // Insertion sort: the window is a handful of candles.
   for (let i = 1; i < n; i++) {
     const value = scratch[i] as number;
     let j = i - 1;
@@ -83,12 +87,11 @@ export function checkCandles(candles: readonly Candle[], start: number, end: num
   }
   const median = n % 2 === 1 ? (scratch[(n - 1) / 2] as number) : ((scratch[n / 2 - 1] as number) + (scratch[n / 2] as number)) / 2;
   const floor = median / 1000;
-  for (let i = start; i < end; i++) {
-    const c = candles[i] as Candle;
-    if (c.open < floor || c.high < floor || c.low < floor || c.close < floor) {
-      throw brokenCandle(c, `a price is below 1/1000 of the median close (${median})`, context);
-    }
+  if (lowest < floor) {
+    const c = candles.slice(start, end).find((k) => Math.min(k.open, k.high, k.low, k.close) < floor) as Candle;
+    throw brokenCandle(c, `a price is below 1/1000 of the median close (${median})`, context);
   }
+  return volume > 0 ? weighted / volume : closes / n;
 }
 
 function brokenCandle(candle: unknown, why: string, context: ErrorContext): ExchangeError {

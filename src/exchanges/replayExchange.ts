@@ -50,7 +50,8 @@ export function replayExchange(
       const time = since.getTime();
       const from = width === MINUTE_MS ? (hint = nearBound(all, time, hint)) : lowerBound(all, time);
       // Candles whose open time is <= now - width have closed.
-      const to = Math.max(from, Math.min(lowerBound(all, clock.now() - width + 1, from), from + Math.max(0, limit)));
+      // Searched only within the `limit` candles after `from`: the rest of the series stays cold.
+      const to = lowerBound(all, clock.now() - width + 1, from, Math.min(all.length, from + Math.max(0, limit)));
       if (last.width === width && last.from === from && last.to === to) {
         return (last.shared ??= Object.freeze(all.slice(from, to))) as Candle[];
       }
@@ -72,9 +73,8 @@ function nearBound(candles: readonly Candle[], time: number, hint: number): numb
   return lowerBound(candles, time, hint);
 }
 
-/** Index of the first candle at or after `lo` with timestamp >= `time`. */
-function lowerBound(candles: readonly Candle[], time: number, lo = 0): number {
-  let hi = candles.length;
+/** Index of the first candle in [lo, hi) with timestamp >= `time` (`hi` when there is none). */
+function lowerBound(candles: readonly Candle[], time: number, lo = 0, hi = candles.length): number {
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if ((candles[mid] as Candle).timestamp < time) lo = mid + 1;
