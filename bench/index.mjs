@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { loadBundledCandles } from "./loadCandles.mjs";
+import { CORE_BUDGET_BYTES, printSizes } from "./size.mjs";
 
 const resolved = [import.meta.resolve("rxtrade"), import.meta.resolve("rxtrade/testing")].map((u) => fileURLToPath(u));
 if (!resolved.every((p) => p.includes("/dist/"))) {
@@ -65,6 +66,9 @@ const manyAsync = await manyTrials("3b. the same on rxjs's asyncScheduler (the d
 console.log("\n4. stores: crash run (>= 500 SIGKILLs), fileStore and IndexedDB write latency (child process)");
 const stores = await runChild(fileURLToPath(new URL("./stores.mjs", import.meta.url)), 300_000);
 
+console.log("\n5. bundle sizes of the browser entries");
+const core = await printSizes();
+
 const fmt = (x) => Math.round(x).toLocaleString("en-US");
 const rows = [
   ["sync replay ticks/s (median)", sync.median, fmt(sync.median), ">= 500,000", sync.median >= 500_000],
@@ -93,6 +97,7 @@ if (stores !== undefined) {
 } else {
   rows.push(["stores", 0, "did not finish", "", false]);
 }
+rows.push(["core gzipped size (rxjs external)", core.gzipped, `${(core.gzipped / 1024).toFixed(1)} KB`, "<= 20 KB", core.gzipped <= CORE_BUDGET_BYTES]);
 const width = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[2].length)), 10];
 const line = (a, b, c, d) => `${a.padEnd(width[0])}  ${b.padStart(width[1])}  ${c.padEnd(width[2])}  ${d}`;
 console.log(`\nSummary (${((performance.now() - began) / 1000).toFixed(0)} s)`);
