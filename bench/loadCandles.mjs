@@ -1,4 +1,4 @@
-// Plain-JS twin of loadCandles.ts for the benchmarks, which run on the built package under
+// The bundled candles, loaded for the benchmarks, which run on the built package under
 // plain `node` (no tsx: its keepNames transform would slow the engine and skew the figures).
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";

@@ -1,6 +1,7 @@
 import { createStore, del, set, type UseStore } from "idb-keyval";
 import { StoreLockedError, StoreReadError, StoreWriteError } from "../errors";
 import type { SignalStore } from "../model";
+import { keyLocks, serialByKey } from "../stores/keyed";
 
 /** The format version of a stored entry. */
 const FORMAT = 1;
@@ -55,18 +56,8 @@ export function indexedDbStore(dbName = "rxtrade", storeName = "signals"): Index
   // Opened on first use, so that creating the store (e.g. at module load) touches no database.
   const database = (): UseStore => (use ??= createStore(dbName, storeName));
   const path = `indexedDB ${dbName}/${storeName}`;
-  const chains = new Map<string, Promise<unknown>>();
-
-  // One promise chain per key: reads (which may quarantine) and writes run in call order.
-  const serial = <T>(key: string, job: () => Promise<T>): Promise<T> => {
-    const next = (chains.get(key) ?? Promise.resolve()).then(job, job);
-    const tail = next.catch(() => undefined);
-    chains.set(key, tail);
-    void tail.then(() => {
-      if (chains.get(key) === tail) chains.delete(key);
-    });
-    return next;
-  };
+  // Reads (which may quarantine) and writes of a key run in call order.
+  const serial = serialByKey();
 
   return {
     read(key) {
@@ -114,15 +105,7 @@ export function indexedDbStore(dbName = "rxtrade", storeName = "signals"): Index
       const scope = `${dbName}/${storeName}`;
       let held = heldInMemory.get(scope);
       if (held === undefined) heldInMemory.set(scope, (held = new Set()));
-      if (held.has(key)) throw new StoreLockedError({ key });
-      held.add(key);
-      let released = false;
-      const keys = held;
-      return () => {
-        if (released) return;
-        released = true;
-        keys.delete(key);
-      };
+      return keyLocks(held)(key);
     },
   };
 }

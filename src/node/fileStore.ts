@@ -5,6 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { Low } from "lowdb";
 import { StoreLockedError, StoreReadError, StoreWriteError } from "../errors";
 import type { SignalStore } from "../model";
+import { serialByKey } from "../stores/keyed";
 import { DurableJsonFile, NotStoreFormat, syncDirectory } from "./durableJsonFile";
 import { acquireLock, isRunning } from "./lockFile";
 
@@ -59,7 +60,8 @@ const LOCK_DEBRIS = /\.lock(?:\.takeover-[0-9a-f]+)*\.new-(\d+)-[0-9a-f-]{36}$/;
  */
 export function fileStore(dir = "./.rxtrade"): FileStore {
   const root = resolve(dir);
-  const chains = new Map<string, Promise<unknown>>();
+  // Reads and writes of a key run one at a time, in call order.
+  const serial = serialByKey();
   let opened: Promise<void> | undefined;
 
   // First use: create the directory and sweep the debris of writers killed mid-write.
@@ -75,18 +77,6 @@ export function fileStore(dir = "./.rxtrade"): FileStore {
       throw error;
     });
     return opened;
-  };
-
-  // One promise chain per key: reads and writes of a key run one at a time, in call order.
-  const serial = <T>(key: string, job: () => Promise<T>): Promise<T> => {
-    const previous = chains.get(key) ?? Promise.resolve();
-    const next = previous.then(job, job);
-    const tail = next.catch(() => undefined);
-    chains.set(key, tail);
-    void tail.then(() => {
-      if (chains.get(key) === tail) chains.delete(key);
-    });
-    return next;
   };
 
   const pathOf = (key: string) => join(root, fileNameOf(key));

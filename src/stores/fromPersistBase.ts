@@ -1,5 +1,6 @@
-import { StoreLockedError, StoreReadError, StoreWriteError } from "../errors";
+import { StoreReadError, StoreWriteError } from "../errors";
 import type { MaybeAsync, SignalStore } from "../model";
+import { keyLocks, serialByKey } from "./keyed";
 
 /** A store written for the seed library's persistence interface, keyed by symbol and strategy. */
 export interface PersistBaseAdapter {
@@ -46,17 +47,8 @@ export function fromPersistBase(adapter: PersistBaseAdapter): SignalStore & {
       );
     return ready;
   };
-  const chains = new Map<string, Promise<unknown>>();
-  const serial = <T>(key: string, job: () => Promise<T>): Promise<T> => {
-    const next = (chains.get(key) ?? Promise.resolve()).then(job, job);
-    const tail = next.catch(() => undefined);
-    chains.set(key, tail);
-    void tail.then(() => {
-      if (chains.get(key) === tail) chains.delete(key);
-    });
-    return next;
-  };
-  const held = new Set<string>();
+  const serial = serialByKey();
+  const lock = keyLocks();
 
   return {
     read(key) {
@@ -85,16 +77,7 @@ export function fromPersistBase(adapter: PersistBaseAdapter): SignalStore & {
         }
       });
     },
-    lock(key) {
-      if (held.has(key)) throw new StoreLockedError({ key });
-      held.add(key);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        held.delete(key);
-      };
-    },
+    lock,
   };
 }
 

@@ -1,4 +1,4 @@
-import { StoreLockedError } from "../errors";
+import { keyLocks } from "./keyed";
 import type { SignalStore } from "../model";
 
 /**
@@ -11,7 +11,7 @@ import type { SignalStore } from "../model";
  */
 export function memoryStore(): SignalStore & { keys(): string[] } {
   const values = new Map<string, string>();
-  const held = new Set<string>();
+  const lock = keyLocks();
   return {
     read(key) {
       const text = values.get(key);
@@ -21,16 +21,7 @@ export function memoryStore(): SignalStore & { keys(): string[] } {
       if (value === null) values.delete(key);
       else values.set(key, JSON.stringify(value));
     },
-    lock(key) {
-      if (held.has(key)) throw new StoreLockedError({ key });
-      held.add(key);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        held.delete(key);
-      };
-    },
+    lock,
     keys() {
       return [...values.keys()];
     },
