@@ -8,3 +8,6 @@ export { lockKey } from "./lockKey";
 export { stopGate } from "./stopGate";
 export { keepOpenedClosed } from "./keepOpenedClosed";
 export { StopLatch, listenStop, type StopListener } from "./stopLatch";
+
+// Errors (re-exported so instanceof works from this entry)
+export * from "../src/errors";

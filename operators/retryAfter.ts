@@ -1,5 +1,5 @@
 import { asyncScheduler, type MonoTypeOperatorFunction, Observable, type SchedulerLike, type Subscriber, type Subscription } from "rxjs";
-import { isFatal } from "../src/errors";
+import { ConfigError, StoreConflictError, StoreLockedError } from "../src/errors";
 import { emit } from "../src/events";
 import { ChainSubscriber } from "./chainSubscriber";
 
@@ -39,6 +39,11 @@ export function retryAfter<T>(delayMs: number, scheduler: SchedulerLike = asyncS
       };
       attempt();
     });
+}
+
+/** Errors that end a stream instead of being retried: retrying cannot fix them. */
+function isFatal(error: unknown): boolean {
+  return error instanceof StoreConflictError || error instanceof StoreLockedError || error instanceof ConfigError;
 }
 
 // One subscriber per attempt (not rxjs's `retry`, whose closures cost a kilobyte per stream).

@@ -25,4 +25,21 @@ for (const specifier of entries) {
     }
   }
 }
+// The error classes are one set across entries (API.md: instanceof works from any entry).
+const ERRORS = ["InvalidSignalError", "ConfigError", "ExchangeError", "StoreReadError", "StoreWriteError", "StoreLockedError"];
+for (const [kind, load] of [
+  ["esm", (specifier) => import(specifier)],
+  ["cjs", async (specifier) => require(specifier)],
+]) {
+  const core = await load(pkg.name);
+  for (const specifier of entries) {
+    const entry = await load(specifier);
+    const different = ERRORS.filter((name) => entry[name] !== core[name]);
+    if (different.length > 0) {
+      failures += 1;
+      console.error(`smoke ${kind} ${specifier}: error classes not shared with ${pkg.name}: ${different.join(", ")}`);
+    }
+  }
+}
+console.log(`smoke: error classes shared by all ${entries.length} entries (esm and cjs)`);
 if (failures > 0) process.exit(1);

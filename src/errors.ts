@@ -135,11 +135,6 @@ export class StoreConflictError extends RxTradeError {
   }
 }
 
-/** Errors that end a stream instead of being retried on the next tick. */
-export function isFatal(error: unknown): boolean {
-  return error instanceof StoreConflictError || error instanceof StoreLockedError || error instanceof ConfigError;
-}
-
 function where(context: ErrorContext): string {
   const parts = [context.strategyName, context.symbol].filter((part) => part !== undefined);
   return parts.length === 0 ? "" : ` from ${parts.join(" on ")}`;

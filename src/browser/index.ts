@@ -2,4 +2,4 @@
 export { indexedDbStore, type IndexedDbStore } from "./indexedDbStore";
 
 // Errors (re-exported so instanceof works from this entry)
-export { StoreReadError, StoreWriteError, StoreLockedError } from "../errors";
+export * from "../errors";

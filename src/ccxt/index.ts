@@ -2,4 +2,4 @@
 export { ccxtExchange, type CcxtExchange, type CcxtExchangeOptions } from "./ccxtExchange";
 
 // Errors (re-exported so instanceof works from this entry)
-export { ExchangeError } from "../errors";
+export * from "../errors";

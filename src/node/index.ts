@@ -6,4 +6,4 @@ export { csvCandles, parseCandlesCsv } from "./csvCandles";
 export { BUNDLED_BTCUSDT_1M } from "./bundledData";
 
 // Errors (re-exported so instanceof works from this entry)
-export { CandleDataError, StoreReadError, StoreWriteError, StoreLockedError } from "../errors";
+export * from "../errors";

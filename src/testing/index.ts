@@ -5,3 +5,6 @@ export { createTestScheduler } from "./testScheduler";
 // Market data
 export { candlesFromPrices, candlesFromMarble, type CandleOptions } from "./candles";
 export { marbleExchange } from "./replayMarble";
+
+// Errors (re-exported so instanceof works from this entry)
+export * from "../errors";
