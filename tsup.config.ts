@@ -1,6 +1,6 @@
-import { defineConfig } from "tsup";
+import { defineConfig, type Options } from "tsup";
 
-export default defineConfig({
+const library: Options = {
   entry: {
     index: "src/index.ts",
     operators: "operators/index.ts",
@@ -20,7 +20,6 @@ export default defineConfig({
   splitting: true,
   treeshake: true,
   dts: true,
-  clean: true,
   sourcemap: true,
   target: "es2022",
   // import.meta.url (rxtrade/node finds its bundled data with it) in the CJS build.
@@ -28,4 +27,23 @@ export default defineConfig({
   // Dependencies are installed beside the package, never inlined (lowdb, idb-keyval; ccxt is
   // an optional peer that only rxtrade/ccxt imports).
   external: ["rxjs", /^rxjs\//, "lowdb", /^lowdb\//, "idb-keyval", "ccxt"],
-});
+  // dist/cli.js is the other build's (below): kept while this one cleans dist/ in parallel.
+  clean: ["!cli.js", "!cli.js.map"],
+};
+
+// The `rxtrade` bin: ESM only, with its #! line, no types. It imports the package by its own
+// name (rxtrade, rxtrade/node, rxtrade/ccxt resolve to the files above through the exports
+// map), so it shares one copy of the engine's module state with strategies a user loads.
+const cli: Options = {
+  entry: { cli: "src/cli/index.ts" },
+  format: ["esm"],
+  banner: { js: "#!/usr/bin/env node" },
+  dts: false,
+  clean: false,
+  sourcemap: true,
+  target: "es2022",
+  platform: "node",
+  external: ["rxtrade", /^rxtrade\//, "rxjs", /^rxjs\//, "ccxt", "tsx", /^tsx\//],
+};
+
+export default defineConfig([library, cli]);

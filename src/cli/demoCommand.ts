@@ -1,0 +1,199 @@
+import { acceleratedScheduler, type Candle, DEFAULT_TICK_MS, getConfig, replayExchange } from "rxtrade";
+import { BUNDLED_BTCUSDT_1M, csvCandles, fileStore } from "rxtrade/node";
+import { DemoClockFile } from "./demoClock";
+import { displayPath, duration, minute } from "./format";
+import { finish, reportLeftover, resumedLine, runSession, storedState } from "./session";
+import { EXAMPLE_STRATEGIES, resolveStrategy } from "./strategies";
+import type { Terminal } from "./terminal";
+import { explainRunError } from "./runErrors";
+import { EXIT, numberFlag, parseFlags, UsageError } from "./usage";
+
+const SYMBOL = "BTCUSDT";
+const EXCHANGE_NAME = "replay";
+const MINUTE = 60_000;
+/** Simulated minutes per wall-clock second: a trade every few seconds with the example strategies. */
+export const DEFAULT_SPEED = 240;
+/** Three simulated days: about 18 s at the default speed. */
+export const DEFAULT_MINUTES = 4320;
+/** The default start is this far into the data, so every example strategy has its history. */
+const WARM_UP_MINUTES = 120;
+
+const FLAGS = {
+  speed: { type: "string" },
+  strategy: { type: "string" },
+  store: { type: "string" },
+  from: { type: "string" },
+  minutes: { type: "string" },
+  "report-dir": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export const DEMO_HELP = `rxtrade demo — the live loop on three weeks of real BTCUSDT minutes, offline
+
+Replays the bundled BTCUSDT one-minute candles (2023-03-01 to 2023-03-21, Binance) through the
+real live loop — liveTrade$ with a file store — on a clock that runs N simulated minutes per
+second: the same ticks, persistence, graceful stop and crash recovery as a live run. Stop it
+with Ctrl-C or kill -9 and run it again: it resumes the open signal where the clock was.
+
+Usage
+  rxtrade demo [--speed N] [--strategy name|path] [--store dir] [--from ISO] [--minutes N]
+
+Flags
+  --speed N          simulated minutes per second of wall time, 1 to 100000 (default ${DEFAULT_SPEED})
+  --strategy S       an example strategy: ${Object.keys(EXAMPLE_STRATEGIES).join(", ")} (default momentum);
+                     or a path to a module exporting a StrategySchema as \`strategy\` or default
+  --store DIR        where open signals are persisted (default ./.rxtrade)
+  --from ISO         simulated start, e.g. 2023-03-08T12:00Z (default: where the last run of this
+                     strategy stopped, else 2023-03-01 02:00 UTC)
+  --minutes N        stop gracefully after N simulated minutes (default ${DEFAULT_MINUTES}, 3 days);
+                     the replay also stops 26 h before the data ends, so the last signal can close
+  --report-dir DIR   where the Markdown report is written (default ./dump/live)
+  -h, --help         show this help
+
+Stopping
+  Ctrl-C (or SIGTERM)  graceful: no new signals; an open signal runs to its close in simulated time
+  Ctrl-C twice         exit at once (code 130); the open signal stays in the store, the next run resumes it
+
+Strategies
+${Object.entries(EXAMPLE_STRATEGIES)
+  .map(([name, { summary }]) => `  ${name.padEnd(10)} ${summary}`)
+  .join("\n")}
+`;
+
+/** `rxtrade demo`: the real live loop on the bundled candles, on an accelerated clock. */
+export async function demoCommand(args: readonly string[], terminal: Terminal): Promise<number> {
+  const flags = parseFlags("demo", args, FLAGS, {
+    speed: "240",
+    strategy: "ma-cross",
+    store: "./.rxtrade",
+    from: "2023-03-08T12:00Z",
+    minutes: "1440",
+    "report-dir": "./dump/live",
+  });
+  if (flags.help) {
+    terminal.line(DEMO_HELP);
+    return EXIT.ok;
+  }
+  const speed = flags.speed === undefined ? DEFAULT_SPEED : numberFlag("demo", "speed", flags.speed, { min: 1, max: 100_000, what: "simulated minutes per second", example: "240" });
+  const minutes =
+    flags.minutes === undefined
+      ? DEFAULT_MINUTES
+      : numberFlag("demo", "minutes", flags.minutes, { min: 1, max: 100_000, integer: true, what: "simulated minutes before the graceful stop", example: "1440" });
+  const requestedFrom = flags.from === undefined ? undefined : parseTime(flags.from);
+  const strategy = await resolveStrategy("demo", flags.strategy ?? "momentum");
+  const storeDir = flags.store ?? "./.rxtrade";
+  const reportDir = flags["report-dir"] ?? "./dump/live";
+
+  const candles = await csvCandles(BUNDLED_BTCUSDT_1M);
+  const first = (candles[0] as Candle).timestamp;
+  const dataEnd = (candles.at(-1) as Candle).timestamp + MINUTE;
+  // No new signal after this: the last one, scheduled and then open for as long as the config
+  // allows, still finds candles to close on.
+  const config = getConfig();
+  const latestStart = dataEnd - (config.CC_SCHEDULE_AWAIT_MINUTES + config.CC_MAX_SIGNAL_LIFETIME_MINUTES) * MINUTE;
+  const earliestStart = first + config.CC_AVG_PRICE_CANDLES_COUNT * MINUTE;
+  if (requestedFrom !== undefined && (requestedFrom < earliestStart || requestedFrom > latestStart)) {
+    throw new UsageError(
+      "demo",
+      `--from ${flags.from} is outside the bundled data; give a time from ${iso(earliestStart)} to ${iso(latestStart)}, e.g. --from 2023-03-08T12:00Z`,
+    );
+  }
+
+  const store = fileStore(storeDir);
+  const key = `${SYMBOL}:${strategy.strategyName}`;
+  const clockFile = DemoClockFile.in(store.dir, key);
+  const saved = clockFile.read();
+  let resumed;
+  try {
+    resumed = await storedState(store, SYMBOL, strategy.strategyName, EXCHANGE_NAME, terminal);
+  } catch (error) {
+    return explainRunError("demo", error, terminal, storeDir);
+  }
+
+  // Where the replay starts: --from, else where the last run stopped, else near the data's start;
+  // never before a resumed signal's own time, so it is monitored with the candles after it.
+  let start = requestedFrom ?? first + WARM_UP_MINUTES * MINUTE;
+  let startNote = "";
+  if (requestedFrom === undefined && saved !== undefined) {
+    if (saved < latestStart) {
+      start = saved;
+      startNote = " (where the last run stopped)";
+    } else startNote = " (the last run reached the end of the data: starting over)";
+  }
+  if (resumed !== null) {
+    const since = resumed.status === "opened" ? resumed.signal.pendingAt : resumed.signal.scheduledAt;
+    if (start < since) {
+      start = since;
+      startNote = resumed.status === "opened" ? " (when the resumed signal opened)" : " (when the resumed limit entry was placed)";
+    }
+  }
+  const stopAt = Math.max(start, Math.min(start + minutes * MINUTE, latestStart));
+
+  const scheduler = acceleratedScheduler({ origin: start, speed: (speed * MINUTE) / 1000 });
+  const exchange = replayExchange(candles, scheduler, { exchangeName: EXCHANGE_NAME });
+  const tickEveryMs = (DEFAULT_TICK_MS * 1000) / (speed * MINUTE);
+
+  terminal.line(`rxtrade demo · ${SYMBOL} one-minute candles ${minute(first)} → ${minute(dataEnd - MINUTE)} UTC, bundled (no network)`);
+  terminal.line(
+    `strategy ${strategy.strategyName} · store ${displayPath(store.dir)} · ${speed} simulated min/s (a ${DEFAULT_TICK_MS} ms tick every ${tickEveryMs < 10 ? tickEveryMs.toFixed(1) : Math.round(tickEveryMs)} ms)`,
+  );
+  terminal.line(`replaying from ${minute(start)}${startNote}; graceful stop at ${minute(stopAt)} (${duration((stopAt - start) / MINUTE)}) · Ctrl-C: stop gracefully`);
+  if (resumed !== null) terminal.line(resumedLine(resumed));
+  terminal.line("");
+
+  let lastTick = start;
+  let end;
+  try {
+    end = await runSession({
+      symbol: SYMBOL,
+      strategy,
+      exchange,
+      store,
+      scheduler,
+      tickMs: DEFAULT_TICK_MS,
+      terminal,
+      resumed,
+      stopAt,
+      stopAtReason: stopAt === latestStart ? "near the end of the data" : `${minutes} simulated minutes done`,
+      timeNote: " in simulated time",
+      plainStatusEveryMs: 6 * 60 * MINUTE,
+      onTick: (result) => {
+        lastTick = result.timestamp;
+        clockFile.save(result.timestamp, result.action !== "idle" && result.action !== "active" && result.action !== "scheduled");
+      },
+      onForcedExit: () => clockFile.save(lastTick, true),
+    });
+  } catch (error) {
+    clockFile.save(lastTick, true);
+    return explainRunError("demo", error, terminal, storeDir);
+  }
+  // Where the replay got to (at high speeds the last tick may be well before the stop).
+  const stoppedAt = Math.max(lastTick, scheduler.now());
+  clockFile.save(stoppedAt, true);
+  terminal.line("");
+  terminal.line(`Stopped gracefully at ${minute(stoppedAt)} (simulated).`);
+  await reportLeftover(store, SYMBOL, strategy.strategyName, EXCHANGE_NAME, terminal);
+  await finish(terminal, end.stats, SYMBOL, strategy.strategyName, reportDir);
+  terminal.line(`Store: ${displayPath(store.dir)} — run the demo again to continue from ${minute(stoppedAt)}.`);
+  return EXIT.ok;
+}
+
+/** `--from`: ISO 8601 (`2023-03-08T12:00Z`, `2023-03-08 12:00`, UTC unless an offset is given) or epoch ms. */
+function parseTime(text: string): number {
+  const trimmed = text.trim();
+  let ms: number;
+  if (/^\d{12,}$/.test(trimmed)) ms = Number(trimmed);
+  else {
+    const iso = trimmed.replace(" ", "T");
+    // A date-time without an offset is UTC here, as the data and every time printed are.
+    ms = Date.parse(/T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(iso) ? `${iso}Z` : iso);
+  }
+  if (!Number.isFinite(ms)) {
+    throw new UsageError("demo", `--from ${JSON.stringify(text)} is not a time; give ISO 8601 in UTC, e.g. --from 2023-03-08T12:00Z`);
+  }
+  return ms;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace(":00.000Z", "Z");
+}

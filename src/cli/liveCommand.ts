@@ -1,0 +1,158 @@
+import { asyncScheduler } from "rxjs";
+import { DEFAULT_TICK_MS, type ExchangeSchema } from "rxtrade";
+import { fileStore } from "rxtrade/node";
+import { displayPath } from "./format";
+import { finish, reportLeftover, resumedLine, runSession, storedState } from "./session";
+import { EXAMPLE_STRATEGIES, resolveStrategy } from "./strategies";
+import type { Terminal } from "./terminal";
+import { explainRunError } from "./runErrors";
+import { EXIT, numberFlag, parseFlags, UsageError } from "./usage";
+import { importUserModule, looksLikePath, pickExport } from "./userModule";
+
+const FLAGS = {
+  exchange: { type: "string" },
+  symbol: { type: "string" },
+  strategy: { type: "string" },
+  store: { type: "string" },
+  "tick-ms": { type: "string" },
+  "report-dir": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export const LIVE_HELP = `rxtrade live — run a strategy live on a real exchange, through ccxt
+
+Prices the market every tick (VWAP of the last five closed one-minute candles), asks the
+strategy for a signal when nothing is open, and opens, monitors and closes its signals with
+PnL after fees and slippage, persisting every change first. It places no orders: it runs the
+signals against live prices. Stop with Ctrl-C (graceful) — a restart resumes what is open.
+
+Usage
+  rxtrade live --exchange <ccxt id> --symbol <symbol> --strategy <path> [--store dir] [--tick-ms N]
+
+Flags
+  --exchange ID      a ccxt exchange id: binance, kraken, bybit, okx, … (needs: npm install ccxt);
+                     or a path to a module exporting an ExchangeSchema as \`exchange\` or default
+  --symbol SYMBOL    e.g. BTCUSDT or BTC/USDT; looked up in the exchange's markets before the
+                     start (an unknown symbol stops here, with close matches)
+  --strategy S       a path to a module exporting a StrategySchema as \`strategy\` or default
+                     (a .ts file loads through tsx), or an example: ${Object.keys(EXAMPLE_STRATEGIES).join(", ")}
+  --store DIR        where open signals are persisted (default ./.rxtrade)
+  --tick-ms N        ms between ticks, 100 to 86400000 (default ${DEFAULT_TICK_MS})
+  --report-dir DIR   where the Markdown report is written at the end (default ./dump/live)
+  -h, --help         show this help
+
+Stopping
+  Ctrl-C (or SIGTERM)  graceful: no new signals; an open signal runs to its close, then the report
+  Ctrl-C twice         exit at once (code 130); the open signal stays in the store, the next run resumes it
+
+Example
+  rxtrade live --exchange binance --symbol BTCUSDT --strategy ./strategies/momentum.js
+`;
+
+/** `rxtrade live`: the live loop on a ccxt exchange (or an exchange module), until Ctrl-C. */
+export async function liveCommand(args: readonly string[], terminal: Terminal): Promise<number> {
+  const flags = parseFlags("live", args, FLAGS, {
+    exchange: "binance",
+    symbol: "BTCUSDT",
+    strategy: "./my-strategy.js",
+    store: "./.rxtrade",
+    "tick-ms": "60001",
+    "report-dir": "./dump/live",
+  });
+  if (flags.help) {
+    terminal.line(LIVE_HELP);
+    return EXIT.ok;
+  }
+  const required = (name: "exchange" | "symbol" | "strategy", example: string): string => {
+    const value = flags[name];
+    if (value === undefined || value.trim() === "") throw new UsageError("live", `--${name} is required, e.g. --${name} ${example}`);
+    return value.trim();
+  };
+  const exchangeArg = required("exchange", "binance");
+  const symbol = required("symbol", "BTCUSDT");
+  const strategyArg = required("strategy", "./my-strategy.js");
+  const tickMs =
+    flags["tick-ms"] === undefined
+      ? DEFAULT_TICK_MS
+      : numberFlag("live", "tick-ms", flags["tick-ms"], { min: 100, max: 86_400_000, integer: true, what: "ms between ticks", example: "60001" });
+  const storeDir = flags.store ?? "./.rxtrade";
+  const reportDir = flags["report-dir"] ?? "./dump/live";
+
+  const strategy = await resolveStrategy("live", strategyArg);
+  const exchange = await resolveExchange(exchangeArg);
+
+  // Fail fast on a symbol the exchange does not list (ccxt: the markets are loaded once here).
+  const resolveSymbol = (exchange as { resolveSymbol?: (symbol: string) => Promise<string> }).resolveSymbol;
+  let market = symbol;
+  if (typeof resolveSymbol === "function") {
+    terminal.line(`Checking ${symbol} on ${exchange.exchangeName}…`);
+    try {
+      market = await resolveSymbol.call(exchange, symbol);
+    } catch (error) {
+      // Without a cause the exchange answered and the name is wrong (unknown symbol or exchange
+      // id); with one, the exchange could not be reached or failed.
+      const message = String((error as Error)?.message ?? error).replace(/^rxtrade: /, "");
+      if ((error as { cause?: unknown })?.cause === undefined) throw new UsageError("live", message);
+      terminal.warn(`rxtrade live: cannot check ${symbol} on ${exchange.exchangeName}: ${message}`);
+      return EXIT.failed;
+    }
+  }
+
+  const store = fileStore(storeDir);
+  let resumed;
+  try {
+    resumed = await storedState(store, symbol, strategy.strategyName, exchange.exchangeName, terminal);
+  } catch (error) {
+    return explainRunError("live", error, terminal, storeDir);
+  }
+
+  terminal.line(
+    `rxtrade live · ${symbol}${market === symbol ? "" : ` (${market})`} on ${exchange.exchangeName} · strategy ${strategy.strategyName} · store ${displayPath(store.dir)} · a tick every ${tickMs} ms`,
+  );
+  terminal.line("Ctrl-C: stop gracefully (an open signal runs to its close) · Ctrl-C twice: exit at once");
+  if (resumed !== null) terminal.line(resumedLine(resumed));
+  terminal.line("");
+
+  let end;
+  try {
+    end = await runSession({
+      symbol,
+      strategy,
+      exchange,
+      store,
+      scheduler: asyncScheduler,
+      tickMs,
+      terminal,
+      resumed,
+      timeNote: "",
+      plainStatusEveryMs: 10 * 60_000,
+    });
+  } catch (error) {
+    return explainRunError("live", error, terminal, storeDir);
+  }
+  terminal.line("");
+  terminal.line("Stopped gracefully.");
+  await reportLeftover(store, symbol, strategy.strategyName, exchange.exchangeName, terminal);
+  await finish(terminal, end.stats, symbol, strategy.strategyName, reportDir);
+  return EXIT.ok;
+}
+
+/** `--exchange`: a ccxt id, or a path to a module exporting an `ExchangeSchema`. */
+async function resolveExchange(value: string): Promise<ExchangeSchema> {
+  if (looksLikePath(value)) {
+    const exchange = pickExport(await importUserModule("live", "exchange", value), "exchange") as Partial<ExchangeSchema> | null;
+    if (exchange === null || typeof exchange !== "object" || typeof exchange.getCandles !== "function" || typeof exchange.exchangeName !== "string") {
+      throw new UsageError(
+        "live",
+        `--exchange ${value}: the module must export an ExchangeSchema ({ exchangeName, getCandles }) as \`exchange\` or as its default export`,
+      );
+    }
+    return exchange as ExchangeSchema;
+  }
+  if (!/^[a-z][a-z0-9_]*$/.test(value)) {
+    throw new UsageError("live", `--exchange ${JSON.stringify(value)} is not a ccxt exchange id (lower case, e.g. binance, kraken, bybit) nor a file path`);
+  }
+  // Loaded only here: the demo and --help never import ccxt (a second of start-up).
+  const { ccxtExchange } = await import("rxtrade/ccxt");
+  return ccxtExchange(value);
+}

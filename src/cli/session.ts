@@ -1,0 +1,226 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { Subject, type SchedulerLike, type Subscription } from "rxjs";
+import {
+  decodeState,
+  type ExchangeSchema,
+  listenError,
+  LiveStatisticsCollector,
+  type LiveStatistics,
+  liveReport,
+  liveTicks$,
+  type SignalState,
+  type SignalStore,
+  StoreReadError,
+  type StrategySchema,
+  type TickResult,
+} from "rxtrade";
+import type { FileStore } from "rxtrade/node";
+import { describeHeld, eventLine, held, minute, price, statisticsLines, statusLine } from "./format";
+import type { Terminal } from "./terminal";
+import { EXIT } from "./usage";
+
+export interface SessionOptions {
+  symbol: string;
+  strategy: StrategySchema;
+  exchange: ExchangeSchema;
+  store: SignalStore;
+  scheduler: SchedulerLike;
+  tickMs: number;
+  terminal: Terminal;
+  /** Scheduler time at which a graceful stop is requested by itself (demo `--minutes`). */
+  stopAt?: number;
+  /** Why the stop at `stopAt` happens, for the message. */
+  stopAtReason?: string;
+  /** " in simulated time" (demo) or "" (live): how the stop message says when an open signal ends. */
+  timeNote: string;
+  /** Without a TTY, a plain status line each time the clock passes a multiple of this (ms). */
+  plainStatusEveryMs: number;
+  /** What the store held at the start (printed as resumed): the first ticks continue it. */
+  resumed: SignalState | null;
+  /** Every tick result, after it is printed (the demo saves its clock here). */
+  onTick?: (result: TickResult) => void;
+  /** Just before a second Ctrl-C ends the process at once. */
+  onForcedExit?: () => void;
+}
+
+export interface SessionEnd {
+  stats: LiveStatistics;
+}
+
+/** The loop ended with an error (a locked or conflicting store); `printed`: it went through `error$` and was shown. */
+export class SessionFailure extends Error {
+  override readonly name = "SessionFailure";
+  constructor(
+    readonly error: unknown,
+    readonly printed: boolean,
+  ) {
+    super((error as Error)?.message ?? String(error), { cause: error });
+  }
+}
+
+/**
+ * Reads what the store holds for the stream before it starts, to say that it will be resumed.
+ * A corrupt value is moved aside by the store (the stream starts fresh; said as a warning); a
+ * value of another exchange or strategy throws `StoreConflictError`; a key another process
+ * holds, `StoreLockedError`.
+ */
+export async function storedState(store: FileStore, symbol: string, strategyName: string, exchangeName: string, terminal: Terminal): Promise<SignalState | null> {
+  const key = `${symbol}:${strategyName}`;
+  // Under the key's lock, so a stream already running on it is reported before anything else
+  // (released at once: the loop takes it again).
+  const release = await store.lock(key);
+  let value: unknown;
+  try {
+    value = await store.read(key);
+  } catch (error) {
+    if (error instanceof StoreReadError && error.quarantinedTo !== undefined) {
+      terminal.warn(`warning: ${error.message}`);
+      return null;
+    }
+    throw error;
+  } finally {
+    release();
+  }
+  return decodeState(value, key, { symbol, strategyName, exchangeName });
+}
+
+/**
+ * After a graceful stop the store should hold nothing. It can hold a signal whose opening tick
+ * was still being written when the stop came (the loop ends on the last result it has seen):
+ * said here, so the user knows the next run resumes it.
+ */
+export async function reportLeftover(store: FileStore, symbol: string, strategyName: string, exchangeName: string, terminal: Terminal): Promise<void> {
+  let left: SignalState | null;
+  try {
+    left = await storedState(store, symbol, strategyName, exchangeName, terminal);
+  } catch {
+    return; // the run is over; a store problem shows on the next start
+  }
+  if (left !== null) {
+    terminal.line(`Still in the store: ${describeHeld(left)}, opened as the stop came in; the next run resumes it.`);
+  }
+}
+
+/** `resumed signal <id>: long @ 23145.20 opened 2023-03-01 10:15, TP …, SL …`. */
+export function resumedLine(state: SignalState): string {
+  const { signal } = state;
+  const what = state.status === "opened" ? `${signal.position} @ ${price(signal.priceOpen)} opened ${minute(signal.pendingAt)}` : `${signal.position} limit ${price(signal.priceOpen)} placed ${minute(signal.scheduledAt)}, waiting`;
+  return `resumed signal ${signal.id}: ${what}, TP ${price(signal.priceTakeProfit)}, SL ${price(signal.priceStopLoss)}`;
+}
+
+/**
+ * Runs the live loop (`liveTicks$`: `liveTrade$` before its opened/closed filter, the same
+ * pipeline) until it stops gracefully: prints each trade, keeps the status line, collects the
+ * statistics. The first SIGINT or SIGTERM (or `stopAt`) requests the graceful stop; a second
+ * one exits the process at once with 130, leaving what is open in the store. Rejects when the
+ * loop ends with an error (a locked or conflicting store).
+ */
+export function runSession(options: SessionOptions): Promise<SessionEnd> {
+  const { terminal, symbol, strategy, scheduler } = options;
+  const collector = new LiveStatisticsCollector();
+  const stop$ = new Subject<void>();
+  let stopping = false;
+  let current: SignalState | null = options.resumed;
+  let lastStatusSlot: number | undefined;
+  const totals = { totalClosed: 0, totalPnl: 0 };
+  const printedErrors = new WeakSet<object>();
+
+  const requestStop = (why: string, again: boolean) => {
+    if (stopping) return;
+    stopping = true;
+    const waiting = current === null ? "nothing is open, ending now" : `${describeHeld(current)} runs to its end${options.timeNote}`;
+    terminal.line(`${why}: stopping gracefully — no new signals; ${waiting}. Ctrl-C${again ? " again" : ""} to exit at once.`);
+    stop$.next();
+  };
+
+  // The first SIGINT/SIGTERM stops gracefully; one while a stop is under way exits at once.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!stopping) {
+      requestStop(signal, true);
+      return;
+    }
+    terminal.endStatus();
+    terminal.warn(
+      `${signal} while stopping: exiting at once; ${current === null ? "nothing was open." : `${describeHeld(current)} stays in the store and the next run resumes it.`}`,
+    );
+    options.onForcedExit?.();
+    process.exit(EXIT.interrupted);
+  };
+
+  const stopListening = listenError((error) => {
+    printedErrors.add(error);
+    terminal.warn(`error$ ${error.name}: ${error.message}`);
+  });
+
+  return new Promise<SessionEnd>((resolve, reject) => {
+    let timer: Subscription | undefined;
+    const cleanUp = () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      timer?.unsubscribe();
+      stopListening();
+      terminal.endStatus();
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+
+    const { stopAt } = options;
+    if (stopAt !== undefined) {
+      timer = scheduler.schedule(() => requestStop(options.stopAtReason ?? "time is up", false), Math.max(0, stopAt - scheduler.now()));
+    }
+
+    liveTicks$(symbol, strategy, {
+      exchange: options.exchange,
+      store: options.store,
+      scheduler,
+      tickMs: options.tickMs,
+      stop$,
+    }).subscribe({
+      next: (result) => {
+        const previous = current;
+        current = held(result);
+        collector.record(result);
+        if (result.action === "closed") {
+          totals.totalClosed++;
+          totals.totalPnl += result.pnl.pnlPercentage;
+        }
+        const status = statusLine(result, symbol, totals);
+        const line = eventLine(result, previous);
+        if (terminal.tty) {
+          terminal.status(status); // first: the event line below redraws it under itself
+          if (line !== undefined) terminal.line(line);
+        } else {
+          if (line !== undefined) terminal.line(line);
+          // A plain status line on a pipe or in a log: one per period of the clock, never a redraw.
+          const slot = Math.floor(result.timestamp / options.plainStatusEveryMs);
+          if (lastStatusSlot !== undefined && slot > lastStatusSlot) terminal.line(`status ${status}`);
+          lastStatusSlot = slot;
+        }
+        options.onTick?.(result);
+      },
+      error: (error: unknown) => {
+        cleanUp();
+        reject(new SessionFailure(error, typeof error === "object" && error !== null && printedErrors.has(error)));
+      },
+      complete: () => {
+        cleanUp();
+        resolve({ stats: collector.snapshot() });
+      },
+    });
+  });
+}
+
+/** Prints the statistics and writes the Markdown report to `{dir}/{symbol}_{strategyName}.md`; returns its path. */
+export async function finish(terminal: Terminal, stats: LiveStatistics, symbol: string, strategyName: string, reportDir: string): Promise<string> {
+  terminal.line("");
+  terminal.line("Statistics of this run");
+  for (const line of statisticsLines(stats)) terminal.line(line);
+  const dir = resolve(reportDir);
+  const file = join(dir, `${symbol}_${strategyName}.md`.replace(/[/\\:]/g, "-"));
+  await mkdir(dir, { recursive: true });
+  await writeFile(file, liveReport(strategyName, stats), "utf8");
+  const shown = relative(process.cwd(), file);
+  terminal.line(`Report: ${shown.startsWith("..") ? file : shown}`);
+  return file;
+}

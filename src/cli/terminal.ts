@@ -1,0 +1,76 @@
+/** Where the command writes: a status line that redraws in place on a TTY, plain lines elsewhere. */
+export interface Output {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+const REDRAW_EVERY_MS = 80;
+
+/**
+ * The command's output. On a TTY the status line is redrawn in place (`\r`, erase line) at most
+ * every 80 ms, and permanent lines (trades, warnings) are printed above it. Elsewhere (a pipe, a
+ * log file, CI) there is no status line: the caller prints plain status lines now and then, and
+ * nothing but whole lines is written.
+ */
+export class Terminal {
+  readonly tty: boolean;
+  private shown = "";
+  private pending: string | undefined;
+  private lastDraw = 0;
+
+  constructor(
+    private readonly out: Output,
+    private readonly err: Output,
+  ) {
+    this.tty = out.isTTY === true;
+  }
+
+  /** A permanent line on stdout. */
+  line(text = ""): void {
+    this.hideStatus();
+    this.out.write(`${text}\n`);
+    this.showStatus();
+  }
+
+  /** A permanent line on stderr (warnings, errors). */
+  warn(text: string): void {
+    this.hideStatus();
+    this.err.write(`${text}\n`);
+    this.showStatus();
+  }
+
+  /** Replaces the status line (TTY only; elsewhere it is ignored). */
+  status(text: string): void {
+    if (!this.tty) return;
+    this.pending = text;
+    const now = performance.now();
+    if (now - this.lastDraw < REDRAW_EVERY_MS) return;
+    this.lastDraw = now;
+    this.draw(text);
+  }
+
+  /** Removes the status line for good (before the final summary). */
+  endStatus(): void {
+    this.hideStatus();
+    this.pending = undefined;
+  }
+
+  private draw(text: string): void {
+    // A pseudo-terminal may report 0 columns.
+    const width = Math.max(20, (this.out.columns || 100) - 1);
+    const fitted = text.length > width ? `${text.slice(0, width - 1)}…` : text;
+    this.out.write(`\r\x1b[2K${fitted}`);
+    this.shown = fitted;
+  }
+
+  private hideStatus(): void {
+    if (!this.tty || this.shown === "") return;
+    this.out.write("\r\x1b[2K");
+    this.shown = "";
+  }
+
+  private showStatus(): void {
+    if (this.tty && this.pending !== undefined) this.draw(this.pending);
+  }
+}
