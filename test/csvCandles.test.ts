@@ -1,0 +1,109 @@
+// Acceptance 3: csvCandles reads .csv and .csv.gz, with ms or ISO 8601 times under `timestamp`
+// or `open_time`, and names the file and line of a bad row; plus the bundled data set itself.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CandleDataError } from "rxtrade";
+import { BUNDLED_BTCUSDT_1M, csvCandles, parseCandlesCsv } from "rxtrade/node";
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "rxtrade-csv-test-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const file = async (name: string, content: string | Buffer) => {
+  const path = join(dir, name);
+  await writeFile(path, content);
+  return path;
+};
+
+const T0 = Date.parse("2023-03-01T00:00:00Z");
+const expected = [
+  { timestamp: T0, open: 23141.57, high: 23159.98, low: 23131.69, close: 23150.01, volume: 118.3 },
+  { timestamp: T0 + 60_000, open: 23150.01, high: 23155.2, low: 23140, close: 23142.5, volume: 96.05 },
+];
+
+/** A thrown CandleDataError, for asserting its fields. */
+async function failure(promise: Promise<unknown>): Promise<CandleDataError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(CandleDataError);
+  return error as CandleDataError;
+}
+
+describe("csvCandles", () => {
+  it("reads ms timestamps", async () => {
+    const path = await file(
+      "ms.csv",
+      "timestamp,open,high,low,close,volume\n" +
+        `${T0},23141.57,23159.98,23131.69,23150.01,118.3\n` +
+        `${T0 + 60_000},23150.01,23155.2,23140,23142.5,96.05\n`,
+    );
+    expect(await csvCandles(path)).toEqual(expected);
+  });
+
+  it("reads ISO 8601 times under open_time, with a space or a T, columns in any order, CRLF line ends", async () => {
+    const path = await file(
+      "iso.csv",
+      "open_time,volume,open,high,low,close\r\n" +
+        "2023-03-01 00:00:00+00:00,118.3,23141.57,23159.98,23131.69,23150.01\r\n" +
+        "2023-03-01T00:01:00Z,96.05,23150.01,23155.2,23140,23142.5\r\n",
+    );
+    expect(await csvCandles(path)).toEqual(expected);
+  });
+
+  it("reads a gzipped file (.csv.gz)", async () => {
+    const csv = "timestamp,open,high,low,close,volume\n" + `${T0},23141.57,23159.98,23131.69,23150.01,118.3\n` + `${T0 + 60_000},23150.01,23155.2,23140,23142.5,96.05\n`;
+    const path = await file("candles.csv.gz", gzipSync(csv));
+    expect(await csvCandles(path)).toEqual(expected);
+  });
+
+  it("names the file and the line of a malformed row", async () => {
+    const path = await file(
+      "bad-row.csv",
+      "timestamp,open,high,low,close,volume\n" + `${T0},23141.57,23159.98,23131.69,23150.01,118.3\n` + `${T0 + 60_000},23150.01,abc,23140,23142.5,96.05\n`,
+    );
+    const error = await failure(csvCandles(path));
+    expect(error.line).toBe(3);
+    expect(error.path).toBe(path);
+    expect(error.message).toBe(`rxtrade: ${path}:3: high "abc" is not a finite number in "${T0 + 60_000},23150.01,abc,23140,23142.5,96.05"`);
+  });
+
+  it("refuses a row with a missing field, a price <= 0, a time that does not increase, an unreadable time", async () => {
+    const header = "timestamp,open,high,low,close,volume\n";
+    const first = `${T0},1,1,1,1,1\n`;
+    expect(() => parseCandlesCsv(header + first + `${T0 + 60_000},1,1,1,1\n`, "x.csv")).toThrow("rxtrade: x.csv:3: expected 6 fields, got 5");
+    expect(() => parseCandlesCsv(header + first + `${T0 + 60_000},1,1,0,1,1\n`, "x.csv")).toThrow("rxtrade: x.csv:3: prices must be > 0");
+    expect(() => parseCandlesCsv(header + first + `${T0},1,1,1,1,1\n`, "x.csv")).toThrow("rxtrade: x.csv:3: the time does not increase");
+    expect(() => parseCandlesCsv(header + `yesterday,1,1,1,1,1\n`, "x.csv")).toThrow('rxtrade: x.csv:2: the time "yesterday" is neither ms nor ISO 8601');
+  });
+
+  it("names what the header lacks", async () => {
+    const path = await file("no-volume.csv", "timestamp,open,high,low,close\n" + `${T0},1,1,1,1\n`);
+    const error = await failure(csvCandles(path));
+    expect(error.line).toBe(1);
+    expect(error.message).toBe(`rxtrade: ${path}:1: the header "timestamp,open,high,low,close" lacks volume; expected timestamp,open,high,low,close,volume`);
+    expect(() => parseCandlesCsv("time,open,high,low,close,volume\n", "y.csv")).toThrow("lacks timestamp (or open_time)");
+  });
+
+  it("reports a file that cannot be read, or a .gz that is not gzip", async () => {
+    expect((await failure(csvCandles(join(dir, "missing.csv")))).message).toMatch(/missing\.csv: cannot read the file: ENOENT/);
+    const fake = await file("fake.csv.gz", "timestamp,open,high,low,close,volume\n");
+    expect((await failure(csvCandles(fake))).message).toContain("fake.csv.gz: not a valid gzip file");
+  });
+
+  it("loads the bundled BTCUSDT minutes: 30,240 candles, one a minute, March 1 to 21, 2023", async () => {
+    const candles = await csvCandles(BUNDLED_BTCUSDT_1M);
+    expect(candles).toHaveLength(30_240);
+    expect(candles[0]?.timestamp).toBe(T0);
+    expect(candles.at(-1)?.timestamp).toBe(Date.parse("2023-03-21T23:59:00Z"));
+    expect(candles.every((c, i) => i === 0 || c.timestamp - (candles[i - 1] as { timestamp: number }).timestamp === 60_000)).toBe(true);
+  });
+});
