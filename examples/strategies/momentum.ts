@@ -42,3 +42,6 @@ export function momentumStrategy(options: MomentumOptions = {}): StrategySchema 
     },
   };
 }
+
+/** Ready to run: `rxtrade demo --strategy momentum` (or this file's path). */
+export const strategy: StrategySchema = momentumStrategy();
