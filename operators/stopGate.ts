@@ -5,11 +5,14 @@ import { ChainSubscriber } from "./chainSubscriber";
 import { listenStop, type StopListener } from "./stopLatch";
 
 /**
- * The graceful stop: after `stop$` first emits, completes as soon as no signal is open or
- * scheduled — at once when the last result held nothing, otherwise right after the result
- * that closes or cancels it (that result is passed on). `stop$` is subscribed at once; a stop
- * that arrives before the first result takes effect with it. The source (and a store lock in
- * it) is released before the completion is announced.
+ * The graceful stop: after `stop$` first emits, completes right after the first result that
+ * leaves nothing open or scheduled (that result is passed on), or when the source completes.
+ * `stop$` is subscribed at once. The source (and a store lock in it) is released before the
+ * completion is announced.
+ *
+ * It does not complete on the stop itself, even when the last result held nothing: a tick may
+ * be in flight, its new signal still being written. `tick` ends the stream at once when it
+ * knows nothing is in flight; between the two, a stop never strands an unreported signal.
  *
  * ```
  * stop$:          -----s-------
@@ -34,17 +37,14 @@ export function stopGate(stop$: ObservableInput<unknown>): MonoTypeOperatorFunct
 
 class StopGateSubscriber extends ChainSubscriber<TickResult> implements StopListener {
   private stopping = false;
-  private holds: boolean | undefined;
 
   onStop(): void {
     this.stopping = true;
-    if (this.holds === false) this.finish();
   }
 
   protected override _next(result: TickResult): void {
-    this.holds = holdsSignal(result);
     this.out.next(result);
-    if (this.stopping && !this.holds) this.finish();
+    if (this.stopping && !holdsSignal(result)) this.finish();
   }
 
   // Upstream first, so whoever hears of the completion can start the pair again at once.

@@ -26,8 +26,10 @@ export interface TickSession {
  *
  * The state lives in the subscription: it starts empty, or from a `RestoredState` emitted by
  * `restoreState`. An emission that arrives while a tick is still in flight (an async exchange
- * or strategy) is skipped. A strategy that throws, times out or returns an invalid signal
- * gives an `error$` event and an `idle` tick; a market that cannot be priced errors the stream.
+ * or strategy), or before the clock has moved past the last tick, is skipped. A strategy that
+ * throws, times out or returns an invalid signal gives an `error$` event and an `idle` tick; a
+ * market that cannot be priced errors the stream. After `stop$`, it completes as soon as
+ * nothing is open or scheduled and no tick is in flight.
  *
  * ```
  * source:     r-0-----1-----2-----3--|
@@ -72,6 +74,8 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
   private stopping = false;
   private busy = false;
   private sourceDone = false;
+  /** Whether `state` is what the store holds: after a `RestoredState`, or after a first tick. */
+  private known = false;
   private lastSignalAt = Number.NEGATIVE_INFINITY;
   private now = 0;
   private price = 0;
@@ -104,17 +108,24 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
 
   onStop(): void {
     this.stopping = true;
+    this.completeIfStopped();
   }
 
   protected override _next(value: unknown): void {
     if (value instanceof RestoredState) {
       this.state = value.state;
+      this.known = true;
+      this.completeIfStopped();
       return;
     }
     if (this.busy) return;
+    const now = this.scheduler.now();
+    // A clock that has not moved since the last tick has nothing new to say (and two results
+    // of one stream never share a timestamp).
+    if (this.previousTimestamp !== null && now <= this.previousTimestamp) return;
     try {
       this.busy = true;
-      this.now = this.scheduler.now();
+      this.now = now;
       this.startedAt = emit.performanceObserved() ? performance.now() : 0;
       this.since = windowStart(this.now, this.candleCount);
       this.attempt = 0;
@@ -281,11 +292,23 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
       });
     }
     this.previousTimestamp = this.now;
+    this.known = true;
     this.out.next(transition.result);
     if (this.sourceDone && !this.closed) {
       this.out.complete();
       this.unsubscribe();
+      return;
     }
+    this.completeIfStopped();
+  }
+
+  // The graceful end: stopping, nothing held, no tick in flight, and the state known (a stop
+  // that comes before the stored state is read waits for it). Completion goes down through
+  // persistState, which lets a pending write finish first.
+  private completeIfStopped(): void {
+    if (!this.stopping || !this.known || this.busy || this.state !== null || this.closed) return;
+    this.out.complete();
+    this.unsubscribe();
   }
 
   private fail(error: unknown): void {

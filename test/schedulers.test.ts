@@ -5,7 +5,7 @@ import { candlesFromPrices } from "rxtrade/testing";
 
 // Both schedulers run on the runtime's timers and clock; vitest's fake timers make them virtual.
 beforeEach(() => {
-  vi.useFakeTimers({ now: 1_000_000 });
+  vi.useFakeTimers({ now: 1_000_000, toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date", "performance"] });
 });
 afterEach(() => {
   vi.useRealTimers();
@@ -98,6 +98,16 @@ describe("acceleratedScheduler", () => {
     vi.advanceTimersByTime(2000); // 2 real seconds = 2 simulated minutes
     expect(seen).toEqual([0, 60_000, 120_000]);
     await expect(done).resolves.toEqual([0, 1, 2]);
+  });
+
+  it("keeps time with a sub-millisecond clock: sped up 36,000x, a millisecond clock would move in 36 s steps", () => {
+    vi.useRealTimers();
+    const readings = [5000, 5000.25, 5000.5];
+    const spy = vi.spyOn(performance, "now").mockImplementation(() => readings.shift() ?? 5000.5);
+    const scheduler = acceleratedScheduler({ origin: 0, speed: 36_000 }); // 600 simulated minutes per second
+    expect(scheduler.now()).toBe(9_000); // 0.25 real ms later
+    expect(scheduler.now()).toBe(18_000);
+    spy.mockRestore();
   });
 
   it("rejects a speed or origin that is not a finite positive number", () => {

@@ -2,7 +2,7 @@ import { acceleratedScheduler, type Candle, DEFAULT_TICK_MS, getConfig, replayEx
 import { BUNDLED_BTCUSDT_1M, csvCandles, fileStore } from "rxtrade/node";
 import { DemoClockFile } from "./demoClock";
 import { displayPath, duration, minute } from "./format";
-import { finish, reportLeftover, resumedLine, runSession, storedState } from "./session";
+import { finish, resumedLine, runSession, storedState } from "./session";
 import { EXAMPLE_STRATEGIES, resolveStrategy } from "./strategies";
 import type { Terminal } from "./terminal";
 import { explainRunError } from "./runErrors";
@@ -172,7 +172,6 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
   clockFile.save(stoppedAt, true);
   terminal.line("");
   terminal.line(`Stopped gracefully at ${minute(stoppedAt)} (simulated).`);
-  await reportLeftover(store, SYMBOL, strategy.strategyName, EXCHANGE_NAME, terminal);
   await finish(terminal, end.stats, SYMBOL, strategy.strategyName, reportDir);
   terminal.line(`Store: ${displayPath(store.dir)} — run the demo again to continue from ${minute(stoppedAt)}.`);
   return EXIT.ok;

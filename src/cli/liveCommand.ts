@@ -2,7 +2,7 @@ import { asyncScheduler } from "rxjs";
 import { DEFAULT_TICK_MS, type ExchangeSchema } from "rxtrade";
 import { fileStore } from "rxtrade/node";
 import { displayPath } from "./format";
-import { finish, reportLeftover, resumedLine, runSession, storedState } from "./session";
+import { finish, resumedLine, runSession, storedState } from "./session";
 import { EXAMPLE_STRATEGIES, resolveStrategy } from "./strategies";
 import type { Terminal } from "./terminal";
 import { explainRunError } from "./runErrors";
@@ -132,7 +132,6 @@ export async function liveCommand(args: readonly string[], terminal: Terminal): 
   }
   terminal.line("");
   terminal.line("Stopped gracefully.");
-  await reportLeftover(store, symbol, strategy.strategyName, exchange.exchangeName, terminal);
   await finish(terminal, end.stats, symbol, strategy.strategyName, reportDir);
   return EXIT.ok;
 }

@@ -85,23 +85,6 @@ export async function storedState(store: FileStore, symbol: string, strategyName
   return decodeState(value, key, { symbol, strategyName, exchangeName });
 }
 
-/**
- * After a graceful stop the store should hold nothing. It can hold a signal whose opening tick
- * was still being written when the stop came (the loop ends on the last result it has seen):
- * said here, so the user knows the next run resumes it.
- */
-export async function reportLeftover(store: FileStore, symbol: string, strategyName: string, exchangeName: string, terminal: Terminal): Promise<void> {
-  let left: SignalState | null;
-  try {
-    left = await storedState(store, symbol, strategyName, exchangeName, terminal);
-  } catch {
-    return; // the run is over; a store problem shows on the next start
-  }
-  if (left !== null) {
-    terminal.line(`Still in the store: ${describeHeld(left)}, opened as the stop came in; the next run resumes it.`);
-  }
-}
-
 /** `resumed signal <id>: long @ 23145.20 opened 2023-03-01 10:15, TP …, SL …`. */
 export function resumedLine(state: SignalState): string {
   const { signal } = state;
