@@ -13,6 +13,11 @@ export interface StopListener {
  */
 export class StopLatch extends Observable<true> {
   fired = false;
+  /**
+   * Set by `tick`: its stream holds no signal and has no tick in flight. `stopGate` ends a
+   * stream at once on a stop only when this is true and its last result held nothing.
+   */
+  quiet = false;
   private listeners: StopListener[] = [];
   private readonly upstream: Subscription;
 

@@ -11,11 +11,14 @@ import { createSignal, type SignalState, type StreamIdentity } from "../src/sign
 import type { TradeContext } from "../src/tradeContext";
 import { ChainSubscriber } from "./chainSubscriber";
 import { RestoredState } from "./restoreState";
-import { listenStop, type StopListener } from "./stopLatch";
+import { listenStop, StopLatch, type StopListener } from "./stopLatch";
 
 /** What `tick` keeps across resubscriptions. */
 export interface TickSession {
+  /** Time of the last tick, for `performance$`'s `previousTimestamp`. */
   previousTimestamp: number | null;
+  /** Time of the last `getSignal` call: the strategy's interval holds across retries too. */
+  lastSignalAt?: number;
 }
 
 /**
@@ -41,8 +44,8 @@ export interface TickSession {
  *
  * @param context the stream's `TradeContext`
  * @param stop$ once it emits, the strategy is not asked for new signals
- * @param session state that outlives a resubscription (`retryAfter`): the time of the last tick,
- *   for `performance$`'s `previousTimestamp`. Default: per subscription.
+ * @param session state that outlives a resubscription (`retryAfter`): the time of the last tick
+ *   and of the last `getSignal` call. Default: per subscription.
  */
 export function tick(
   context: TradeContext,
@@ -76,7 +79,7 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
   private sourceDone = false;
   /** Whether `state` is what the store holds: after a `RestoredState`, or after a first tick. */
   private known = false;
-  private lastSignalAt = Number.NEGATIVE_INFINITY;
+  private lastSignalAt: number;
   private now = 0;
   private price = 0;
   private since = 0;
@@ -85,6 +88,7 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
   private pending: Unsubscribable | undefined;
   private timeout: Unsubscribable | undefined;
   private leaveStop: (() => void) | undefined;
+  private readonly latch: StopLatch | undefined;
   private async: AsyncCallbacks | undefined;
 
   constructor(
@@ -99,6 +103,8 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     this.signalIntervalMs = context.signalIntervalMs;
     this.candleCount = context.config.CC_AVG_PRICE_CANDLES_COUNT;
     this.previousTimestamp = session.previousTimestamp;
+    this.lastSignalAt = session.lastSignalAt ?? Number.NEGATIVE_INFINITY;
+    this.latch = stop$ instanceof StopLatch ? stop$ : undefined;
     this.strategy = context.strategy;
     this.exchange = context.exchange;
     this.scheduler = context.scheduler;
@@ -115,6 +121,7 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     if (value instanceof RestoredState) {
       this.state = value.state;
       this.known = true;
+      this.updateQuiet();
       this.completeIfStopped();
       return;
     }
@@ -125,6 +132,7 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     if (this.previousTimestamp !== null && now <= this.previousTimestamp) return;
     try {
       this.busy = true;
+      if (this.latch !== undefined) this.latch.quiet = false;
       this.now = now;
       this.startedAt = emit.performanceObserved() ? performance.now() : 0;
       this.since = windowStart(this.now, this.candleCount);
@@ -144,6 +152,7 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     if (this.closed) return;
     // Handed to the next subscription (after a retry) here, not on every tick.
     this.session.previousTimestamp = this.previousTimestamp;
+    this.session.lastSignalAt = this.lastSignalAt;
     this.pending?.unsubscribe();
     this.timeout?.unsubscribe();
     this.leaveStop?.();
@@ -293,6 +302,7 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     }
     this.previousTimestamp = this.now;
     this.known = true;
+    this.updateQuiet();
     this.out.next(transition.result);
     if (this.sourceDone && !this.closed) {
       this.out.complete();
@@ -300,6 +310,12 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
       return;
     }
     this.completeIfStopped();
+  }
+
+  // Tells the shared stop latch whether this stream holds nothing and has no tick in flight,
+  // so that the stop gate can end a stream at once while a retry is waiting.
+  private updateQuiet(): void {
+    if (this.latch !== undefined) this.latch.quiet = this.known && !this.busy && this.state === null;
   }
 
   // The graceful end: stopping, nothing held, no tick in flight, and the state known (a stop
@@ -313,6 +329,7 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
 
   private fail(error: unknown): void {
     this.busy = false;
+    this.updateQuiet();
     this.out.error(error);
     this.unsubscribe();
   }

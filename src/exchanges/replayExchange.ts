@@ -50,8 +50,9 @@ export function replayExchange(
       const time = since.getTime();
       const from = width === MINUTE_MS ? (hint = nearBound(all, time, hint)) : lowerBound(all, time);
       // Candles whose open time is <= now - width have closed.
-      // Searched only within the `limit` candles after `from`: the rest of the series stays cold.
-      const to = lowerBound(all, clock.now() - width + 1, from, Math.min(all.length, from + Math.max(0, limit)));
+      // A candle has closed when timestamp + width <= now (times may be fractional). Searched
+      // only within the `limit` candles after `from`: the rest of the series stays cold.
+      const to = upperBound(all, clock.now() - width, from, Math.min(all.length, from + Math.max(0, limit)));
       if (last.width === width && last.from === from && last.to === to) {
         return (last.shared ??= Object.freeze(all.slice(from, to))) as Candle[];
       }
@@ -62,6 +63,16 @@ export function replayExchange(
       return all.slice(from, to);
     },
   };
+}
+
+/** Index of the first candle in [lo, hi) with timestamp > `time` (`hi` when there is none). */
+function upperBound(candles: readonly Candle[], time: number, lo: number, hi: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((candles[mid] as Candle).timestamp <= time) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** `lowerBound`, trying a few steps forward from `hint` first. */
