@@ -89,6 +89,7 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
   private timeout: Unsubscribable | undefined;
   private leaveStop: (() => void) | undefined;
   private readonly latch: StopLatch | undefined;
+  private quietShown = false;
   private async: AsyncCallbacks | undefined;
 
   constructor(
@@ -132,7 +133,6 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     if (this.previousTimestamp !== null && now <= this.previousTimestamp) return;
     try {
       this.busy = true;
-      if (this.latch !== undefined) this.latch.quiet = false;
       this.now = now;
       this.startedAt = emit.performanceObserved() ? performance.now() : 0;
       this.since = windowStart(this.now, this.candleCount);
@@ -176,7 +176,10 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     }
     const callbacks = this.callbacks();
     const handle = settle(value, callbacks.candles, callbacks.candlesFailed);
-    if (handle !== undefined) this.pending = handle;
+    if (handle !== undefined) {
+      this.pending = handle;
+      this.updateQuiet();
+    }
   }
 
   candlesReceived(candles: Candle[]): void {
@@ -203,6 +206,7 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     const attempts = Math.max(1, this.config.CC_GET_CANDLES_RETRY_COUNT);
     if (this.attempt < attempts) {
       this.pending = this.scheduler.schedule(this.callbacks().retry, this.config.CC_GET_CANDLES_RETRY_DELAY_MS);
+      this.updateQuiet();
       return;
     }
     const { symbol, exchangeName } = this.identity;
@@ -238,6 +242,7 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     const handle = settle(value, callbacks.signal, callbacks.signalFailed);
     if (handle !== undefined) {
       this.pending = handle;
+      this.updateQuiet();
       this.timeout = this.scheduler.schedule(callbacks.timedOut, this.config.CC_MAX_SIGNAL_GENERATION_SECONDS * 1000);
     }
   }
@@ -313,9 +318,15 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
   }
 
   // Tells the shared stop latch whether this stream holds nothing and has no tick in flight,
-  // so that the stop gate can end a stream at once while a retry is waiting.
+  // so that the stop gate can end a stream at once while a retry is waiting. Called when a tick
+  // goes async (a synchronous tick cannot be interrupted by a stop that could strand a write:
+  // a signal that arrives after a stop is dropped) and when one ends; the latch is written only
+  // on a change, since an idle stream's ticks should not touch it.
   private updateQuiet(): void {
-    if (this.latch !== undefined) this.latch.quiet = this.known && !this.busy && this.state === null;
+    const quiet = this.known && !this.busy && this.state === null;
+    if (this.latch === undefined || quiet === this.quietShown) return;
+    this.quietShown = quiet;
+    this.latch.quiet = quiet;
   }
 
   // The graceful end: stopping, nothing held, no tick in flight, and the state known (a stop
