@@ -20,7 +20,7 @@ import {
   type TickResult,
 } from "rxtrade";
 import { persistState, restoreState, retryAfter, tick } from "rxtrade/operators";
-import { createTestScheduler, marbleExchange } from "rxtrade/testing";
+import { createTestScheduler, marbleExchange, scriptedStrategy } from "rxtrade/testing";
 
 const TICK = 60_001;
 const config = { CC_AVG_PRICE_CANDLES_COUNT: 1 };
@@ -31,21 +31,6 @@ const LONG: SignalDto = { id: "L1", position: "long", priceTakeProfit: 102, pric
 // Limit long waiting for 99: TP 101, SL 97.
 const LIMIT: SignalDto = { id: "S1", position: "long", priceOpen: 99, priceTakeProfit: 101, priceStopLoss: 97, minuteEstimatedTime: 60 };
 
-type Scripted = StrategySchema & { calls: number[] };
-
-/** A strategy returning `script[i]` on its i-th call (then null), recording each call's `when`. */
-function scripted(strategyName: string, script: Array<SignalDto | null>): Scripted {
-  const calls: number[] = [];
-  return {
-    strategyName,
-    interval: "1m",
-    calls,
-    getSignal(_symbol, when) {
-      calls.push(when.getTime());
-      return script[calls.length - 1] ?? null;
-    },
-  };
-}
 
 /** Tick k sees the price of character k; the last price holds for a long while after. */
 function exchangeFor(scheduler: TestScheduler, tickPrices: string): ExchangeSchema {
@@ -85,7 +70,7 @@ function doneAt(strategyName: string, scheduler: TestScheduler): Array<DoneEvent
 describe("liveTrade$ ticks", () => {
   it("ticks at 0, 60001, 120002 … ms", () => {
     const scheduler = newScheduler();
-    const strategy = scripted("ticks", []);
+    const strategy = scriptedStrategy("ticks", []);
     const seen = signalsOf("ticks", scheduler);
     scheduler.run(({ expectObservable }) => {
       const live$ = liveTrade$("BTCUSDT", strategy, { exchange: exchangeFor(scheduler, "a"), scheduler, config });
@@ -103,7 +88,7 @@ describe("liveTrade$ ticks", () => {
 
   it("emits only opened and closed (not idle, active or scheduled), on their tick frames", () => {
     const scheduler = newScheduler();
-    const strategy = scripted("emits", [LONG, LIMIT]);
+    const strategy = scriptedStrategy("emits", [LONG, LIMIT]);
     const seen = signalsOf("emits", scheduler);
     scheduler.run(({ expectObservable }) => {
       //                                   tick: 012345678
@@ -139,7 +124,7 @@ describe("liveTrade$ tick errors", () => {
 
   it("resubscribes 60001 ms after the failed tick and resumes the open signal from the store (composed operators)", () => {
     const scheduler = newScheduler();
-    const strategy = scripted("retry-ops", [LONG]);
+    const strategy = scriptedStrategy("retry-ops", [LONG]);
     const errors = errorsAt(scheduler);
     const store = memoryStore();
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
@@ -174,7 +159,7 @@ describe("liveTrade$ tick errors", () => {
 
   it("liveTrade$ resumes the same signal after a tick error and emits its close 60001 ms after the failure", () => {
     const scheduler = newScheduler();
-    const strategy = scripted("retry-live", [LONG]);
+    const strategy = scriptedStrategy("retry-live", [LONG]);
     const errors = errorsAt(scheduler);
     scheduler.run(({ expectObservable }) => {
       const live$ = liveTrade$("BTCUSDT", strategy, { exchange: flakyExchange(scheduler, "abac"), scheduler, config: retryConfig });
@@ -199,7 +184,7 @@ describe("liveTrade$ graceful stop", () => {
     extraConfig: Record<string, number> = {},
   ) {
     const scheduler = newScheduler();
-    const strategy = scripted(name, script);
+    const strategy = scriptedStrategy(name, script);
     const seen = signalsOf(name, scheduler);
     const done = doneAt(name, scheduler);
     scheduler.run(({ cold, expectObservable }) => {

@@ -23,7 +23,7 @@ import {
   type StrategySchema,
   type TickResult,
 } from "rxtrade";
-import { candlesFromPrices, VirtualClock } from "rxtrade/testing";
+import { candlesFromPrices, VirtualClock, scriptedStrategy } from "rxtrade/testing";
 
 const TICK = 60_001;
 const MINUTE = 60_000;
@@ -32,20 +32,6 @@ const config = { CC_AVG_PRICE_CANDLES_COUNT: 1, CC_GET_CANDLES_RETRY_COUNT: 1 };
 
 const LONG: SignalDto = { id: "P1", position: "long", priceTakeProfit: 102, priceStopLoss: 98, minuteEstimatedTime: 15 };
 
-type Scripted = StrategySchema & { calls: number[] };
-
-function scripted(strategyName: string, script: Array<SignalDto | null>): Scripted {
-  const calls: number[] = [];
-  return {
-    strategyName,
-    interval: "1m",
-    calls,
-    getSignal(_symbol, when) {
-      calls.push(when.getTime());
-      return script[calls.length - 1] ?? null;
-    },
-  };
-}
 
 /** Flat one-minute candles from minute -10 to 1000, priced by `priceAt(minute)`. */
 function exchangeOf(clock: VirtualClock, priceAt: (minute: number) => number = () => 100): ExchangeSchema {
@@ -121,7 +107,7 @@ describe("restart: an open signal survives in the store", () => {
     const clock = new VirtualClock(0);
     const exchange = exchangeOf(clock, (m) => (m < 0 ? 100 : m < 10 ? 101 : minute10));
     const store = memoryStore();
-    const strategy = scripted(name, [LONG]);
+    const strategy = scriptedStrategy(name, [LONG]);
     const key = `${SYMBOL}:${name}`;
 
     const first = start(clock, strategy, { exchange, store });
@@ -165,7 +151,7 @@ describe("a stored value that is not this stream's", () => {
     const key = `${SYMBOL}:mine`;
     store.write(key, value);
     const before = JSON.stringify(store.read(key));
-    const strategy = scripted("mine", [LONG]);
+    const strategy = scriptedStrategy("mine", [LONG]);
     const errors = errorsAt(clock);
     const seen = signalsOf("mine", clock);
 
@@ -198,7 +184,7 @@ describe("writes", () => {
       },
     };
     const strategy: StrategySchema = {
-      ...scripted("order", [LONG]),
+      ...scriptedStrategy("order", [LONG]),
       callbacks: {
         onOpen: () => log.push("onOpen"),
         onClose: () => log.push("onClose"),
@@ -233,7 +219,7 @@ describe("writes", () => {
       },
     };
     const key = `${SYMBOL}:write-fails`;
-    const strategy = scripted("write-fails", [LONG, LONG]);
+    const strategy = scriptedStrategy("write-fails", [LONG, LONG]);
     const errors = errorsAt(clock);
     const seen = signalsOf("write-fails", clock);
 
@@ -265,7 +251,7 @@ describe("writes", () => {
       },
     };
     const key = `${SYMBOL}:write-persisted`;
-    const strategy = scripted("write-persisted", [LONG]);
+    const strategy = scriptedStrategy("write-persisted", [LONG]);
 
     const run = start(clock, strategy, { exchange: exchangeOf(clock), store });
     clock.flush(0);
@@ -286,7 +272,7 @@ describe("writes", () => {
         return inner.write(key, value);
       },
     };
-    const strategy = scripted("clear-fails", [LONG]);
+    const strategy = scriptedStrategy("clear-fails", [LONG]);
     const errors = errorsAt(clock);
     // 100 at tick 0, 102 from tick 1: TP at tick 1 (write fails), again at the retry (2 x TICK).
     const run = start(clock, strategy, { exchange: exchangeOf(clock, (m) => (m < 0 ? 100 : 102)), store });
@@ -321,7 +307,7 @@ describe("reads", () => {
       },
       write: (k, value) => inner.write(k, value),
     };
-    const strategy = scripted("read-fails", [LONG]);
+    const strategy = scriptedStrategy("read-fails", [LONG]);
     const errors = errorsAt(clock);
     const seen = signalsOf("read-fails", clock);
     // R1 (opened at 100, TP 102) sees 100 until minute 1, then 102: the tick at 180003 closes it.
@@ -356,7 +342,7 @@ describe("reads", () => {
       },
       write: (k, value) => inner.write(k, value),
     };
-    const strategy = scripted("quarantined", [LONG]);
+    const strategy = scriptedStrategy("quarantined", [LONG]);
     const errors = errorsAt(clock);
     const run = start(clock, strategy, { exchange: exchangeOf(clock), store });
     clock.flush(0);
@@ -407,7 +393,7 @@ describe("locking", () => {
       },
     };
     const errors = errorsAt(clock);
-    const run = start(clock, scripted("lock-retry", []), { exchange, store });
+    const run = start(clock, scriptedStrategy("lock-retry", []), { exchange, store });
     clock.flush(3 * TICK + 1);
     expect(errors.map((e) => [e.error.name, e.at])).toEqual([["ExchangeError", TICK]]);
     expect(log).toEqual(["lock", "read", "read"]);
@@ -419,7 +405,7 @@ describe("locking", () => {
     const clock = new VirtualClock(0);
     const { store, log, inner } = spied();
     const stop$ = new Subject<void>();
-    const run = start(clock, scripted("lock-complete", []), { exchange: exchangeOf(clock), store, stop$ });
+    const run = start(clock, scriptedStrategy("lock-complete", []), { exchange: exchangeOf(clock), store, stop$ });
     clock.flush(TICK);
     expect(log).toEqual(["lock", "read"]);
     stop$.next();
@@ -434,7 +420,7 @@ describe("locking", () => {
     const { store, log, inner } = spied();
     inner.write(`${SYMBOL}:lock-error`, { foo: 1 });
     const errors = errorsAt(clock);
-    const run = start(clock, scripted("lock-error", []), { exchange: exchangeOf(clock), store });
+    const run = start(clock, scriptedStrategy("lock-error", []), { exchange: exchangeOf(clock), store });
     clock.flush(TICK);
     expect(run.error).toBeInstanceOf(StoreConflictError);
     expect(errors.map((e) => e.error)).toContain(run.error);
@@ -456,7 +442,7 @@ describe("locking", () => {
         return new Promise<() => void>((resolve) => (grant = resolve));
       },
     };
-    const run = start(clock, scripted("lock-pending", []), { exchange: exchangeOf(clock), store });
+    const run = start(clock, scriptedStrategy("lock-pending", []), { exchange: exchangeOf(clock), store });
     run.subscription.unsubscribe();
     expect(log).toEqual(["lock"]);
     grant(() => log.push("release"));
@@ -479,7 +465,7 @@ describe("locking", () => {
         return new Promise<() => void>((resolve) => (grant = resolve));
       },
     };
-    const run = start(clock, scripted("lock-async", []), { exchange: exchangeOf(clock), store });
+    const run = start(clock, scriptedStrategy("lock-async", []), { exchange: exchangeOf(clock), store });
     await clock.flushAsync(0);
     expect(log).toEqual(["lock"]);
     grant(() => log.push("release"));
@@ -492,7 +478,7 @@ describe("locking", () => {
   it("a second liveTrade$ on the same memoryStore and key errors with StoreLockedError", () => {
     const clock = new VirtualClock(0);
     const store = memoryStore();
-    const strategy = scripted("lock-twice", []);
+    const strategy = scriptedStrategy("lock-twice", []);
     const errors = errorsAt(clock);
     const first = start(clock, strategy, { exchange: exchangeOf(clock), store });
     const second = start(clock, strategy, { exchange: exchangeOf(clock), store });

@@ -6,5 +6,8 @@ export { createTestScheduler } from "./testScheduler";
 export { candlesFromPrices, candlesFromMarble, type CandleOptions } from "./candles";
 export { marbleExchange } from "./replayMarble";
 
+// Strategies
+export { scriptedStrategy, type ScriptedStrategy } from "./scriptedStrategy";
+
 // Errors (re-exported so instanceof works from this entry)
 export * from "../errors";
