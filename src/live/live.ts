@@ -1,6 +1,5 @@
 import { defer, finalize, type Observable, type SchedulerLike, share, Subject, type Subscription, tap } from "rxjs";
 import type { Config } from "../config";
-import { ReportWriteError } from "../errors";
 import { performance$ } from "../events";
 import { tradeLoop$ } from "../liveTrade";
 import type { SignalStore, TickResultClosed, TickResultOpened } from "../model";
@@ -9,6 +8,7 @@ import { memoryStore } from "../stores/memoryStore";
 import { keepOpenedClosed } from "../../operators/keepOpenedClosed";
 import { DEFAULT_MAX_EVENTS, type LiveStatistics, LiveStatisticsCollector } from "./liveStatistics";
 import { defaultReportColumns, liveReport, type ReportColumn } from "./liveReport";
+import { writeReport } from "./writeReport";
 import { PerformanceCollector, type PerformanceStatistics, performanceReport } from "./performanceStatistics";
 
 /** How the facade runs a pair. */
@@ -193,25 +193,6 @@ function asAsyncIterable(results$: Observable<LiveResult>): AsyncIterable<LiveRe
       };
     },
   };
-}
-
-async function writeReport(path: string, symbol: string, strategyName: string, markdown: string): Promise<string> {
-  // Node-only, found at call time: loading the facade touches no Node built-in (it also runs in browsers).
-  const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
-  if (typeof getBuiltin !== "function") {
-    throw new ReportWriteError({ path, message: "Live.dump writes files and needs Node >= 20.16; use Live.getReport elsewhere" });
-  }
-  const fs = getBuiltin("node:fs/promises") as typeof import("node:fs/promises");
-  const nodePath = getBuiltin("node:path") as typeof import("node:path");
-  const dir = nodePath.resolve(path);
-  const file = nodePath.join(dir, `${symbol}_${strategyName}.md`.replace(/[/\\]/g, "-"));
-  try {
-    await fs.mkdir(dir, { recursive: true });
-    await fs.writeFile(file, markdown, "utf8");
-  } catch (cause) {
-    throw new ReportWriteError({ path: file, cause, message: `cannot write the report: ${(cause as Error).message}` });
-  }
-  return file;
 }
 
 /** The seed-compatible facade: named strategies and exchanges, one loop per symbol and strategy. */
