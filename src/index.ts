@@ -95,5 +95,6 @@ export type {
   StrategySchema,
   ExchangeSchema,
   SignalStore,
+  LockRelease,
   LiveOptions,
 } from "./model";

@@ -153,8 +153,19 @@ export interface SignalStore {
   /** `null` clears the key. Resolves once the value is durable. */
   write(key: string, value: unknown | null): MaybeAsync<void>;
   /** Optional exclusive ownership of a key; resolves to its (synchronous, idempotent) release. */
-  lock?(key: string): MaybeAsync<() => void>;
+  lock?(key: string): MaybeAsync<LockRelease>;
 }
+
+/**
+ * What `lock` returns: the release (synchronous, idempotent, never throws). A store that can
+ * tell when a lock it granted is lost (its lock file deleted or replaced, a lease expired) adds
+ * `onLost`: the engine then ends the stream at once with the error it is given. Additive to the
+ * API: a plain function is a release too.
+ */
+export type LockRelease = (() => void) & {
+  /** Calls `listener` once, if and when the lock is lost; returns a function that stops listening. */
+  onLost?(listener: (error: Error) => void): () => void;
+};
 
 export interface LiveOptions {
   /** A schema, or a name registered with `addExchange`. */
