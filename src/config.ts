@@ -19,6 +19,12 @@ export interface Config {
   /** Attempts in total for one `getCandles` call. */
   CC_GET_CANDLES_RETRY_COUNT: number;
   CC_GET_CANDLES_RETRY_DELAY_MS: number;
+  /** One exchange call (`getCandles`, `ctx.getCandles`) that has not settled after this long fails (an attempt). */
+  CC_EXCHANGE_TIMEOUT_SECONDS: number;
+  /** One store call (read, write, lock) that has not settled after this long fails. */
+  CC_STORE_TIMEOUT_SECONDS: number;
+  /** A stream with no completed tick for this many tick periods is stalled (`StreamStalledError` on error$). */
+  CC_STALL_TICKS: number;
 }
 
 const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
@@ -33,6 +39,9 @@ const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   CC_MAX_SIGNAL_GENERATION_SECONDS: 180,
   CC_GET_CANDLES_RETRY_COUNT: 3,
   CC_GET_CANDLES_RETRY_DELAY_MS: 5000,
+  CC_EXCHANGE_TIMEOUT_SECONDS: 30,
+  CC_STORE_TIMEOUT_SECONDS: 30,
+  CC_STALL_TICKS: 5,
 });
 
 let current: Readonly<Config> = DEFAULT_CONFIG;
@@ -132,6 +141,9 @@ export function validateConfig(config: Config): string[] {
   positiveInteger("CC_MAX_SIGNAL_GENERATION_SECONDS");
   nonNegativeInteger("CC_GET_CANDLES_RETRY_COUNT");
   nonNegativeInteger("CC_GET_CANDLES_RETRY_DELAY_MS");
+  positive("CC_EXCHANGE_TIMEOUT_SECONDS");
+  positive("CC_STORE_TIMEOUT_SECONDS");
+  positiveInteger("CC_STALL_TICKS");
   return problems;
 }
 

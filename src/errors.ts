@@ -98,20 +98,69 @@ export class StoreWriteError extends RxTradeError {
   }
 }
 
-/** Another stream or process holds the key. */
+/**
+ * Another stream or process holds the key, or this stream lost its lock. `message` (when given)
+ * replaces the default text; `hostname` and `path` name the holder's host and the lock file.
+ */
 export class StoreLockedError extends RxTradeError {
   override readonly name = "StoreLockedError";
   readonly key: string;
   readonly pid: number | undefined;
-  constructor(options: { key: string; pid?: number; cause?: unknown }) {
+  readonly hostname: string | undefined;
+  readonly path: string | undefined;
+  constructor(options: { key: string; pid?: number; hostname?: string; path?: string; message?: string; cause?: unknown }) {
     super(
-      `rxtrade: ${options.key} is locked by ${options.pid === undefined ? "another stream" : `process ${options.pid}`}; ` +
-        `stop that stream first (one stream per symbol and strategy per store)`,
+      options.message === undefined
+        ? `rxtrade: ${options.key} is locked by ${options.pid === undefined ? "another stream" : `process ${options.pid}`}; ` +
+            `stop that stream first (one stream per symbol and strategy per store)`
+        : `rxtrade: ${options.message}`,
       {},
       options.cause,
     );
     this.key = options.key;
     this.pid = options.pid;
+    this.hostname = options.hostname;
+    this.path = options.path;
+  }
+}
+
+/**
+ * A call out (exchange, store, strategy) did not settle within its time limit. It is the
+ * `cause` of the typed error the engine reports (`ExchangeError`, `StoreReadError`, …).
+ * (Additive to the API's error list.)
+ */
+export class CallTimeoutError extends RxTradeError {
+  override readonly name = "CallTimeoutError";
+  constructor(
+    /** What was called, e.g. `getCandles(BTCUSDT, 1m)`. */
+    readonly call: string,
+    /** The config key that sets the limit. */
+    readonly limitKey: string,
+    readonly limitMs: number,
+  ) {
+    super(`rxtrade: ${call} did not settle within ${limitKey} (${limitMs / 1000} s)`);
+  }
+}
+
+/**
+ * A stream has completed no tick for `CC_STALL_TICKS` tick periods (on its scheduler): its
+ * calls are hanging or failing. Reported on `error$`; the stream goes on and recovers on its
+ * next completed tick. (Additive to the API's error list.)
+ */
+export class StreamStalledError extends RxTradeError {
+  override readonly name = "StreamStalledError";
+  constructor(
+    context: ErrorContext,
+    /** Scheduler time of the last completed tick (or of the start), ms. */
+    readonly lastTickAt: number,
+    /** The stall limit, ms: CC_STALL_TICKS x tickMs. */
+    readonly limitMs: number,
+  ) {
+    super(
+      `rxtrade: ${context.strategyName ?? "a stream"} on ${context.symbol ?? "its symbol"} is stalled: no completed tick for ` +
+        `${Math.round(limitMs / 1000)} s (CC_STALL_TICKS tick periods); check the exchange and the store (see error$)`,
+      context,
+    );
   }
 }
 
@@ -145,13 +194,18 @@ function describe(cause: unknown): string {
   return String(cause);
 }
 
-/** A candle file has a row that is not a candle; `line` is 1-based. (Additive to the API's error list.) */
+/**
+ * Candles that cannot be used: a candle file's row that is not a candle (`path`, 1-based
+ * `line`), or candles from an exchange that repeat an open time or are impossible (high < low,
+ * open or close outside [low, high]). (Additive to the API's error list.)
+ */
 export class CandleDataError extends RxTradeError {
   override readonly name = "CandleDataError";
-  readonly path: string;
+  readonly path: string | undefined;
   readonly line: number | undefined;
-  constructor(options: { path: string; line?: number; message: string; cause?: unknown }) {
-    super(`rxtrade: ${options.path}${options.line === undefined ? "" : `:${options.line}`}: ${options.message}`, {}, options.cause);
+  constructor(options: { path?: string; line?: number; message: string; cause?: unknown; context?: ErrorContext }) {
+    const where = options.path === undefined ? "" : `${options.path}${options.line === undefined ? "" : `:${options.line}`}: `;
+    super(`rxtrade: ${where}${options.message}`, options.context ?? {}, options.cause);
     this.path = options.path;
     this.line = options.line;
   }

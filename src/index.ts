@@ -66,6 +66,8 @@ export {
   StoreLockedError,
   StoreConflictError,
   CandleDataError,
+  CallTimeoutError,
+  StreamStalledError,
   ReportWriteError,
   type ErrorContext,
 } from "./errors";

@@ -16,8 +16,21 @@ function configError(fn: () => void): ConfigError {
   throw new Error("expected a ConfigError, nothing was thrown");
 }
 
+describe("time limits and the stall watchdog (issue 9)", () => {
+  it.each([
+    ["CC_EXCHANGE_TIMEOUT_SECONDS", 0, "must be a finite number > 0"],
+    ["CC_STORE_TIMEOUT_SECONDS", -1, "must be a finite number > 0"],
+    ["CC_STALL_TICKS", 0, "must be a positive integer"],
+    ["CC_STALL_TICKS", 2.5, "must be a positive integer"],
+  ] as const)("%s = %s is refused, naming the key and value", (key, value, why) => {
+    const before = getConfig();
+    expect(() => setConfig({ [key]: value })).toThrow(`${key} (${value}) ${why}`);
+    expect(getConfig()).toBe(before);
+  });
+});
+
 describe("getDefaultConfig", () => {
-  it("holds exactly the 11 documented keys and defaults", () => {
+  it("holds exactly the 14 documented keys and defaults", () => {
     expect(getDefaultConfig()).toStrictEqual({
       CC_SCHEDULE_AWAIT_MINUTES: 120,
       CC_AVG_PRICE_CANDLES_COUNT: 5,
@@ -30,8 +43,11 @@ describe("getDefaultConfig", () => {
       CC_MAX_SIGNAL_GENERATION_SECONDS: 180,
       CC_GET_CANDLES_RETRY_COUNT: 3,
       CC_GET_CANDLES_RETRY_DELAY_MS: 5000,
+      CC_EXCHANGE_TIMEOUT_SECONDS: 30,
+      CC_STORE_TIMEOUT_SECONDS: 30,
+      CC_STALL_TICKS: 5,
     });
-    expect(Object.keys(getDefaultConfig())).toHaveLength(11);
+    expect(Object.keys(getDefaultConfig())).toHaveLength(14);
   });
 
   it("returns a fresh copy: mutating it changes neither the defaults nor the config in force", () => {
