@@ -1,13 +1,14 @@
 // Operators: the pieces liveTrade$ is composed of, in pipeline order.
-export { restoreState, RestoredState } from "./restoreState";
-export { tick, type TickSession } from "./tick";
+export { restoreState } from "./restoreState";
+export { tick, type TickOptions, type TickSession } from "./tick";
 export { persistState } from "./persistState";
 export { emitEvents } from "./emitEvents";
 export { retryAfter } from "./retryAfter";
+export { watchStall } from "./watchStall";
 export { lockKey } from "./lockKey";
 export { stopGate } from "./stopGate";
 export { keepOpenedClosed } from "./keepOpenedClosed";
-export { StopLatch, listenStop, type StopListener } from "./stopLatch";
+export { StopRequest, listenStop, type StopListener } from "./stopRequest";
 
 // Errors (re-exported so instanceof works from this entry)
 export * from "../src/errors";

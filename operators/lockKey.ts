@@ -1,6 +1,8 @@
 import { type MonoTypeOperatorFunction, Observable, type Subscriber } from "rxjs";
+import { CallTimeoutError, StoreLockedError } from "../src/errors";
 import { emit } from "../src/events";
 import { attempt } from "../src/maybeAsync";
+import type { LockRelease, SignalStore } from "../src/model";
 import type { TradeContext } from "../src/tradeContext";
 import { ChainSubscriber } from "./chainSubscriber";
 
@@ -8,9 +10,17 @@ import { ChainSubscriber } from "./chainSubscriber";
  * Takes the store's lock on the stream's key (when the store has `lock`) before subscribing
  * to the source, and releases it when the stream completes, errors or is unsubscribed — also
  * when it is unsubscribed while `lock` is still pending. Put it outside `retryAfter`: a retried
- * tick keeps the lock. A lock failure (`StoreLockedError`) is reported on `error$` and ends the
- * stream. The lock is released before an end is passed on, so whoever hears of it can lock
- * the key again.
+ * tick keeps the lock. A lock failure (`StoreLockedError`), or a `lock` that has not settled
+ * within CC_STORE_TIMEOUT_SECONDS, is reported on `error$` and ends the stream. The lock is
+ * released before an end is passed on, so whoever hears of it can lock the key again.
+ *
+ * A lock the store reports lost (`LockRelease.onLost`: its lock file deleted or replaced, a
+ * lease expired) ends the stream at once with that error, on `error$` too: the source is torn
+ * down before anything else can be written.
+ *
+ * In one process, a `lock` call on a key whose earlier `lock` call on the same store is still
+ * pending waits for it (and for its release, when its stream has already left): `subscribe();
+ * unsubscribe(); subscribe()` in one turn locks the key, it does not find it held by itself.
  *
  * ```
  * source:        --a--b--|
@@ -20,38 +30,96 @@ import { ChainSubscriber } from "./chainSubscriber";
  * @example
  * source$.pipe(retryAfter(context.tickMs, context.scheduler), lockKey(context));
  *
- * @param context the stream's `TradeContext` (its store and key)
+ * @param context the stream's `TradeContext` (its store, key, scheduler and config)
  */
-export function lockKey<T>(context: Pick<TradeContext, "store" | "key">): MonoTypeOperatorFunction<T> {
+export function lockKey<T>(context: Pick<TradeContext, "store" | "key" | "scheduler" | "limits">): MonoTypeOperatorFunction<T> {
   return (source) =>
     new Observable<T>((subscriber) => {
-      const { store, key } = context;
+      const { store, key, scheduler, limits } = context;
       if (typeof store.lock !== "function") return source.subscribe(subscriber);
       const lock = store.lock.bind(store);
-      // The pending lock is never cancelled: when it resolves after an unsubscribe it is released at once.
-      attempt(
-        () => lock(key),
-        (release) => {
-          if (subscriber.closed) releaseSafely(release);
-          else source.subscribe(new LockSubscriber(subscriber, release));
-        },
-        (error) => {
+      const limitMs = limits.storeMs;
+      afterPendingLock(store, key, (settled) => {
+        if (subscriber.closed) {
+          settled();
+          return;
+        }
+        let timedOut = false;
+        const timer = scheduler.schedule(() => {
+          timedOut = true;
+          const cause = new CallTimeoutError(`lock(${key})`, "CC_STORE_TIMEOUT_SECONDS", limitMs);
+          const error = new StoreLockedError({ key, cause, message: `${cause.message.replace(/^rxtrade: /, "")}: the store is not answering; the stream ends` });
           emit.error(error);
           subscriber.error(error);
-        },
-      );
+          settled(); // the next stream may try: a late lock is released when it comes
+        }, limitMs);
+        subscriber.add(timer);
+        // The pending lock is never cancelled: when it resolves after the stream left, it is released at once.
+        attempt(
+          () => lock(key),
+          (release) => {
+            subscriber.remove(timer);
+            timer.unsubscribe();
+            if (subscriber.closed || timedOut) releaseSafely(release);
+            else source.subscribe(new LockSubscriber(subscriber, release));
+            settled();
+          },
+          (error) => {
+            subscriber.remove(timer);
+            timer.unsubscribe();
+            settled();
+            if (timedOut) return;
+            emit.error(error);
+            subscriber.error(error);
+          },
+        );
+      });
       return undefined;
     });
 }
 
+// The lock calls of this process still pending, per store and key, and who waits for them.
+const pendingLocks = new WeakMap<SignalStore, Map<string, Array<() => void>>>();
+
+/** Runs `call` once no earlier `lock` call of this process on the same store and key is pending. */
+function afterPendingLock(store: SignalStore, key: string, call: (settled: () => void) => void): void {
+  let keys = pendingLocks.get(store);
+  if (keys === undefined) {
+    keys = new Map();
+    pendingLocks.set(store, keys);
+  }
+  const waiting = keys.get(key);
+  if (waiting !== undefined) {
+    waiting.push(() => afterPendingLock(store, key, call));
+    return;
+  }
+  const queue: Array<() => void> = [];
+  keys.set(key, queue);
+  let done = false;
+  call(() => {
+    if (done) return;
+    done = true;
+    (keys as Map<string, Array<() => void>>).delete(key);
+    for (const next of queue) next();
+  });
+}
+
 class LockSubscriber<T> extends ChainSubscriber<T> {
   private held = true;
+  private readonly stopWatching: (() => void) | undefined;
 
   constructor(
     destination: Subscriber<T>,
-    private readonly release: () => void,
+    private readonly release: LockRelease,
   ) {
     super(destination);
+    if (typeof release.onLost === "function") {
+      try {
+        this.stopWatching = release.onLost((error) => this.lost(error));
+      } catch (error) {
+        emit.error(error);
+      }
+    }
   }
 
   protected override _error(error: unknown): void {
@@ -71,9 +139,19 @@ class LockSubscriber<T> extends ChainSubscriber<T> {
     this.unlock();
   }
 
+  // The key is someone else's now: stop trading it before anything else happens.
+  private lost(error: Error): void {
+    if (this.closed) return;
+    const out = this.out;
+    this.unsubscribe();
+    emit.error(error);
+    out.error(error);
+  }
+
   private unlock(): void {
     if (!this.held) return;
     this.held = false;
+    this.stopWatching?.();
     releaseSafely(this.release);
   }
 }

@@ -1,6 +1,7 @@
 import { type MonoTypeOperatorFunction, Observable, type Subscriber } from "rxjs";
-import { StoreWriteError } from "../src/errors";
-import { attempt, isDeferred } from "../src/maybeAsync";
+import { attemptWithin } from "../src/deadline";
+import { StoreLockedError, StoreWriteError } from "../src/errors";
+import { isDeferred } from "../src/maybeAsync";
 import type { SignalRow, SignalStore, TickResult } from "../src/model";
 import { encodeState } from "../src/stateCodec";
 import type { TradeContext } from "../src/tradeContext";
@@ -25,7 +26,7 @@ function valueOf(result: TickResult): object | null | typeof NO_WRITE {
   }
 }
 
-type PersistContext = Pick<TradeContext, "store" | "key" | "identity" | "strategy">;
+type PersistContext = Pick<TradeContext, "store" | "key" | "identity" | "strategy" | "scheduler" | "limits">;
 
 /**
  * Writes each state change to the store and passes the result on only once the write is
@@ -35,7 +36,13 @@ type PersistContext = Pick<TradeContext, "store" | "key" | "identity" | "strateg
  *
  * A failed write is checked by reading the key back: when it holds what was written the
  * write counts as done; otherwise the stream errors with a `StoreWriteError` and the result is
- * never emitted (a retry then resumes from what the store really holds).
+ * never emitted (a retry then resumes from what the store really holds). A write or read that
+ * has not settled within CC_STORE_TIMEOUT_SECONDS has failed. A write refused because the
+ * stream lost its lock (`StoreLockedError`) ends the stream with that error, unverified.
+ *
+ * Completion and errors wait for the pending write and every result queued behind it, and a
+ * result is passed on before anything that its delivery causes: a stop requested from
+ * `onWrite` or from a listener further down ends the stream after that result, not before.
  *
  * ```
  * source:            --o---a---c--
@@ -103,33 +110,46 @@ class PersistSubscriber extends ChainSubscriber<TickResult> {
       this.confirmed(result, value);
       return;
     }
-    attempt(
+    attemptWithin(
       () => written,
+      this.limit(`write(${this.key})`),
       () => this.confirmed(result, value),
       (error) => this.verify(result, value, error),
     );
   }
 
   private confirmed(result: TickResult, value: object | null): void {
-    this.writing = false;
+    if (this.closed) return;
     const symbol = this.context.identity.symbol;
     invokeCallback(this.context, "onWrite", (cb) => cb.onWrite?.(symbol, value === null ? null : (result.signal as SignalRow)));
     this.out.next(result);
+    // Only now: an end that the delivery caused (a stop from onWrite or a listener) waits for it.
+    this.writing = false;
     this.drain();
   }
 
   // A failed write may still have landed: the store, read back, decides.
   private verify(result: TickResult, value: object | null, error: unknown): void {
+    if (error instanceof StoreLockedError) {
+      this.fail(error);
+      return;
+    }
     const writeError = error instanceof StoreWriteError ? error : new StoreWriteError({ key: this.key, cause: error });
     const expected = JSON.stringify(value);
-    attempt(
+    attemptWithin(
       () => this.store.read(this.key),
+      this.limit(`read(${this.key})`),
       (stored) => {
         if (JSON.stringify(stored ?? null) === expected) this.confirmed(result, value);
         else this.fail(writeError);
       },
       () => this.fail(writeError),
     );
+  }
+
+  private limit(call: string) {
+    const { scheduler, limits } = this.context;
+    return { scheduler, ms: limits.storeMs, call, key: "CC_STORE_TIMEOUT_SECONDS" };
   }
 
   private drain(): void {
@@ -142,6 +162,7 @@ class PersistSubscriber extends ChainSubscriber<TickResult> {
   }
 
   private fail(error: unknown): void {
+    if (this.closed) return;
     this.writing = false;
     this.out.error(error);
     this.unsubscribe();

@@ -1,62 +1,59 @@
-import { Observable, type OperatorFunction } from "rxjs";
+import { from, Observable, type ObservableInput } from "rxjs";
+import { attemptWithin } from "../src/deadline";
 import { StoreReadError } from "../src/errors";
 import { emit } from "../src/events";
-import { attempt } from "../src/maybeAsync";
 import type { SignalState } from "../src/signal";
 import { decodeState } from "../src/stateCodec";
 import type { TradeContext } from "../src/tradeContext";
 
-/** The state read from the store, delivered to `tick` ahead of the first tick. */
-export class RestoredState {
-  constructor(readonly state: SignalState | null) {}
-}
-
 /**
- * Reads the stream's key from the store on every subscribe, emits what it holds as a
- * `RestoredState` (so `tick` resumes it), then mirrors the source. Resubscribing (as `retry`
- * does) reads again: the store, not memory, is the truth after a failure.
+ * Reads the stream's key from the store on every subscribe and hands what it holds to
+ * `project`, whose stream it then mirrors — so a resubscription (a retry) resumes from the
+ * store, the truth after a failure, and the tick stage gets its starting state as an argument.
  *
  * - a corrupt value the store quarantined (`StoreReadError` with `quarantinedTo`): reported on
  *   `error$`, the key starts fresh;
- * - any other read failure: the stream errors (a tick failure, retried), never starts fresh;
+ * - any other read failure, or a read that has not settled within CC_STORE_TIMEOUT_SECONDS:
+ *   the stream errors (a tick failure, retried), never starts fresh;
  * - another stream's value or one the engine does not recognise: `StoreConflictError`.
  *
  * ```
- * source:              ---t---t---
- * restoreState(ctx):   r--t---t---     (r: RestoredState, once the read resolves)
+ * store:                     (read)-s
+ * restoreState(ctx, p):      -------p(s)----…
  * ```
  *
  * @example
- * timer(0, context.tickMs, context.scheduler).pipe(restoreState(context), tick(context));
+ * restoreState(context, (restored) => timer(0, context.tickMs, context.scheduler).pipe(tick(context, { restored })));
  *
- * @param context the stream's `TradeContext` (its store, key and identity)
+ * @param context the stream's `TradeContext` (its store, key, identity, scheduler and config)
+ * @param project builds the stream to run from the restored state (`null`: nothing stored)
  */
-export function restoreState<T>(
-  context: Pick<TradeContext, "store" | "key" | "identity">,
-): OperatorFunction<T, T | RestoredState> {
-  return (source: Observable<T>) =>
-    new Observable<T | RestoredState>((subscriber) => {
-      const { store, key, identity } = context;
-      const resume = (stored: unknown) => {
-        let state: SignalState | null;
-        try {
-          state = decodeState(stored, key, identity);
-        } catch (conflict) {
-          subscriber.error(conflict);
-          return;
-        }
-        subscriber.next(new RestoredState(state));
-        subscriber.add(source.subscribe(subscriber));
-      };
-      const failed = (error: unknown) => {
-        if (error instanceof StoreReadError && error.quarantinedTo !== undefined) {
-          emit.error(error);
-          resume(null);
-          return;
-        }
-        subscriber.error(error instanceof StoreReadError ? error : new StoreReadError({ key, cause: error }));
-      };
-      const pending = attempt(() => store.read(key), resume, failed);
-      if (pending !== undefined) subscriber.add(pending);
-    });
+export function restoreState<R>(
+  context: Pick<TradeContext, "store" | "key" | "identity" | "scheduler" | "limits">,
+  project: (restored: SignalState | null) => ObservableInput<R>,
+): Observable<R> {
+  return new Observable<R>((subscriber) => {
+    const { store, key, identity, scheduler, limits } = context;
+    const resume = (stored: unknown) => {
+      let state: SignalState | null;
+      try {
+        state = decodeState(stored, key, identity);
+      } catch (conflict) {
+        subscriber.error(conflict);
+        return;
+      }
+      if (!subscriber.closed) subscriber.add(from(project(state)).subscribe(subscriber));
+    };
+    const failed = (error: unknown) => {
+      if (error instanceof StoreReadError && error.quarantinedTo !== undefined) {
+        emit.error(error);
+        resume(null);
+        return;
+      }
+      subscriber.error(error instanceof StoreReadError ? error : new StoreReadError({ key, cause: error }));
+    };
+    const limit = { scheduler, ms: limits.storeMs, call: `read(${key})`, key: "CC_STORE_TIMEOUT_SECONDS" };
+    const pending = attemptWithin(() => store.read(key), limit, resume, failed);
+    if (pending !== undefined) subscriber.add(pending);
+  });
 }

@@ -1,12 +1,15 @@
-import { asyncScheduler, type MonoTypeOperatorFunction, Observable, type SchedulerLike, type Subscriber, type Subscription } from "rxjs";
+import { asyncScheduler, type MonoTypeOperatorFunction, Observable, type ObservableInput, type SchedulerLike, type Subscriber, type Subscription } from "rxjs";
 import { ConfigError, StoreConflictError, StoreLockedError } from "../src/errors";
 import { emit } from "../src/events";
 import { ChainSubscriber } from "./chainSubscriber";
+import { listenStop, type StopRequest } from "./stopRequest";
 
 /**
  * On an error, reports it on `error$` and resubscribes after `delayMs` (so the stream
  * rehydrates from its store), forever. Errors that retrying cannot fix — `StoreConflictError`,
- * `StoreLockedError`, `ConfigError` — are reported and passed on instead.
+ * `StoreLockedError`, `ConfigError` — are reported and passed on instead. When `stop$` (the
+ * run's `StopRequest`) fires during the wait, it resubscribes at once: the store, read again,
+ * tells whether anything is still open (then it runs to its end) or not (then the stream ends).
  *
  * ```
  * source:               --a--#
@@ -18,8 +21,13 @@ import { ChainSubscriber } from "./chainSubscriber";
  *
  * @param delayMs the wait before resubscribing, ms (liveTrade$ uses its tickMs)
  * @param scheduler where the wait is timed
+ * @param stop$ a graceful stop cuts the wait short
  */
-export function retryAfter<T>(delayMs: number, scheduler: SchedulerLike = asyncScheduler): MonoTypeOperatorFunction<T> {
+export function retryAfter<T>(
+  delayMs: number,
+  scheduler: SchedulerLike = asyncScheduler,
+  stop$?: ObservableInput<unknown> | StopRequest,
+): MonoTypeOperatorFunction<T> {
   return (source) =>
     new Observable<T>((subscriber) => {
       const attempt = () => {
@@ -31,11 +39,24 @@ export function retryAfter<T>(delayMs: number, scheduler: SchedulerLike = asyncS
           subscriber.error(error);
           return;
         }
-        const wait: Subscription = scheduler.schedule(() => {
-          subscriber.remove(wait);
+        let leaveStop: (() => void) | undefined;
+        const resume = () => {
+          if (subscriber.closed || waiting === undefined) return;
+          subscriber.remove(waiting);
+          waiting.unsubscribe();
+          waiting = undefined;
+          if (leaveStop !== undefined) {
+            subscriber.remove(leaveStop);
+            leaveStop();
+          }
           attempt();
-        }, delayMs);
-        subscriber.add(wait);
+        };
+        let waiting: Subscription | undefined = scheduler.schedule(resume, delayMs);
+        subscriber.add(waiting);
+        if (stop$ !== undefined) {
+          leaveStop = listenStop(stop$, { onStop: resume });
+          subscriber.add(leaveStop);
+        }
       };
       attempt();
     });

@@ -2,18 +2,19 @@ import { type MonoTypeOperatorFunction, Observable, type ObservableInput, type S
 import type { TickResult } from "../src/model";
 import { holdsSignal } from "../src/rules";
 import { ChainSubscriber } from "./chainSubscriber";
-import { listenStop, StopLatch, type StopListener } from "./stopLatch";
+import { listenStop, type StopListener, type StopRequest } from "./stopRequest";
 
 /**
- * The graceful stop: after `stop$` first emits, completes right after the first result that
- * leaves nothing open or scheduled (that result is passed on), or when the source completes.
- * `stop$` is subscribed at once. The source (and a store lock in it) is released before the
- * completion is announced.
+ * The graceful stop, as seen from the results: once `stop$` has fired, completes right after
+ * the first result that leaves nothing open or scheduled (that result is passed on first), or
+ * when the source completes. `stop$` is subscribed at once. The source (and a store lock in
+ * it) is released before the completion is announced.
  *
- * On the stop itself it completes only when the last result held nothing and `tick` (through a
- * shared `StopLatch`) vouches that no tick is in flight — a new signal may still be being
- * written. `tick` ends the stream at once when it knows nothing is in flight; between the
- * two, a stop never strands an unreported signal.
+ * Unlike `takeWhile`, the condition is not on a value alone: a result that holds a signal lets
+ * the stream run on after the stop (an open position runs to its close), and the stop itself
+ * ends nothing — a new signal may still be on its way to the store. Inside `liveTrade$`, `tick`
+ * ends the stream when nothing is held (a stop with nothing open ends it at once); this gate
+ * is the same rule for pipelines composed without `tick`.
  *
  * ```
  * stop$:          -----s-------
@@ -24,45 +25,30 @@ import { listenStop, StopLatch, type StopListener } from "./stopLatch";
  * @example
  * source$.pipe(stopGate(fromEvent(process, "SIGTERM")));
  *
- * @param stop$ its first emission requests the stop
+ * @param stop$ its first emission requests the stop (a `StopRequest` is shared, not resubscribed)
  */
-export function stopGate(stop$: ObservableInput<unknown>): MonoTypeOperatorFunction<TickResult> {
+export function stopGate(stop$: ObservableInput<unknown> | StopRequest): MonoTypeOperatorFunction<TickResult> {
   return (source) =>
     new Observable<TickResult>((subscriber) => {
-      const gate = new StopGateSubscriber(subscriber, stop$ instanceof StopLatch ? stop$ : undefined);
-      const leave = listenStop(stop$, gate);
-      subscriber.add(leave);
+      const gate = new StopGateSubscriber(subscriber);
+      subscriber.add(listenStop(stop$, gate));
       if (!subscriber.closed) source.subscribe(gate);
     });
 }
 
 class StopGateSubscriber extends ChainSubscriber<TickResult> implements StopListener {
   private stopping = false;
-  private holds: boolean | undefined;
-
-  constructor(
-    destination: Subscriber<TickResult>,
-    private readonly latch: StopLatch | undefined,
-  ) {
-    super(destination);
-  }
 
   onStop(): void {
     this.stopping = true;
-    // At once only when `tick` vouches that nothing is held or in flight (say, a retry is
-    // waiting) and the last result agrees: no write can still be on its way.
-    if (this.holds === false && this.latch?.quiet === true) this.finish();
   }
 
   protected override _next(result: TickResult): void {
-    this.holds = holdsSignal(result);
     this.out.next(result);
-    if (this.stopping && !this.holds) this.finish();
-  }
-
-  // Upstream first, so whoever hears of the completion can start the pair again at once.
-  private finish(): void {
-    this.unsubscribe();
-    this.out.complete();
+    if (this.stopping && !holdsSignal(result) && !this.closed) {
+      // Upstream first, so whoever hears of the completion can start the pair again at once.
+      this.unsubscribe();
+      this.out.complete();
+    }
   }
 }

@@ -1,116 +1,120 @@
-import { Observable, type ObservableInput, type OperatorFunction, type SchedulerLike, type Subscriber, type Unsubscribable } from "rxjs";
+import { Observable, type ObservableInput, type OperatorFunction, type SchedulerLike, type Subscriber } from "rxjs";
 import type { Config } from "../src/config";
-import { candleFeed } from "../src/candleFeed";
-import { ExchangeError, StrategyError } from "../src/errors";
-import { emit } from "../src/events";
-import { isDeferred, settle } from "../src/maybeAsync";
-import { type Candle, type CandleInterval, type ExchangeSchema, intervalMs, type SignalContext, type StrategySchema, type TickResult } from "../src/model";
+import { type CandleFeed, candleFeed } from "../src/candleFeed";
+import type { TickResult } from "../src/model";
 import { vwapPrice, windowStart } from "../src/pricing";
 import { evaluate } from "../src/rules";
-import { createSignal, type SignalState, type StreamIdentity } from "../src/signal";
+import type { SignalState, StreamIdentity } from "../src/signal";
 import type { TradeContext } from "../src/tradeContext";
+import { AskStrategy, type StrategyAnswer } from "./askStrategy";
 import { ChainSubscriber } from "./chainSubscriber";
-import { RestoredState } from "./restoreState";
-import { listenStop, StopLatch, type StopListener } from "./stopLatch";
+import { TickTiming } from "./tickTiming";
+import { listenStop, type StopListener, StopRequest } from "./stopRequest";
 
-/** What `tick` keeps across resubscriptions. */
+/** What `tick` keeps across resubscriptions (one per run of a stream). */
 export interface TickSession {
-  /** Time of the last tick, for `performance$`'s `previousTimestamp`. */
+  /** Time of the last tick, for `performance$`'s `previousTimestamp`; tick times only go forward. */
   previousTimestamp: number | null;
   /** Time of the last `getSignal` call: the strategy's interval holds across retries too. */
   lastSignalAt?: number;
+  /** Added to the scheduler's time after the wall clock stepped back, so that ticks keep their period. */
+  clockOffset?: number;
+}
+
+/** What `tick` starts from and shares with the other stages of a run. */
+export interface TickOptions {
+  /** What the store held when this subscription started (from `restoreState`); default nothing. */
+  restored?: SignalState | null;
+  /** The run's graceful stop (a `StopRequest`, or any input whose first emission stops). */
+  stop?: StopRequest | ObservableInput<unknown>;
+  /** State that outlives a resubscription; default: per subscription. */
+  session?: TickSession;
 }
 
 /**
- * The engine: one tick per source emission, at `scheduler.now()`. A tick prices the market
+ * The engine: one tick per source emission, at the scheduler's time. A tick prices the market
  * (VWAP of the last closed one-minute candles), asks the strategy for a signal when nothing is
- * open or scheduled (at most once per the strategy's interval, never after `stop$`), and
- * applies the trading rules (`evaluate`). It emits every tick's `TickResult`.
+ * open or scheduled (at most once per the strategy's interval, never after a stop), applies
+ * the trading rules (`evaluate`) and emits the tick's `TickResult`.
  *
- * The state lives in the subscription: it starts empty, or from a `RestoredState` emitted by
- * `restoreState`. An emission that arrives while a tick is still in flight (an async exchange
- * or strategy), or before the clock has moved past the last tick, is skipped. A strategy that
- * throws, times out or returns an invalid signal gives an `error$` event and an `idle` tick; a
- * market that cannot be priced errors the stream. After `stop$`, it completes as soon as
- * nothing is open or scheduled and no tick is in flight.
+ * The state starts from `options.restored`. An emission that arrives while a tick is still in
+ * flight (an async exchange or strategy) is skipped, and so is one before the clock has moved
+ * past the last tick; when the wall clock steps back by a tick period or more, ticks go on at
+ * their period and their times never go backwards. A strategy that throws, times out or
+ * returns an invalid signal gives an `error$` event and an `idle` tick; a market that cannot be
+ * priced errors the stream.
+ *
+ * After the stop, it completes as soon as nothing is open or scheduled — at once, abandoning a
+ * pending exchange or strategy call (a late answer is dropped) — but never in the middle of
+ * delivering a result: a stop requested by whoever hears of a result takes effect after it.
  *
  * ```
- * source:     r-0-----1-----2-----3--|
- * tick(ctx):  --i-----o-----a-----c--|     (i idle, o opened, a active, c closed)
+ * source:     0-----1-----2-----3--|
+ * tick(ctx):  i-----o-----a-----c--|     (i idle, o opened, a active, c closed)
  * ```
  *
  * @example
- * timer(0, 60_001).pipe(restoreState(context), tick(context, stop$)).subscribe(console.log);
+ * timer(0, 60_001).pipe(tick(context, { restored: null })).subscribe(console.log);
  *
  * @param context the stream's `TradeContext`
- * @param stop$ once it emits, the strategy is not asked for new signals
- * @param session state that outlives a resubscription (`retryAfter`): the time of the last tick
- *   and of the last `getSignal` call. Default: per subscription.
+ * @param options the restored state, the stop request and the session
  */
-export function tick(
-  context: TradeContext,
-  stop$?: ObservableInput<unknown>,
-  session: TickSession = { previousTimestamp: null },
-): OperatorFunction<unknown, TickResult> {
+export function tick(context: TradeContext, options: TickOptions = {}): OperatorFunction<unknown, TickResult> {
   return (source) =>
     new Observable<TickResult>((subscriber) => {
-      source.subscribe(new TickSubscriber(subscriber, context, stop$, session));
+      source.subscribe(new TickSubscriber(subscriber, context, options));
     });
 }
 
 // One object per stream with prototype methods, not a nest of closures: thousands of streams
-// each keep one of these alive, and a synchronous tick runs through it without allocating
-// more than its result. Callbacks for async values are made on first use only.
-class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements StopListener {
+// each keep one alive, and a synchronous tick runs through it without allocating more than its
+// result. Stages: admission -> price -> ask -> evaluate -> deliver.
+class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements StopListener, StrategyAnswer {
   private readonly identity: StreamIdentity;
-  // Copied out of the context: a tick touches as few objects of its stream as it can.
-  private readonly symbol: string;
-  private readonly signalIntervalMs: number;
-  private readonly candleCount: number;
-  private previousTimestamp: number | null;
-  private readonly strategy: StrategySchema;
-  private readonly exchange: ExchangeSchema;
   private readonly scheduler: SchedulerLike;
   private readonly config: Readonly<Config>;
+  private readonly tickMs: number;
+  private readonly candleCount: number;
+  private readonly session: TickSession;
+  private readonly market: CandleFeed;
+  private readonly strategy: AskStrategy;
+  private readonly timing: TickTiming;
 
-  private state: SignalState | null = null;
+  private state: SignalState | null;
+  private previousTimestamp: number | null;
+  private clockOffset: number;
   private stopping = false;
+  /** A tick is waiting for the exchange or the strategy. */
   private busy = false;
+  /** A result is on its way down the pipeline (its store write, callbacks and events). */
+  private delivering = false;
   private sourceDone = false;
-  /** Whether `state` is what the store holds: after a `RestoredState`, or after a first tick. */
-  private known = false;
-  private lastSignalAt: number;
   private now = 0;
-  private price = 0;
   private since = 0;
-  private attempt = 0;
-  private startedAt = 0;
-  private pending: Unsubscribable | undefined;
-  private timeout: Unsubscribable | undefined;
+  private price = 0;
   private leaveStop: (() => void) | undefined;
-  private readonly latch: StopLatch | undefined;
-  private quietShown = false;
-  private async: AsyncCallbacks | undefined;
 
-  constructor(
-    destination: Subscriber<TickResult>,
-    private readonly context: TradeContext,
-    stop$: ObservableInput<unknown> | undefined,
-    private readonly session: TickSession,
-  ) {
+  constructor(destination: Subscriber<TickResult>, context: TradeContext, options: TickOptions) {
     super(destination);
     this.identity = context.identity;
-    this.symbol = context.identity.symbol;
-    this.signalIntervalMs = context.signalIntervalMs;
-    this.candleCount = context.config.CC_AVG_PRICE_CANDLES_COUNT;
-    this.previousTimestamp = session.previousTimestamp;
-    this.lastSignalAt = session.lastSignalAt ?? Number.NEGATIVE_INFINITY;
-    this.latch = stop$ instanceof StopLatch ? stop$ : undefined;
-    this.strategy = context.strategy;
-    this.exchange = context.exchange;
     this.scheduler = context.scheduler;
     this.config = context.config;
-    if (stop$ !== undefined) this.leaveStop = listenStop(stop$, this);
+    this.tickMs = context.tickMs;
+    this.candleCount = context.config.CC_AVG_PRICE_CANDLES_COUNT;
+    this.session = options.session ?? { previousTimestamp: null };
+    this.previousTimestamp = this.session.previousTimestamp;
+    this.clockOffset = this.session.clockOffset ?? 0;
+    this.state = options.restored ?? null;
+    this.strategy = new AskStrategy(context, this.session.lastSignalAt ?? Number.NEGATIVE_INFINITY);
+    this.timing = new TickTiming(this.identity);
+    this.market = candleFeed(
+      context,
+      "1m",
+      (candles) => vwapPrice(candles, this.now, this.since, this.candleCount, this.identity),
+      (price) => this.priced(price),
+      (error) => this.fail(error),
+    );
+    if (options.stop !== undefined) this.leaveStop = listenStop(options.stop, this);
   }
 
   onStop(): void {
@@ -118,197 +122,70 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     this.completeIfStopped();
   }
 
-  protected override _next(value: unknown): void {
-    if (value instanceof RestoredState) {
-      this.state = value.state;
-      this.known = true;
-      this.updateQuiet();
-      this.completeIfStopped();
-      return;
-    }
-    if (this.busy) return;
-    const now = this.scheduler.now();
-    // A clock that has not moved since the last tick has nothing new to say (and two results
-    // of one stream never share a timestamp).
-    if (this.previousTimestamp !== null && now <= this.previousTimestamp) return;
-    try {
-      this.busy = true;
-      this.now = now;
-      this.startedAt = emit.performanceObserved() ? performance.now() : 0;
-      this.since = windowStart(this.now, this.candleCount);
-      this.attempt = 0;
-      this.requestCandles();
-    } catch (error) {
-      this.fail(error);
-    }
+  // Admission: one tick at a time, and only once the clock has moved on.
+  protected override _next(): void {
+    if (this.busy || this.closed) return;
+    const now = this.clockNow();
+    if (now === undefined) return;
+    this.busy = true;
+    this.now = now;
+    this.since = windowStart(now, this.candleCount);
+    this.timing.start();
+    this.market.request(this.since, this.candleCount);
   }
 
   protected override _complete(): void {
     this.sourceDone = true;
-    if (!this.busy) super._complete();
+    if (!this.busy && !this.delivering) super._complete();
   }
 
   override unsubscribe(): void {
     if (this.closed) return;
     // Handed to the next subscription (after a retry) here, not on every tick.
     this.session.previousTimestamp = this.previousTimestamp;
-    this.session.lastSignalAt = this.lastSignalAt;
-    this.pending?.unsubscribe();
-    this.timeout?.unsubscribe();
+    this.session.lastSignalAt = this.strategy.lastAskedAt;
+    this.session.clockOffset = this.clockOffset;
+    this.market.cancel();
+    this.strategy.cancel();
     this.leaveStop?.();
     super.unsubscribe();
   }
 
-  // Price: up to CC_GET_CANDLES_RETRY_COUNT attempts, CC_GET_CANDLES_RETRY_DELAY_MS apart.
-  requestCandles(): void {
-    this.pending = undefined;
-    this.attempt++;
-    let value;
-    try {
-      value = this.exchange.getCandles(this.symbol, "1m", new Date(this.since), this.candleCount);
-    } catch (error) {
-      this.candlesFailed(error);
-      return;
-    }
-    if (!isDeferred(value)) {
-      this.candlesReceived(value as Candle[]);
-      return;
-    }
-    const callbacks = this.callbacks();
-    const handle = settle(value, callbacks.candles, callbacks.candlesFailed);
-    if (handle !== undefined) {
-      this.pending = handle;
-      this.updateQuiet();
-    }
+  // The tick's time: the scheduler's, never behind the last tick. A clock that has not moved
+  // past the last tick has nothing new to say (two results of a stream never share a time);
+  // one that stepped back by a period or more is a wall-clock step: keep the period.
+  private clockNow(): number | undefined {
+    const now = this.scheduler.now() + this.clockOffset;
+    const previous = this.previousTimestamp;
+    if (previous === null || now > previous) return now;
+    if (previous - now < this.tickMs) return undefined;
+    this.clockOffset += previous + this.tickMs - now;
+    return previous + this.tickMs;
   }
 
-  candlesReceived(candles: Candle[]): void {
-    this.pending = undefined;
+  // Price known: ask the strategy when nothing is held, the stop not requested and its interval passed.
+  private priced(price: number): void {
     if (this.closed) return;
-    let price: number;
-    try {
-      if (!Array.isArray(candles)) {
-        throw new ExchangeError(`getCandles returned ${typeof candles}, expected an array of candles`, this.identity);
-      }
-      price = vwapPrice(candles, this.now, this.since, this.candleCount, this.identity);
-    } catch (error) {
-      this.candlesFailed(error);
-      return;
-    }
     this.price = price;
-    if (this.state === null && !this.stopping && this.now - this.lastSignalAt >= this.signalIntervalMs) this.askStrategy();
-    else this.finish(null);
+    if (this.state === null && !this.stopping && this.strategy.due(this.now)) this.strategy.ask(this.now, price, this);
+    else this.answered(null);
   }
 
-  candlesFailed(failure: unknown): void {
-    this.pending = undefined;
+  answered(proposal: SignalState | null): void {
     if (this.closed) return;
-    const attempts = Math.max(1, this.config.CC_GET_CANDLES_RETRY_COUNT);
-    if (this.attempt < attempts) {
-      this.pending = this.scheduler.schedule(this.callbacks().retry, this.config.CC_GET_CANDLES_RETRY_DELAY_MS);
-      this.updateQuiet();
-      return;
-    }
-    const { symbol, exchangeName } = this.identity;
-    this.fail(
-      new ExchangeError(
-        `getCandles(${symbol}, 1m) on ${exchangeName} failed ${attempts} time(s); last: ${describe(failure)}`,
-        this.identity,
-        failure,
-      ),
-    );
-  }
-
-  // Signal: only when nothing is held, not stopping, and the strategy's interval has passed.
-  askStrategy(): void {
-    this.lastSignalAt = this.now;
-    const at = this.now;
-    const signalContext: SignalContext = {
-      currentPrice: this.price,
-      getCandles: (interval, limit) => this.candlesAsOf(interval, limit, at),
-    };
-    let value;
-    try {
-      value = this.strategy.getSignal(this.symbol, new Date(at), signalContext);
-    } catch (error) {
-      this.signalFailed(error);
-      return;
-    }
-    if (!isDeferred(value)) {
-      this.signalReceived(value);
-      return;
-    }
-    const callbacks = this.callbacks();
-    const handle = settle(value, callbacks.signal, callbacks.signalFailed);
-    if (handle !== undefined) {
-      this.pending = handle;
-      this.updateQuiet();
-      this.timeout = this.scheduler.schedule(callbacks.timedOut, this.config.CC_MAX_SIGNAL_GENERATION_SECONDS * 1000);
-    }
-  }
-
-  signalReceived(dto: unknown): void {
-    this.settled();
     // A signal that arrives after a stop request is dropped: a stop means no new positions.
-    if (dto === null || dto === undefined || this.stopping) {
-      this.finish(null);
-      return;
-    }
-    let proposal: SignalState | null = null;
-    try {
-      proposal = createSignal(dto, this.price, this.now, this.config, this.identity, this.context.newId);
-    } catch (invalid) {
-      emit.error(invalid);
-    }
-    this.finish(proposal);
-  }
-
-  signalFailed(error: unknown): void {
-    this.settled();
-    const { symbol, strategyName } = this.identity;
-    emit.error(new StrategyError(`getSignal of ${strategyName} failed for ${symbol}: ${describe(error)}`, this.identity, error));
-    this.finish(null);
-  }
-
-  signalTimedOut(): void {
-    this.pending?.unsubscribe();
-    this.settled();
-    const { symbol, strategyName } = this.identity;
-    emit.error(
-      new StrategyError(
-        `getSignal of ${strategyName} did not settle within CC_MAX_SIGNAL_GENERATION_SECONDS (${this.config.CC_MAX_SIGNAL_GENERATION_SECONDS} s) for ${symbol}`,
-        this.identity,
-      ),
-    );
-    this.finish(null);
-  }
-
-  private settled(): void {
-    this.pending = undefined;
-    this.timeout?.unsubscribe();
-    this.timeout = undefined;
-  }
-
-  private finish(proposal: SignalState | null): void {
-    const transition = evaluate(this.state, this.price, this.now, this.config, this.identity, proposal);
+    const transition = evaluate(this.state, this.price, this.now, this.config, this.identity, this.stopping ? null : proposal);
     this.state = transition.state;
     this.busy = false;
-    if (this.startedAt !== 0) {
-      emit.performance({
-        timestamp: this.now,
-        previousTimestamp: this.previousTimestamp,
-        metricType: "live_tick",
-        duration: performance.now() - this.startedAt,
-        strategyName: this.identity.strategyName,
-        exchangeName: this.identity.exchangeName,
-        symbol: this.identity.symbol,
-        backtest: false,
-      });
-    }
+    this.timing.end(this.now, this.previousTimestamp);
     this.previousTimestamp = this.now;
-    this.known = true;
-    this.updateQuiet();
-    this.out.next(transition.result);
+    this.deliver(transition.result);
+  }
+
+  private deliver(result: TickResult): void {
+    this.delivering = true;
+    this.out.next(result);
+    this.delivering = false;
     if (this.sourceDone && !this.closed) {
       this.out.complete();
       this.unsubscribe();
@@ -317,82 +194,20 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     this.completeIfStopped();
   }
 
-  // Tells the shared stop latch whether this stream holds nothing and has no tick in flight,
-  // so that the stop gate can end a stream at once while a retry is waiting. Called when a tick
-  // goes async (a synchronous tick cannot be interrupted by a stop that could strand a write:
-  // a signal that arrives after a stop is dropped) and when one ends; the latch is written only
-  // on a change, since an idle stream's ticks should not touch it.
-  private updateQuiet(): void {
-    const quiet = this.known && !this.busy && this.state === null;
-    if (this.latch === undefined || quiet === this.quietShown) return;
-    this.quietShown = quiet;
-    this.latch.quiet = quiet;
-  }
-
-  // The graceful end: stopping, nothing held, no tick in flight, and the state known (a stop
-  // that comes before the stored state is read waits for it). Completion goes down through
-  // persistState, which lets a pending write finish first.
+  // The graceful end: stopping and nothing held. A tick in flight holds nothing new yet, so it
+  // is abandoned; a result being delivered is finished first. Completion goes down through
+  // persistState, which lets a pending write and the results queued behind it through first.
   private completeIfStopped(): void {
-    if (!this.stopping || !this.known || this.busy || this.state !== null || this.closed) return;
+    if (!this.stopping || this.delivering || this.state !== null || this.closed) return;
+    this.busy = false;
     this.out.complete();
     this.unsubscribe();
   }
 
   private fail(error: unknown): void {
+    if (this.closed) return;
     this.busy = false;
-    this.updateQuiet();
     this.out.error(error);
     this.unsubscribe();
   }
-
-  private callbacks(): AsyncCallbacks {
-    return (this.async ??= {
-      candles: (candles) => this.candlesReceived(candles),
-      candlesFailed: (error) => this.candlesFailed(error),
-      retry: () => this.requestCandles(),
-      signal: (dto) => this.signalReceived(dto),
-      signalFailed: (error) => this.signalFailed(error),
-      timedOut: () => this.signalTimedOut(),
-    });
-  }
-
-  // Candles for the strategy, as of its tick: the newest `limit` that had closed by then.
-  private candlesAsOf(interval: CandleInterval, limit: number, at: number): Promise<Candle[]> {
-    return new Promise<Candle[]>((resolve, reject) => {
-      const width = intervalMs(interval);
-      if (width === undefined || !Number.isSafeInteger(limit) || limit <= 0) {
-        reject(new RangeError(`rxtrade: getCandles(${JSON.stringify(interval)}, ${limit}): unknown interval or limit not a positive integer`));
-        return;
-      }
-      const first = Math.floor(at / width) * width - limit * width;
-      const closed = (candles: Candle[]) => candles.filter((c) => c.timestamp >= first && c.timestamp + width <= at);
-      const cancel = () => feed.cancel();
-      const done = (deliver: () => void) => {
-        this.remove(cancel);
-        deliver();
-      };
-      const feed = candleFeed(
-        this.context,
-        interval,
-        closed,
-        (candles) => done(() => resolve(candles)),
-        (error) => done(() => reject(error)),
-      );
-      this.add(cancel);
-      feed.request(first, limit);
-    });
-  }
-}
-
-interface AsyncCallbacks {
-  candles(candles: Candle[]): void;
-  candlesFailed(error: unknown): void;
-  retry(): void;
-  signal(dto: unknown): void;
-  signalFailed(error: unknown): void;
-  timedOut(): void;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

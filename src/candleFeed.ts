@@ -1,15 +1,18 @@
 import type { SchedulerLike, Unsubscribable } from "rxjs";
 import type { Config } from "./config";
-import { ExchangeError } from "./errors";
+import { Deadline } from "./deadline";
+import { CallTimeoutError, CandleDataError, ExchangeError } from "./errors";
 import { settle } from "./maybeAsync";
 import type { Candle, CandleInterval, ExchangeSchema } from "./model";
 import type { StreamIdentity } from "./signal";
+import type { TimeLimits } from "./tradeContext";
 
 interface FeedContext {
   readonly identity: StreamIdentity;
   readonly exchange: ExchangeSchema;
   readonly scheduler: SchedulerLike;
   readonly config: Pick<Config, "CC_GET_CANDLES_RETRY_COUNT" | "CC_GET_CANDLES_RETRY_DELAY_MS">;
+  readonly limits: Pick<TimeLimits, "exchangeMs">;
 }
 
 /** A reusable candle request of one stream; one request at a time. */
@@ -22,9 +25,11 @@ export interface CandleFeed {
 
 /**
  * Asks the exchange for candles, up to CC_GET_CANDLES_RETRY_COUNT attempts in total,
- * CC_GET_CANDLES_RETRY_DELAY_MS apart on the stream's scheduler. `accept` turns the candles into
- * what the caller wants; when it throws (a broken candle) the attempt counts as failed. After
- * the last attempt `error` gets an `ExchangeError` with the last failure as its cause.
+ * CC_GET_CANDLES_RETRY_DELAY_MS apart on the stream's scheduler; an attempt that has not
+ * settled within CC_EXCHANGE_TIMEOUT_SECONDS fails (its late answer is dropped). `accept` turns
+ * the candles into what the caller wants; when it throws (a broken candle) the attempt counts
+ * as failed. After the last attempt `error` gets an `ExchangeError` with the last failure as
+ * its cause — or the `CandleDataError` itself when the candles were unusable.
  *
  * A synchronous exchange is served synchronously, and the feed's closures are made once, not
  * per request: this runs on every tick of every stream.
@@ -34,7 +39,7 @@ export function candleFeed<T>(
   interval: CandleInterval,
   accept: (candles: Candle[]) => T,
   next: (value: T) => void,
-  error: (error: ExchangeError) => void,
+  error: (error: ExchangeError | CandleDataError) => void,
 ): CandleFeed {
   const { exchange, identity, scheduler, config } = context;
   const attempts = Math.max(1, config.CC_GET_CANDLES_RETRY_COUNT);
@@ -43,15 +48,22 @@ export function candleFeed<T>(
   let limit = 0;
   let pending: Unsubscribable | undefined;
   let settled = true;
+  let deadline: Deadline | undefined;
+  const timeoutMs = context.limits.exchangeMs;
 
   const failed = (failure: unknown) => {
     pending = undefined;
+    deadline?.disarm();
     if (settled) return;
     if (attempt < attempts) {
       pending = scheduler.schedule(run, config.CC_GET_CANDLES_RETRY_DELAY_MS);
       return;
     }
     settled = true;
+    if (failure instanceof CandleDataError) {
+      error(failure);
+      return;
+    }
     const why = failure instanceof Error ? failure.message : String(failure);
     error(
       new ExchangeError(
@@ -63,6 +75,7 @@ export function candleFeed<T>(
   };
   const received = (candles: Candle[]) => {
     pending = undefined;
+    deadline?.disarm();
     if (settled) return;
     let value: T;
     try {
@@ -87,7 +100,13 @@ export function candleFeed<T>(
     }
     // A synchronous delivery has already run (and may have scheduled a retry in `pending`).
     const handle = settle(value, received, failed);
-    if (handle !== undefined) pending = handle;
+    if (handle === undefined) return;
+    pending = handle;
+    (deadline ??= new Deadline(scheduler, timeoutMs)).arm(timedOut);
+  }
+  function timedOut() {
+    pending?.unsubscribe();
+    failed(new CallTimeoutError(`getCandles(${identity.symbol}, ${interval})`, "CC_EXCHANGE_TIMEOUT_SECONDS", timeoutMs));
   }
   return {
     request(from, count) {
@@ -102,6 +121,8 @@ export function candleFeed<T>(
       settled = true;
       pending?.unsubscribe();
       pending = undefined;
+      deadline?.cancel();
+      deadline = undefined;
     },
   };
 }

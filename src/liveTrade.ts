@@ -7,8 +7,9 @@ import { persistState } from "../operators/persistState";
 import { restoreState } from "../operators/restoreState";
 import { retryAfter } from "../operators/retryAfter";
 import { stopGate } from "../operators/stopGate";
-import { StopLatch } from "../operators/stopLatch";
-import { tick } from "../operators/tick";
+import { StopRequest } from "../operators/stopRequest";
+import { tick, type TickSession } from "../operators/tick";
+import { watchStall } from "../operators/watchStall";
 import { emit } from "./events";
 import type { LiveOptions, StrategySchema, TickResult, TickResultClosed, TickResultOpened } from "./model";
 import type { StreamIdentity } from "./signal";
@@ -27,8 +28,9 @@ import { tradeContext } from "./tradeContext";
  * liveTrade$:   ------o-----------c-|          (o opened, c closed)
  * ```
  *
- * Composition: `timer(0, tickMs, scheduler)` -> `restoreState` -> `tick` -> `persistState` ->
- * `emitEvents` -> `retryAfter(tickMs)` -> `lockKey` -> `stopGate(stop$)` -> `keepOpenedClosed`.
+ * Composition: `restoreState` (the store, read on every subscribe) -> `timer(0, tickMs, scheduler)`
+ * -> `tick` -> `persistState` -> `emitEvents` -> `retryAfter(tickMs)` -> `watchStall` -> `lockKey`
+ * -> `stopGate(stop)` -> `keepOpenedClosed`, the stages sharing one `StopRequest`.
  *
  * @example
  * import { liveTrade$, replayExchange } from "rxtrade";
@@ -68,40 +70,44 @@ export function liveTicks$(symbol: string, strategy: StrategySchema | string, op
   return tradeLoop$(symbol, strategy, options);
 }
 
-/**
- * `liveTicks$`, with a hook that runs when the loop ends by itself (a graceful stop or an
- * error), before `doneLive$`/`exit$` announce it. Not public: the facade's bookkeeping.
- */
+/** What the facade hears of a loop it runs. Not public. */
+export interface LoopHooks {
+  /** The loop ended by itself (a graceful stop or an error), before `doneLive$`/`exit$` announce it. */
+  onEnd?(): void;
+  /** The loop stalled (`true`) or recovered (`false`). */
+  onHealth?(stalled: boolean): void;
+}
+
+/** `liveTicks$`, with the facade's hooks. Not public. */
 export function tradeLoop$(
   symbol: string,
   strategy: StrategySchema | string,
   options: LiveOptions,
-  onEnd?: () => void,
+  hooks: LoopHooks = {},
 ): Observable<TickResult> {
   const context = tradeContext(symbol, strategy, options);
-  const { identity } = context;
+  const { identity, tickMs, scheduler } = context;
   return defer(() => {
-    // Both outlive the retries: the stop request, and the previous tick's time for performance$.
-    const stop$ = options.stop$ === undefined ? NEVER : new StopLatch(options.stop$);
-    const session = { previousTimestamp: null };
-    return timer(0, context.tickMs, context.scheduler).pipe(
-      restoreState(context),
-      tick(context, stop$, session),
+    // Both outlive the retries: the stop request, and the state tick hands to its next subscription.
+    const stop = new StopRequest(options.stop$ ?? NEVER);
+    const session: TickSession = { previousTimestamp: null };
+    return restoreState(context, (restored) => timer(0, tickMs, scheduler).pipe(tick(context, { restored, stop, session }))).pipe(
       persistState(context),
       emitEvents(context),
-      retryAfter(context.tickMs, context.scheduler),
+      retryAfter(tickMs, scheduler, stop),
+      watchStall(context, hooks.onHealth),
       lockKey(context),
-      stopGate(stop$),
-      announceEnd(identity, onEnd),
+      stopGate(stop),
+      announceEnd(identity, stop, hooks.onEnd),
     );
   });
 }
 
 // doneLive$ on a graceful end, exit$ on an error; a class, not a `tap`: one small object per stream.
-function announceEnd(identity: StreamIdentity, onEnd: (() => void) | undefined): MonoTypeOperatorFunction<TickResult> {
+function announceEnd(identity: StreamIdentity, stop: StopRequest, onEnd: (() => void) | undefined): MonoTypeOperatorFunction<TickResult> {
   return (source) =>
     new Observable<TickResult>((subscriber) => {
-      source.subscribe(new AnnounceEndSubscriber(subscriber, identity, onEnd));
+      source.subscribe(new AnnounceEndSubscriber(subscriber, identity, stop, onEnd));
     });
 }
 
@@ -109,20 +115,29 @@ class AnnounceEndSubscriber extends ChainSubscriber<TickResult> {
   constructor(
     destination: Subscriber<TickResult>,
     private readonly identity: StreamIdentity,
+    private readonly stop: StopRequest,
     private readonly onEnd: (() => void) | undefined,
   ) {
     super(destination);
   }
 
   protected override _complete(): void {
+    this.stop.close();
     this.onEnd?.();
     emit.done({ ...this.identity, backtest: false });
     super._complete();
   }
 
   protected override _error(error: unknown): void {
+    this.stop.close();
     this.onEnd?.();
     emit.exit(error);
     super._error(error);
+  }
+
+  override unsubscribe(): void {
+    if (this.closed) return;
+    this.stop.close();
+    super.unsubscribe();
   }
 }

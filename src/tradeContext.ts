@@ -21,6 +21,36 @@ export interface TradeContext {
   /** Minimum time between two `getSignal` calls (the strategy's interval), ms. */
   readonly signalIntervalMs: number;
   readonly newId: () => string;
+  /** The time limits in the scheduler's ms (config seconds x the scheduler's `timeScale`, if any). */
+  readonly limits: TimeLimits;
+}
+
+/** Time limits of one stream, in its scheduler's ms. */
+export interface TimeLimits {
+  /** One exchange call: CC_EXCHANGE_TIMEOUT_SECONDS. */
+  readonly exchangeMs: number;
+  /** One store call: CC_STORE_TIMEOUT_SECONDS. */
+  readonly storeMs: number;
+  /** One `getSignal` call: CC_MAX_SIGNAL_GENERATION_SECONDS. */
+  readonly signalMs: number;
+  /** No completed tick for this long is a stall: CC_STALL_TICKS x tickMs. */
+  readonly stallMs: number;
+}
+
+/**
+ * The limits of a stream. A scheduler that runs faster than real time says so with a numeric
+ * `timeScale` (as `acceleratedScheduler` does): the limits then keep their wall-clock length,
+ * since the calls they bound take real time.
+ */
+export function timeLimits(config: Readonly<Config>, tickMs: number, scheduler: SchedulerLike): TimeLimits {
+  const declared = (scheduler as { timeScale?: unknown }).timeScale;
+  const scale = typeof declared === "number" && Number.isFinite(declared) && declared > 1 ? declared : 1;
+  return {
+    exchangeMs: config.CC_EXCHANGE_TIMEOUT_SECONDS * 1000 * scale,
+    storeMs: config.CC_STORE_TIMEOUT_SECONDS * 1000 * scale,
+    signalMs: config.CC_MAX_SIGNAL_GENERATION_SECONDS * 1000 * scale,
+    stallMs: config.CC_STALL_TICKS * tickMs * scale,
+  };
 }
 
 export const DEFAULT_TICK_MS = 60_001;
@@ -55,16 +85,19 @@ export function tradeContext(symbol: string, strategy: StrategySchema | string, 
   if (typeof store?.read !== "function" || typeof store.write !== "function") {
     throw new TypeError("rxtrade: options.store must have read(key) and write(key, value)");
   }
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const config = resolveConfig(getConfig(), options.config);
   return {
     identity: { symbol, strategyName: strategySchema.strategyName, exchangeName: exchange.exchangeName },
     strategy: strategySchema,
     exchange,
     store,
     key: `${symbol}:${strategySchema.strategyName}`,
-    scheduler: options.scheduler ?? asyncScheduler,
+    scheduler,
     tickMs,
-    config: resolveConfig(getConfig(), options.config),
+    config,
     signalIntervalMs: intervalMs(strategySchema.interval) as number,
     newId: randomId,
+    limits: timeLimits(config, tickMs, scheduler),
   };
 }

@@ -30,7 +30,8 @@ export type LiveResult = TickResultOpened | TickResultClosed;
 /** What `Live.run` returns: subscribe to it, or iterate it with `for await`. */
 export type LiveRun = Observable<LiveResult> & AsyncIterable<LiveResult>;
 
-export type LiveStatus = "idle" | "running" | "done";
+/** `stalled`: running, but no completed tick for CC_STALL_TICKS tick periods (see `error$`). */
+export type LiveStatus = "idle" | "running" | "stalled" | "done";
 
 let defaultStore: SignalStore | undefined;
 
@@ -87,7 +88,7 @@ class LivePair {
       ...(context.tickMs === undefined ? {} : { tickMs: context.tickMs }),
       ...(context.config === undefined ? {} : { config: context.config }),
       ...(context.scheduler === undefined ? {} : { scheduler: context.scheduler }),
-    }, ended);
+    }, { onEnd: ended, onHealth: (stalled) => this.health(loop$, stalled) });
     const loop$: Observable<LiveResult> = defer(() => {
       // A new loop: fresh statistics, kept after it ends until the next one starts.
       this.generation++;
@@ -106,8 +107,13 @@ class LivePair {
     return loop$;
   }
 
+  private health(loop$: Observable<LiveResult>, stalled: boolean): void {
+    if (this.loop$ !== loop$ || this.status === "done" || this.status === "idle") return;
+    this.status = stalled ? "stalled" : "running";
+  }
+
   private end(loop$: Observable<LiveResult>): void {
-    if (this.loop$ !== loop$ || this.status !== "running") return;
+    if (this.loop$ !== loop$ || (this.status !== "running" && this.status !== "stalled")) return;
     this.loop$ = undefined;
     this.stop$ = undefined;
     this.status = "done";
@@ -221,7 +227,7 @@ export const Live = {
     pair.join(context).subscribe({ error: () => {} }); // the error is reported on exit$
     const generation = pair.current;
     return () => {
-      if (pair.current === generation && pair.status === "running") pair.requestStop();
+      if (pair.current === generation && (pair.status === "running" || pair.status === "stalled")) pair.requestStop();
     };
   },
 

@@ -19,6 +19,11 @@ export interface AcceleratedSchedulerOptions {
  * `replayExchange` on it, the live engine replays recorded markets at any speed, with real
  * I/O (file stores, child processes, the browser) in between.
  *
+ * The scheduler carries its `timeScale` (= `speed`): the engine multiplies its time limits
+ * (CC_EXCHANGE_TIMEOUT_SECONDS, CC_STORE_TIMEOUT_SECONDS, CC_MAX_SIGNAL_GENERATION_SECONDS)
+ * and its stall limit by it, so that they keep their wall-clock length — a 5 ms disk write is
+ * not a timeout at 14,400× — while ticks, candles and signal lifetimes run accelerated.
+ *
  * @example
  * const clock = acceleratedScheduler({ origin: candles[10].timestamp, speed: 600 }); // 10 min/s
  * liveTrade$("BTCUSDT", strategy, { exchange: replayExchange(candles, clock), scheduler: clock });
@@ -31,7 +36,9 @@ export function acceleratedScheduler(options: AcceleratedSchedulerOptions): Sche
   if (!(Number.isFinite(speed) && speed > 0)) throw new RangeError(`rxtrade: speed (${speed}) must be a finite number > 0`);
   if (!Number.isFinite(origin)) throw new RangeError(`rxtrade: origin (${origin}) must be a finite time in ms`);
   const start = clock();
-  const scheduler: SchedulerLike = {
+  const scheduler: SchedulerLike & { timeScale: number } = {
+    // Read by the engine: its time limits and stall limit stay wall-clock lengths (I/O runs in real time).
+    timeScale: speed,
     now: () => origin + (clock() - start) * speed,
     schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
       return new AcceleratedAction(base, speed, work).schedule(state, delay);

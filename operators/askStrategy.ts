@@ -1,0 +1,149 @@
+import type { Unsubscribable } from "rxjs";
+import { candleFeed } from "../src/candleFeed";
+import { Deadline } from "../src/deadline";
+import { CallTimeoutError, StrategyError } from "../src/errors";
+import { emit } from "../src/events";
+import { settle } from "../src/maybeAsync";
+import { type Candle, type CandleInterval, intervalMs, type SignalContext } from "../src/model";
+import { normalizeCandles } from "../src/pricing";
+import { createSignal, type SignalState } from "../src/signal";
+import type { TradeContext } from "../src/tradeContext";
+
+/** Told the strategy's answer: a new signal's state, or `null` (none, a failure, a timeout). */
+export interface StrategyAnswer {
+  answered(proposal: SignalState | null): void;
+}
+
+/**
+ * The `tick` stage that asks the strategy for a signal: at most once per the strategy's
+ * interval (the last call's time outlives retries through the session), bounded by
+ * CC_MAX_SIGNAL_GENERATION_SECONDS, validated by `createSignal`. A throw, a rejection, a
+ * timeout or an invalid signal is reported on `error$` and answered as `null`. A synchronous
+ * strategy is answered synchronously.
+ */
+export class AskStrategy {
+  /** Time of the last `getSignal` call. */
+  lastAskedAt: number;
+  private pending: Unsubscribable | undefined;
+  private deadline: Deadline | undefined;
+  private listener: StrategyAnswer | undefined;
+  private at = 0;
+  private price = 0;
+  private feeds: Array<{ cancel(): void }> | undefined;
+  private readonly onValue = (dto: unknown) => this.received(dto);
+  private readonly onError = (error: unknown) => this.failed(error);
+  private readonly onTimeout = () => this.timedOut();
+
+  constructor(
+    private readonly context: TradeContext,
+    lastAskedAt: number,
+  ) {
+    this.lastAskedAt = lastAskedAt;
+  }
+
+  /** Whether the strategy's interval has passed since the last call. */
+  due(now: number): boolean {
+    return now - this.lastAskedAt >= this.context.signalIntervalMs;
+  }
+
+  ask(now: number, price: number, listener: StrategyAnswer): void {
+    this.lastAskedAt = now;
+    this.at = now;
+    this.price = price;
+    this.listener = listener;
+    const { strategy, identity } = this.context;
+    const signalContext: SignalContext = {
+      currentPrice: price,
+      getCandles: (interval, limit) => this.candlesAsOf(interval, limit, now),
+    };
+    let value;
+    try {
+      value = strategy.getSignal(identity.symbol, new Date(now), signalContext);
+    } catch (error) {
+      this.failed(error);
+      return;
+    }
+    const handle = settle(value, this.onValue, this.onError);
+    if (handle === undefined) return;
+    this.pending = handle;
+    this.deadline ??= new Deadline(this.context.scheduler, this.context.limits.signalMs);
+    this.deadline.arm(this.onTimeout);
+  }
+
+  /** Abandons a pending call: its late answer is dropped. */
+  cancel(): void {
+    this.settle();
+    this.deadline?.cancel();
+    this.deadline = undefined;
+  }
+
+  private received(dto: unknown): void {
+    const listener = this.settle();
+    if (listener === undefined) return;
+    if (dto === null || dto === undefined) {
+      listener.answered(null);
+      return;
+    }
+    let proposal: SignalState | null = null;
+    try {
+      proposal = createSignal(dto, this.price, this.at, this.context.config, this.context.identity, this.context.newId);
+    } catch (invalid) {
+      emit.error(invalid);
+    }
+    listener.answered(proposal);
+  }
+
+  private failed(error: unknown): void {
+    const listener = this.settle();
+    if (listener === undefined) return;
+    const { symbol, strategyName } = this.context.identity;
+    emit.error(new StrategyError(`getSignal of ${strategyName} failed for ${symbol}: ${describe(error)}`, this.context.identity, error));
+    listener.answered(null);
+  }
+
+  private timedOut(): void {
+    this.pending?.unsubscribe();
+    const { symbol, strategyName } = this.context.identity;
+    const limit = this.context.limits.signalMs;
+    this.failed(new CallTimeoutError(`getSignal(${symbol}) of ${strategyName}`, "CC_MAX_SIGNAL_GENERATION_SECONDS", limit));
+  }
+
+  // Ends the current call (the first outcome wins) and hands back whom to tell.
+  private settle(): StrategyAnswer | undefined {
+    const listener = this.listener;
+    this.listener = undefined;
+    this.pending?.unsubscribe();
+    this.pending = undefined;
+    this.deadline?.disarm();
+    if (this.feeds !== undefined) {
+      for (const feed of this.feeds) feed.cancel();
+      this.feeds = undefined;
+    }
+    return listener;
+  }
+
+  // Candles for the strategy, as of its tick: the newest `limit` that had closed by then.
+  private candlesAsOf(interval: CandleInterval, limit: number, at: number): Promise<Candle[]> {
+    return new Promise<Candle[]>((resolve, reject) => {
+      const width = intervalMs(interval);
+      if (width === undefined || !Number.isSafeInteger(limit) || limit <= 0) {
+        reject(new RangeError(`rxtrade: getCandles(${JSON.stringify(interval)}, ${limit}): unknown interval or limit not a positive integer`));
+        return;
+      }
+      if (this.listener === undefined || this.at !== at) {
+        reject(new StrategyError(`getCandles was called after getSignal of ${this.context.identity.strategyName} had settled`, this.context.identity));
+        return;
+      }
+      const first = Math.floor(at / width) * width - limit * width;
+      const closed = (candles: Candle[]) =>
+        normalizeCandles(candles, this.context.identity).filter((c) => c.timestamp >= first && c.timestamp + width <= at);
+      const feed = candleFeed(this.context, interval, closed, resolve, reject);
+      (this.feeds ??= []).push(feed);
+      feed.request(first, limit);
+    });
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
