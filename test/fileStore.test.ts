@@ -2,6 +2,7 @@
 // unreadable and leftover files, write failures, lock files, and liveTrade$ on top of it.
 // (The crash test is test/crash.test.ts; locks across processes are in test/lock.test.ts.)
 import { spawnSync } from "node:child_process";
+import { readFileSync, readlinkSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -34,7 +35,20 @@ afterEach(async () => {
 
 /** A pid that is certainly not running: a child that has exited and been reaped. */
 function deadPid(): number {
-  return spawnSync(process.execPath, ["-e", ""]).pid as number;
+  return spawnSync("true").pid as number;
+}
+
+/** A lock file naming `pid` on this host, boot and PID namespace (read from /proc here), started at `startTime`. */
+function lockOf(pid: number, startTime: number, token = "theirs"): string {
+  return JSON.stringify({
+    pid,
+    hostname: hostname(),
+    bootId: readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim(),
+    pidNamespace: readlinkSync("/proc/self/ns/pid"),
+    startTime,
+    since: "2023-03-01T00:00:00.000Z",
+    token,
+  });
 }
 
 /** Yields to the event loop (no timers) until `ready()`, for at most 10 s of real I/O. */
@@ -219,11 +233,13 @@ describe("read and write failures", () => {
 describe("lock files", () => {
   const lockPath = (key: string) => `${fileStore(dir).pathOf(key)}.lock`;
 
-  it("hold { pid, hostname, since } while held, and are removed on release", async () => {
+  it("hold { pid, hostname, bootId, pidNamespace, startTime, since } while held, and are removed on release", async () => {
     const store = fileStore(dir);
     const release = await store.lock(KEY);
     const owner = JSON.parse(await readFile(lockPath(KEY), "utf8"));
-    expect(owner).toMatchObject({ pid: process.pid, hostname: hostname() });
+    expect(owner).toMatchObject({ pid: process.pid, hostname: hostname(), pidNamespace: readlinkSync("/proc/self/ns/pid") });
+    expect(owner.bootId).toBe(readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim());
+    expect(Number.isInteger(owner.startTime)).toBe(true);
     expect(Number.isNaN(Date.parse(owner.since))).toBe(false);
     await expect(store.lock(KEY)).rejects.toMatchObject({ name: "StoreLockedError", key: KEY, pid: process.pid });
     // Another instance on the same directory, same process: refused too.
@@ -232,16 +248,16 @@ describe("lock files", () => {
     await expect(readFile(lockPath(KEY))).rejects.toMatchObject({ code: "ENOENT" });
   });
 
-  it("of a dead process on this host is taken over", async () => {
-    await writeFile(lockPath(KEY), JSON.stringify({ pid: deadPid(), hostname: hostname(), since: "2023-03-01T00:00:00.000Z" }));
+  it("of a dead process on this host, boot and PID namespace is taken over", async () => {
+    await writeFile(lockPath(KEY), lockOf(deadPid(), 4242));
     const release = await fileStore(dir).lock(KEY);
     expect(JSON.parse(await readFile(lockPath(KEY), "utf8")).pid).toBe(process.pid);
     release();
     expect((await readdir(dir)).filter((name) => name.includes(".lock"))).toEqual([]);
   });
 
-  it("naming this pid but not held by this process (an earlier process with the same pid) is taken over", async () => {
-    await writeFile(lockPath(KEY), JSON.stringify({ pid: process.pid, hostname: hostname(), since: "2023-03-01T00:00:00.000Z", token: "earlier" }));
+  it("naming this pid but an earlier start time (an earlier process with the same pid: a container restarted as pid 1) is taken over", async () => {
+    await writeFile(lockPath(KEY), lockOf(process.pid, 1, "earlier"));
     const release = await fileStore(dir).lock(KEY);
     release();
   });
@@ -260,11 +276,11 @@ describe("lock files", () => {
   });
 
   it("left half-taken-over by a killed process (a stale takeover guard) does not block", async () => {
-    const stale = JSON.stringify({ pid: deadPid(), hostname: hostname(), since: "2023-03-01T00:00:00.000Z" });
+    const stale = lockOf(deadPid(), 4242);
     await writeFile(lockPath(KEY), stale);
     const { createHash } = await import("node:crypto");
     const guard = `${lockPath(KEY)}.takeover-${createHash("sha256").update(stale).digest("hex").slice(0, 16)}`;
-    await writeFile(guard, JSON.stringify({ pid: deadPid(), hostname: hostname(), since: "2023-03-01T00:00:00.000Z" }));
+    await writeFile(guard, lockOf(deadPid(), 4343));
     const release = await fileStore(dir).lock(KEY);
     release();
     expect((await readdir(dir)).filter((name) => name.includes(".lock"))).toEqual([]);

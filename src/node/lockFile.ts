@@ -1,21 +1,29 @@
 import { createHash, randomUUID } from "node:crypto";
 import { closeSync, fsyncSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { hostname } from "node:os";
+import { type HolderState, judgeHolder, type ProcessIdentity, selfIdentity } from "./processIdentity";
 
-/** What a lock file holds. `token` tells this process's own locks from a dead namesake's. */
-export interface LockOwner {
-  pid: number;
-  hostname: string;
+/**
+ * What a lock file holds: who holds it (see `ProcessIdentity`), since when, and a random
+ * `token` that tells this process's own locks from a dead namesake's.
+ */
+export interface LockOwner extends ProcessIdentity {
   since: string;
   token: string;
 }
 
-export type LockResult = { acquired: true; release: () => void } | { acquired: false; holder: LockOwner | undefined };
+export interface HeldLock {
+  /** The exact content of the lock file while it is ours. */
+  readonly text: string;
+  /** Removes the lock file if it is still ours; synchronous, idempotent, never throws. */
+  release(): void;
+}
 
-// Tokens of the locks this process holds (module-wide, so every fileStore instance sees them).
-// A lock file naming our own pid whose token is not here was left by an earlier process that
-// had the same pid (a container restarted as pid 1): it is stale.
-const heldTokens = new Set<string>();
+export type LockResult = { acquired: true; lock: HeldLock } | { acquired: false; holder: LockOwner | undefined; state: HolderState | undefined };
+
+// Tokens of the locks this process holds, shared by every copy of this module in the process
+// (the ESM and CJS builds may both be loaded): a lock file naming this process whose token is
+// not here is not held by anyone.
+const heldTokens: Set<string> = ((globalThis as Record<symbol, Set<string> | undefined>)[Symbol.for("rxtrade.heldLockTokens")] ??= new Set<string>());
 
 // An unreadable lock file younger than this may be one being written right now (the `wx`
 // fallback writes after creating); older, it is debris.
@@ -23,74 +31,103 @@ const UNREADABLE_GRACE_MS = 2_000;
 const MAX_ATTEMPTS = 20;
 const MAX_TAKEOVER_DEPTH = 3;
 
+/** A guard file: `<lock>.takeover-<16 hex>`, possibly nested. */
+export const TAKEOVER_GUARD = /\.lock(?:\.takeover-[0-9a-f]{16})+$/;
+
 /**
- * Takes the lock file at `path` for this process, atomically. A lock held by a live process
- * (this one included) is refused with its owner; a stale lock — same host, pid not running —
- * is taken over so that of several racing processes exactly one wins.
+ * Takes the lock file at `path` for this process, atomically. A lock whose holder is alive, or
+ * cannot be proven gone (`judgeHolder`), is refused with its owner; a stale lock is taken over
+ * so that of several racing processes exactly one wins.
  *
  * Taking over is a compare-and-delete, which POSIX does not offer; it is made safe by a guard
  * file named after the stale lock's exact bytes, created exclusively: only its creator may
  * delete the lock, and only after checking under the guard that the lock still holds those
  * bytes. A guard left by a process killed mid-takeover is itself a stale lock, taken over the
  * same way (bounded depth).
+ *
+ * @param mode the permission bits of the lock file (before the umask)
  */
-export function acquireLock(path: string): LockResult {
-  const owner: LockOwner = { pid: process.pid, hostname: hostname(), since: new Date().toISOString(), token: randomUUID() };
+export function acquireLock(path: string, mode = 0o600): LockResult {
+  const owner: LockOwner = { ...selfIdentity(), since: new Date().toISOString(), token: randomUUID() };
   const text = JSON.stringify(owner);
-  const result = acquire(path, text, 0);
+  const result = acquire(path, text, mode, 0);
   if (!result.acquired) return result;
   heldTokens.add(owner.token);
   let released = false;
   return {
     acquired: true,
-    release() {
-      if (released) return;
-      released = true;
-      heldTokens.delete(owner.token);
-      try {
-        // Only our own lock is removed: never one that someone else holds now.
-        if (readFileSync(path, "utf8") === text) unlinkSync(path);
-      } catch {
-        // Already gone, or the directory vanished: nothing of ours is left to release.
-      }
+    lock: {
+      text,
+      release() {
+        if (released) return;
+        released = true;
+        heldTokens.delete(owner.token);
+        try {
+          // Only our own lock is removed: never one that someone else holds now.
+          if (readFileSync(path, "utf8") === text) unlinkSync(path);
+        } catch {
+          // Already gone, or the directory vanished: nothing of ours is left to release.
+        }
+      },
     },
   };
 }
 
-function acquire(path: string, text: string, depth: number): LockResult {
+/**
+ * Removes a leftover takeover guard (or lock) at `path` when its writer is proven gone, by
+ * the same guarded compare-and-delete as a takeover; returns whether it was removed.
+ */
+export function removeIfStale(path: string, mode = 0o600): boolean {
+  const found = readIfExists(path);
+  if (found === undefined) return false;
+  if (!isStale(path, parseOwner(found)).stale) return false;
+  return removeIfStill(path, found, readerText(), mode, 1);
+}
+
+function acquire(path: string, text: string, mode: number, depth: number): LockResult {
   let holder: LockOwner | undefined;
+  let state: HolderState | undefined;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (createExclusive(path, text)) return { acquired: true, release: () => undefined };
-    let found: string;
-    try {
-      found = readFileSync(path, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue; // released meanwhile
-      throw error;
-    }
+    if (createExclusive(path, text, mode)) return { acquired: true, lock: { text, release: () => undefined } };
+    const found = readIfExists(path);
+    if (found === undefined) continue; // released meanwhile
     holder = parseOwner(found);
-    if (!isStale(path, holder) || depth >= MAX_TAKEOVER_DEPTH) return { acquired: false, holder };
-    const guard = `${path}.takeover-${createHash("sha256").update(found).digest("hex").slice(0, 16)}`;
-    const guarded = acquire(guard, text, depth + 1);
-    if (!guarded.acquired) continue; // another process is taking this stale lock over
+    const judged = isStale(path, holder);
+    state = judged.state;
+    if (!judged.stale || depth >= MAX_TAKEOVER_DEPTH) return { acquired: false, holder, state };
+    removeIfStill(path, found, text, mode, depth + 1);
+  }
+  return { acquired: false, holder, state };
+}
+
+/** Deletes `path` if it still holds `found`, under a guard that makes the check and the delete one step. */
+function removeIfStill(path: string, found: string, text: string, mode: number, depth: number): boolean {
+  const guard = `${path}.takeover-${createHash("sha256").update(found).digest("hex").slice(0, 16)}`;
+  const guarded = acquire(guard, text, mode, depth);
+  if (!guarded.acquired) return false; // another process is removing it
+  try {
+    // Under the guard nobody else can remove `found`: check it is still there, then delete it.
+    if (readIfExists(path) !== found) return false;
+    unlinkSync(path);
+    return true;
+  } finally {
     try {
-      // Under the guard nobody else can remove `found`: check it is still there, then delete it.
-      if (readIfExists(path) === found) unlinkSync(path);
-    } finally {
-      try {
-        unlinkSync(guard);
-      } catch {
-        // A guard that cannot be removed is stale debris for the next taker.
-      }
+      unlinkSync(guard);
+    } catch {
+      // A guard that cannot be removed is stale debris for the next taker (or the sweep).
     }
   }
-  return { acquired: false, holder };
+}
+
+/** The content of a guard this process creates only to remove debris. */
+function readerText(): string {
+  return JSON.stringify({ ...selfIdentity(), since: new Date().toISOString(), token: randomUUID() } satisfies LockOwner);
 }
 
 /** Creates `path` holding `text` only if it does not exist; the content is complete when it appears. */
-function createExclusive(path: string, text: string): boolean {
+function createExclusive(path: string, text: string, mode: number): boolean {
   const temp = `${path}.new-${process.pid}-${randomUUID()}`;
-  writeSynced(temp, text, "wx");
+  writeSynced(temp, text, mode);
   try {
     linkSync(temp, path);
     return true;
@@ -101,7 +138,7 @@ function createExclusive(path: string, text: string): boolean {
     // appears a moment after the file (see UNREADABLE_GRACE_MS).
     if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ENOSYS" || code === "EXDEV") {
       try {
-        writeSynced(path, text, "wx");
+        writeSynced(path, text, mode);
         return true;
       } catch (inner) {
         if ((inner as NodeJS.ErrnoException).code === "EEXIST") return false;
@@ -118,8 +155,9 @@ function createExclusive(path: string, text: string): boolean {
   }
 }
 
-function writeSynced(path: string, text: string, flag: string): void {
-  const fd = openSync(path, flag);
+/** Creates `path` exclusively (never through a symlink) with `text`, fsynced. */
+function writeSynced(path: string, text: string, mode: number): void {
+  const fd = openSync(path, "wx", mode);
   try {
     writeSync(fd, text);
     fsyncSync(fd);
@@ -137,7 +175,8 @@ function readIfExists(path: string): string | undefined {
   }
 }
 
-function parseOwner(text: string): LockOwner | undefined {
+/** The owner a lock file names, or `undefined` when it is not a lock file this package wrote. */
+export function parseOwner(text: string): LockOwner | undefined {
   try {
     const value = JSON.parse(text) as Partial<LockOwner>;
     if (typeof value === "object" && value !== null && Number.isInteger(value.pid) && typeof value.hostname === "string") {
@@ -149,28 +188,20 @@ function parseOwner(text: string): LockOwner | undefined {
   return undefined;
 }
 
-function isStale(path: string, owner: LockOwner | undefined): boolean {
+function isStale(path: string, owner: LockOwner | undefined): { stale: boolean; state: HolderState | undefined } {
   if (owner === undefined) {
+    let stale = false;
     try {
-      return Date.now() - statSync(path).mtimeMs > UNREADABLE_GRACE_MS;
+      stale = Date.now() - statSync(path).mtimeMs > UNREADABLE_GRACE_MS;
     } catch {
-      return false;
+      // gone meanwhile: the next attempt creates it
     }
+    return { stale, state: undefined };
   }
-  // A lock of another host cannot be checked from here: it is held until removed by hand.
-  if (owner.hostname !== hostname()) return false;
-  if (owner.pid === process.pid) return !heldTokens.has(owner.token);
-  return !isRunning(owner.pid);
-}
-
-/** Whether a process with this pid exists (on this host). */
-export function isRunning(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+  const state = judgeHolder(owner);
+  // A live holder with this pid (in this PID namespace, this boot) is this process: it holds
+  // the lock only if the token is one of ours; otherwise it released it, or it is an earlier
+  // process that had this pid.
+  if (state.kind === "alive" && owner.pid === process.pid) return { stale: !heldTokens.has(owner.token), state };
+  return { stale: state.kind === "gone", state };
 }
