@@ -3,7 +3,7 @@
 // tick, open nothing, print "ready" and run until killed; a refused child prints the error's
 // name and message to stderr and exits with code 3.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subscription } from "rxjs";
@@ -107,6 +107,34 @@ describe("across processes", () => {
       await Promise.all(racers.map((racer) => racer.exited));
     }
   }, 60_000);
+
+  it("the store folder removed under a held lock and the key taken by a second process: the first's next write is refused with StoreLockedError naming the new holder, onLost hears it, and the release leaves the new lock alone", async () => {
+    const store = fileStore(dir, { lockCheckMs: 60_000 });
+    const release = await store.lock(CRASH_KEY);
+    const heard: Error[] = [];
+    release.onLost((error) => heard.push(error));
+    const lockPath = `${store.pathOf(CRASH_KEY)}.lock`;
+
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir); // the folder the second process starts on (and logs to)
+    const second = start();
+    expect(await second.outcome).toEqual({ ready: true });
+    const theirs = await readFile(lockPath, "utf8");
+    expect(JSON.parse(theirs).pid).toBe(second.child.pid);
+
+    const error = await store.write(CRASH_KEY, { mine: true }).then(
+      () => "written",
+      (failure: unknown) => failure,
+    );
+    expect(error).toBeInstanceOf(StoreLockedError);
+    expect(error).toMatchObject({ key: CRASH_KEY, path: lockPath, pid: second.child.pid, hostname: hostname() });
+    expect((error as Error).message).toContain(`lost its lock on ${CRASH_KEY} (${lockPath}): the lock file now names process ${second.child.pid} on host ${hostname()}`);
+    expect(heard).toEqual([error]);
+    await expect(readFile(store.pathOf(CRASH_KEY))).rejects.toMatchObject({ code: "ENOENT" });
+
+    release();
+    expect(await readFile(lockPath, "utf8")).toBe(theirs);
+  }, 30_000);
 
   it("stays exclusive under contention: 6 processes taking stale locks over from each other for 2 s never hold it together", async () => {
     const command = await bundleFixture("lockStressChild", work);

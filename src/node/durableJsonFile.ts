@@ -13,13 +13,17 @@ export class NotStoreFormat extends Error {
  * A lowdb adapter for one JSON file that survives power loss, not only crashes: unlike
  * lowdb's `JSONFile` (rename without fsync, one fixed temp name), a write goes to a temp file
  * `.<name>.tmp-<pid>-<n>` in the same directory, which is fsynced, renamed over the file, and
- * then the directory is fsynced so the rename itself is durable. `read` returns `null` only
+ * then the directory is fsynced so the rename itself is durable. The file is created with
+ * `mode` (default 0600), and a rename replaces whatever is at the path, a symlink included,
+ * never writing through it. `read` returns `null` only
  * for a missing file; a file that does not parse or fails `check` throws `NotStoreFormat`.
  */
 export class DurableJsonFile<T> implements Adapter<T | null> {
   constructor(
     readonly path: string,
     private readonly check: (value: unknown) => string | undefined,
+    /** Permission bits of the file when this adapter creates it (before the umask). */
+    private readonly mode = 0o600,
   ) {}
 
   async read(): Promise<T | null> {
@@ -49,7 +53,8 @@ export class DurableJsonFile<T> implements Adapter<T | null> {
     const dir = dirname(this.path);
     const temp = join(dir, `.${basename(this.path)}.tmp-${process.pid}-${++tempCounter}`);
     try {
-      const file = await open(temp, "wx");
+      // Exclusive: never through a file (or symlink) planted at the temp name.
+      const file = await open(temp, "wx", this.mode);
       try {
         await file.writeFile(text, "utf8");
         await file.sync();
