@@ -1,5 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
-import { join, relative, resolve } from "node:path";
+import { relative } from "node:path";
 import { Subject, type SchedulerLike, type Subscription } from "rxjs";
 import {
   decodeState,
@@ -15,7 +14,7 @@ import {
   type StrategySchema,
   type TickResult,
 } from "rxtrade";
-import type { FileStore } from "rxtrade/node";
+import { type FileStore, writeReport } from "rxtrade/node";
 import { describeHeld, eventLine, held, minute, price, statisticsLines, statusLine } from "./format";
 import type { Terminal } from "./terminal";
 import { EXIT } from "./usage";
@@ -194,15 +193,16 @@ export function runSession(options: SessionOptions): Promise<SessionEnd> {
   });
 }
 
-/** Prints the statistics and writes the Markdown report to `{dir}/{symbol}_{strategyName}.md`; returns its path. */
+/**
+ * Prints the statistics and writes the Markdown report to `{dir}/{symbol}_{strategyName}.md`
+ * (named by `reportFileName`, written as `Live.dump` writes: temp file + rename, 0600, never
+ * through a symlink); returns its path.
+ */
 export async function finish(terminal: Terminal, stats: LiveStatistics, symbol: string, strategyName: string, reportDir: string): Promise<string> {
   terminal.line("");
   terminal.line("Statistics of this run");
   for (const line of statisticsLines(stats)) terminal.line(line);
-  const dir = resolve(reportDir);
-  const file = join(dir, `${symbol}_${strategyName}.md`.replace(/[/\\:]/g, "-"));
-  await mkdir(dir, { recursive: true });
-  await writeFile(file, liveReport(strategyName, stats), "utf8");
+  const file = await writeReport(reportDir, symbol, strategyName, liveReport(strategyName, stats));
   const shown = relative(process.cwd(), file);
   terminal.line(`Report: ${shown.startsWith("..") ? file : shown}`);
   return file;

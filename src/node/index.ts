@@ -1,5 +1,9 @@
 // Stores
-export { fileStore, type FileStore } from "./fileStore";
+export { fileStore, type FileStore, type FileStoreOptions } from "./fileStore";
+export type { WatchedRelease } from "./lockWatch";
+
+// Reports
+export { reportFileName, writeReport, type ReportModes } from "../live/writeReport";
 
 // Candle data
 export { csvCandles, parseCandlesCsv } from "./csvCandles";
