@@ -6,6 +6,11 @@ import { Subscriber } from "rxjs";
  * keeps a direct pointer instead when the destination is another `ChainSubscriber`, so that a
  * stream is a handful of small objects — the engine runs thousands of streams at once.
  * Unsubscribing still flows upstream, as with rxjs's own operators.
+ *
+ * It leans on two facts of rxjs 7's `Subscriber` (test/chainSubscriber.test.ts fails loudly if
+ * either changes): its default `_error`/`_complete` forward to `this.destination`, and `next`
+ * calls `_next` unless stopped. A throw from a subclass's `_next` is caught here, once, and
+ * becomes the stream's error, as rxjs's own operators do.
  */
 export abstract class ChainSubscriber<T, R = T> extends Subscriber<T> {
   protected readonly out: Subscriber<R>;
@@ -17,6 +22,18 @@ export abstract class ChainSubscriber<T, R = T> extends Subscriber<T> {
     this.destination = destination;
     if (destination instanceof ChainSubscriber) destination.upstream = this;
     else destination.add(this);
+  }
+
+  override next(value: T): void {
+    if (this.isStopped) return;
+    try {
+      this._next(value);
+    } catch (error) {
+      if (this.closed) throw error;
+      const out = this.out;
+      this.unsubscribe();
+      out.error(error);
+    }
   }
 
   override unsubscribe(): void {
