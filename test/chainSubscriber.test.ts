@@ -7,7 +7,7 @@ import { ChainSubscriber } from "../operators/chainSubscriber";
 describe("rxjs Subscriber, as ChainSubscriber relies on it", () => {
   it("keeps the destination in `destination`, and its default _error/_complete forward to it", () => {
     const seen: string[] = [];
-    const destination = () => new Subscriber<number>({ error: () => seen.push("error"), complete: () => seen.push("complete") });
+    const destination = () => new Subscriber<number>({ next: () => undefined, error: () => seen.push("error"), complete: () => seen.push("complete") });
     class Probe extends Subscriber<number> {
       constructor() {
         super();
