@@ -30,9 +30,7 @@ export class AskStrategy {
   private at = 0;
   private price = 0;
   private feeds: Array<{ cancel(): void }> | undefined;
-  private readonly onValue = (dto: unknown) => this.received(dto);
-  private readonly onError = (error: unknown) => this.failed(error);
-  private readonly onTimeout = () => this.timedOut();
+  private async: { value(dto: unknown): void; error(error: unknown): void; timeout(): void } | undefined;
 
   constructor(
     private readonly context: TradeContext,
@@ -63,11 +61,21 @@ export class AskStrategy {
       this.failed(error);
       return;
     }
-    const handle = settle(value, this.onValue, this.onError);
+    if (value === null || value === undefined || (typeof value === "object" && !("then" in value) && !("subscribe" in value))) {
+      this.received(value);
+      return;
+    }
+    // Made on the first async answer only: a synchronous strategy allocates nothing here.
+    const callbacks = (this.async ??= {
+      value: (dto) => this.received(dto),
+      error: (error) => this.failed(error),
+      timeout: () => this.timedOut(),
+    });
+    const handle = settle(value, callbacks.value, callbacks.error);
     if (handle === undefined) return;
     this.pending = handle;
     this.deadline ??= new Deadline(this.context.scheduler, this.context.limits.signalMs);
-    this.deadline.arm(this.onTimeout);
+    this.deadline.arm(callbacks.timeout);
   }
 
   /** Abandons a pending call: its late answer is dropped. */

@@ -4,7 +4,7 @@ export { tick, type TickOptions, type TickSession } from "./tick";
 export { persistState } from "./persistState";
 export { emitEvents } from "./emitEvents";
 export { retryAfter } from "./retryAfter";
-export { watchStall } from "./watchStall";
+export { StallWatch } from "./watchStall";
 export { lockKey } from "./lockKey";
 export { stopGate } from "./stopGate";
 export { keepOpenedClosed } from "./keepOpenedClosed";

@@ -1,4 +1,4 @@
-import { type MonoTypeOperatorFunction, Observable, type Subscriber } from "rxjs";
+import { type MonoTypeOperatorFunction, Observable, type Subscriber, type Subscription } from "rxjs";
 import { CallTimeoutError, StoreLockedError } from "../src/errors";
 import { emit } from "../src/events";
 import { attempt } from "../src/maybeAsync";
@@ -45,7 +45,32 @@ export function lockKey<T>(context: Pick<TradeContext, "store" | "key" | "schedu
           return;
         }
         let timedOut = false;
-        const timer = scheduler.schedule(() => {
+        let timer: Subscription | undefined;
+        const settle = () => {
+          if (timer !== undefined) {
+            subscriber.remove(timer);
+            timer.unsubscribe();
+          }
+          settled();
+        };
+        // The pending lock is never cancelled: when it resolves after the stream left, it is released at once.
+        const pending = attempt(
+          () => lock(key),
+          (release) => {
+            // Released before the next in line is woken: it must find the key free.
+            if (subscriber.closed || timedOut) releaseSafely(release);
+            settle();
+            if (!subscriber.closed && !timedOut) source.subscribe(new LockSubscriber(subscriber, release));
+          },
+          (error) => {
+            settle();
+            if (timedOut) return;
+            emit.error(error);
+            subscriber.error(error);
+          },
+        );
+        if (pending === undefined) return; // settled synchronously: no time limit needed
+        timer = scheduler.schedule(() => {
           timedOut = true;
           const cause = new CallTimeoutError(`lock(${key})`, "CC_STORE_TIMEOUT_SECONDS", limitMs);
           const error = new StoreLockedError({ key, cause, message: `${cause.message.replace(/^rxtrade: /, "")}: the store is not answering; the stream ends` });
@@ -54,25 +79,6 @@ export function lockKey<T>(context: Pick<TradeContext, "store" | "key" | "schedu
           settled(); // the next stream may try: a late lock is released when it comes
         }, limitMs);
         subscriber.add(timer);
-        // The pending lock is never cancelled: when it resolves after the stream left, it is released at once.
-        attempt(
-          () => lock(key),
-          (release) => {
-            subscriber.remove(timer);
-            timer.unsubscribe();
-            if (subscriber.closed || timedOut) releaseSafely(release);
-            else source.subscribe(new LockSubscriber(subscriber, release));
-            settled();
-          },
-          (error) => {
-            subscriber.remove(timer);
-            timer.unsubscribe();
-            settled();
-            if (timedOut) return;
-            emit.error(error);
-            subscriber.error(error);
-          },
-        );
       });
       return undefined;
     });

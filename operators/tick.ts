@@ -1,7 +1,7 @@
 import { Observable, type ObservableInput, type OperatorFunction, type SchedulerLike, type Subscriber } from "rxjs";
 import type { Config } from "../src/config";
-import { type CandleFeed, candleFeed } from "../src/candleFeed";
-import type { TickResult } from "../src/model";
+import { CandleFeed, type CandleListener } from "../src/candleFeed";
+import type { Candle, TickResult } from "../src/model";
 import { vwapPrice, windowStart } from "../src/pricing";
 import { evaluate } from "../src/rules";
 import type { SignalState, StreamIdentity } from "../src/signal";
@@ -69,14 +69,14 @@ export function tick(context: TradeContext, options: TickOptions = {}): Operator
 // One object per stream with prototype methods, not a nest of closures: thousands of streams
 // each keep one alive, and a synchronous tick runs through it without allocating more than its
 // result. Stages: admission -> price -> ask -> evaluate -> deliver.
-class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements StopListener, StrategyAnswer {
+class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements StopListener, StrategyAnswer, CandleListener<number> {
   private readonly identity: StreamIdentity;
   private readonly scheduler: SchedulerLike;
   private readonly config: Readonly<Config>;
   private readonly tickMs: number;
   private readonly candleCount: number;
   private readonly session: TickSession;
-  private readonly market: CandleFeed;
+  private readonly market: CandleFeed<number>;
   private readonly strategy: AskStrategy;
   private readonly timing: TickTiming;
 
@@ -107,13 +107,7 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     this.state = options.restored ?? null;
     this.strategy = new AskStrategy(context, this.session.lastSignalAt ?? Number.NEGATIVE_INFINITY);
     this.timing = new TickTiming(this.identity);
-    this.market = candleFeed(
-      context,
-      "1m",
-      (candles) => vwapPrice(candles, this.now, this.since, this.candleCount, this.identity),
-      (price) => this.priced(price),
-      (error) => this.fail(error),
-    );
+    this.market = new CandleFeed(context, "1m", this);
     if (options.stop !== undefined) this.leaveStop = listenStop(options.stop, this);
   }
 
@@ -163,8 +157,17 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     return previous + this.tickMs;
   }
 
+  // Price: the VWAP of the window's closed candles (CandleListener).
+  acceptCandles(candles: Candle[]): number {
+    return vwapPrice(candles, this.now, this.since, this.candleCount, this.identity);
+  }
+
+  candlesFailed(error: unknown): void {
+    this.fail(error);
+  }
+
   // Price known: ask the strategy when nothing is held, the stop not requested and its interval passed.
-  private priced(price: number): void {
+  candlesReady(price: number): void {
     if (this.closed) return;
     this.price = price;
     if (this.state === null && !this.stopping && this.strategy.due(this.now)) this.strategy.ask(this.now, price, this);

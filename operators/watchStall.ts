@@ -1,4 +1,4 @@
-import { type MonoTypeOperatorFunction, Observable, type SchedulerAction, type SchedulerLike, type Subscriber, type Subscription } from "rxjs";
+import { type MonoTypeOperatorFunction, Observable, type SchedulerLike, type Subscriber } from "rxjs";
 import { StreamStalledError } from "../src/errors";
 import { emit } from "../src/events";
 import type { StreamIdentity } from "../src/signal";
@@ -6,87 +6,91 @@ import type { TradeContext } from "../src/tradeContext";
 import { ChainSubscriber } from "./chainSubscriber";
 
 /**
- * The stall watchdog: every value that passes is a completed tick. When none has passed for
- * `CC_STALL_TICKS` tick periods (on the stream's scheduler) — calls hanging or failing, a
- * retry after a retry — the stream is stalled: a `StreamStalledError` on `error$` and
- * `onHealth(true)`; the next completed tick calls `onHealth(false)`. The stream itself goes
- * on. Put it outside the retry: failed ticks are what it counts.
+ * The stall watchdog of one run of a stream (it outlives retries). A stream that has
+ * completed no tick for `limits.stallMs` (CC_STALL_TICKS tick periods, on its scheduler) —
+ * calls hanging or failing, a retry after a retry — is stalled: a `StreamStalledError` on
+ * `error$` and `onHealth(true)`; its next completed tick calls `onHealth(false)`. The stream
+ * itself goes on.
  *
- * One check per stall period, rescheduled in place; nothing per tick but a read of the clock.
+ * It owns no timer: the stream's own clock is its heartbeat. Put `clock()` on the tick
+ * source (each emission is a moment to look) and `results()` after `tick` (each result is a
+ * completed tick). The source keeps beating while a tick hangs (it is skipped, not stopped),
+ * and a failed tick's retry starts it again, so a stall is seen within a tick period of its
+ * limit (a retry's store read, bounded by CC_STORE_TIMEOUT_SECONDS, can add that much).
  *
  * ```
- * source:            -t-t-t-----------------t-
- * watchStall(ctx):   -t-t-t----------S------t-     (S: StreamStalledError on error$, 5 periods after the last t)
+ * timer:          0--1--2--3--4--5--6--7--8--9--
+ * tick results:   i--i--i-----------------------     (ticks 3… hang)
+ * stall (5 ticks):                   S               (StreamStalledError at tick 7: 5 periods after tick 2)
  * ```
  *
  * @example
- * source$.pipe(retryAfter(context.tickMs, context.scheduler), watchStall(context, (stalled) => console.log({ stalled })));
- *
- * @param context the stream's `TradeContext` (scheduler, tickMs, config, identity)
- * @param onHealth told `true` when the stream stalls, `false` when it recovers
+ * const stall = new StallWatch(context, (stalled) => console.log({ stalled }));
+ * timer(0, context.tickMs, context.scheduler).pipe(stall.clock(), tick(context), stall.results());
  */
-export function watchStall<T>(
-  context: Pick<TradeContext, "scheduler" | "limits" | "identity">,
-  onHealth?: (stalled: boolean) => void,
-): MonoTypeOperatorFunction<T> {
-  return (source) =>
-    new Observable<T>((subscriber) => {
-      source.subscribe(new StallSubscriber(subscriber, context.scheduler, context.limits.stallMs, context.identity, onHealth));
-    });
-}
-
-class StallSubscriber<T> extends ChainSubscriber<T> {
+export class StallWatch {
+  private readonly scheduler: SchedulerLike;
+  private readonly limitMs: number;
+  private readonly identity: StreamIdentity;
   private lastTickAt: number;
   private stalled = false;
-  private readonly check: Subscription;
 
+  /**
+   * @param context the stream's `TradeContext` (scheduler, limits, identity)
+   * @param onHealth told `true` when the stream stalls, `false` when it recovers
+   */
   constructor(
-    destination: Subscriber<T>,
-    private readonly scheduler: SchedulerLike,
-    private readonly limitMs: number,
-    private readonly identity: StreamIdentity,
-    private readonly onHealth: ((stalled: boolean) => void) | undefined,
+    context: Pick<TradeContext, "scheduler" | "limits" | "identity">,
+    private readonly onHealth?: (stalled: boolean) => void,
   ) {
-    super(destination);
-    this.lastTickAt = scheduler.now();
-    this.check = scheduler.schedule(checkStall, limitMs, this);
+    this.scheduler = context.scheduler;
+    this.limitMs = context.limits.stallMs;
+    this.identity = context.identity;
+    this.lastTickAt = context.scheduler.now();
   }
 
-  protected override _next(value: T): void {
-    this.lastTickAt = this.scheduler.now();
-    if (this.stalled) {
-      this.stalled = false;
-      this.onHealth?.(false);
-    }
-    this.out.next(value);
+  /** Passes the tick source through, looking at the time on each emission. */
+  clock<T>(): MonoTypeOperatorFunction<T> {
+    return (source) => new Observable<T>((subscriber) => source.subscribe(new StallSubscriber(subscriber, this, false)));
   }
 
-  override unsubscribe(): void {
-    if (this.closed) return;
-    this.check.unsubscribe();
-    super.unsubscribe();
+  /** Passes results through, each one a completed tick. */
+  results<T>(): MonoTypeOperatorFunction<T> {
+    return (source) => new Observable<T>((subscriber) => source.subscribe(new StallSubscriber(subscriber, this, true)));
   }
 
   /** @internal */
-  inspect(action: SchedulerAction<StallSubscriber<T>>): void {
-    if (this.closed) return;
+  look(): void {
     const now = this.scheduler.now();
     // A wall clock that stepped back restarts the count rather than hiding a stall for hours.
     if (now < this.lastTickAt) this.lastTickAt = now;
-    const quiet = now - this.lastTickAt;
-    if (quiet < this.limitMs) {
-      action.schedule(this, this.limitMs - quiet);
-      return;
-    }
-    if (!this.stalled) {
-      this.stalled = true;
-      emit.error(new StreamStalledError(this.identity, this.lastTickAt, this.limitMs));
-      this.onHealth?.(true);
-    }
-    action.schedule(this, this.limitMs);
+    if (this.stalled || now - this.lastTickAt < this.limitMs) return;
+    this.stalled = true;
+    emit.error(new StreamStalledError(this.identity, this.lastTickAt, this.limitMs));
+    this.onHealth?.(true);
+  }
+
+  /** @internal */
+  completed(): void {
+    this.lastTickAt = this.scheduler.now();
+    if (!this.stalled) return;
+    this.stalled = false;
+    this.onHealth?.(false);
   }
 }
 
-function checkStall<T>(this: SchedulerAction<StallSubscriber<T>>, watched?: StallSubscriber<T>): void {
-  watched?.inspect(this);
+class StallSubscriber<T> extends ChainSubscriber<T> {
+  constructor(
+    destination: Subscriber<T>,
+    private readonly watch: StallWatch,
+    private readonly completes: boolean,
+  ) {
+    super(destination);
+  }
+
+  protected override _next(value: T): void {
+    if (this.completes) this.watch.completed();
+    else this.watch.look();
+    this.out.next(value);
+  }
 }

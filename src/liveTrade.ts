@@ -9,7 +9,7 @@ import { retryAfter } from "../operators/retryAfter";
 import { stopGate } from "../operators/stopGate";
 import { StopRequest } from "../operators/stopRequest";
 import { tick, type TickSession } from "../operators/tick";
-import { watchStall } from "../operators/watchStall";
+import { StallWatch } from "../operators/watchStall";
 import { emit } from "./events";
 import type { LiveOptions, StrategySchema, TickResult, TickResultClosed, TickResultOpened } from "./model";
 import type { StreamIdentity } from "./signal";
@@ -29,8 +29,8 @@ import { tradeContext } from "./tradeContext";
  * ```
  *
  * Composition: `restoreState` (the store, read on every subscribe) -> `timer(0, tickMs, scheduler)`
- * -> `tick` -> `persistState` -> `emitEvents` -> `retryAfter(tickMs)` -> `watchStall` -> `lockKey`
- * -> `stopGate(stop)` -> `keepOpenedClosed`, the stages sharing one `StopRequest`.
+ * -> `tick` (watched by a `StallWatch`) -> `persistState` -> `emitEvents` -> `retryAfter(tickMs)`
+ * -> `lockKey` -> `stopGate(stop)` -> `keepOpenedClosed`, the stages sharing one `StopRequest`.
  *
  * @example
  * import { liveTrade$, replayExchange } from "rxtrade";
@@ -91,11 +91,13 @@ export function tradeLoop$(
     // Both outlive the retries: the stop request, and the state tick hands to its next subscription.
     const stop = new StopRequest(options.stop$ ?? NEVER);
     const session: TickSession = { previousTimestamp: null };
-    return restoreState(context, (restored) => timer(0, tickMs, scheduler).pipe(tick(context, { restored, stop, session }))).pipe(
+    const stall = new StallWatch(context, hooks.onHealth);
+    return restoreState(context, (restored) =>
+      timer(0, tickMs, scheduler).pipe(stall.clock(), tick(context, { restored, stop, session }), stall.results()),
+    ).pipe(
       persistState(context),
       emitEvents(context),
       retryAfter(tickMs, scheduler, stop),
-      watchStall(context, hooks.onHealth),
       lockKey(context),
       stopGate(stop),
       announceEnd(identity, stop, hooks.onEnd),

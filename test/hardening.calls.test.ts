@@ -183,8 +183,13 @@ describe("the stall watchdog's limit is CC_STALL_TICKS tick periods, per stream"
     liveTrade$("BTCUSDT", openOnce("stall-2"), { exchange, scheduler: clock, config: { ...config, CC_STALL_TICKS: 2 } }).subscribe();
     await clock.flushAsync(2 * TICK - 1);
     expect(errors.filter((e) => e instanceof StreamStalledError)).toHaveLength(0);
-    await clock.flushAsync(2 * TICK);
-    expect(errors.filter((e) => e instanceof StreamStalledError)).toHaveLength(1);
+    // Tick 1 fails after its three timed-out attempts (40 s), the retry restarts the clock one
+    // period later: the first beat past the limit says it.
+    await clock.flushAsync(3 * TICK);
+    const stalls = errors.filter((e) => e instanceof StreamStalledError) as StreamStalledError[];
+    expect(stalls).toHaveLength(1);
+    expect(stalls[0]?.lastTickAt).toBe(0);
+    expect(stalls[0]?.limitMs).toBe(2 * TICK);
   });
 });
 
