@@ -2,6 +2,7 @@ import { type MonoTypeOperatorFunction, Observable, type Subscriber } from "rxjs
 import { StrategyError } from "../src/errors";
 import { emit } from "../src/events";
 import type { StrategyCallbacks, TickResult } from "../src/model";
+import { createdSignal } from "../src/rules";
 import type { TradeContext } from "../src/tradeContext";
 import { ChainSubscriber } from "./chainSubscriber";
 
@@ -67,7 +68,7 @@ function callbacksOf(context: EventContext, result: TickResult): void {
       invokeCallback(context, "onIdle", (cb) => cb.onIdle?.(symbol, result.currentPrice));
       break;
     case "scheduled":
-      if (result.timestamp === result.signal.scheduledAt) {
+      if (createdSignal(result)) {
         invokeCallback(context, "onSchedule", (cb) => cb.onSchedule?.(symbol, result.signal, result.currentPrice));
       }
       break;

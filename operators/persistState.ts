@@ -3,6 +3,7 @@ import { attemptWithin } from "../src/deadline";
 import { StoreLockedError, StoreWriteError } from "../src/errors";
 import { isDeferred } from "../src/maybeAsync";
 import type { SignalRow, SignalStore, TickResult } from "../src/model";
+import { createdSignal } from "../src/rules";
 import { encodeState } from "../src/stateCodec";
 import type { TradeContext } from "../src/tradeContext";
 import { ChainSubscriber } from "./chainSubscriber";
@@ -17,7 +18,7 @@ function valueOf(result: TickResult): object | null | typeof NO_WRITE {
       return encodeState({ status: "opened", signal: result.signal });
     case "scheduled":
       // Only the tick that created the limit entry writes it; later `scheduled` ticks change nothing.
-      return result.timestamp === result.signal.scheduledAt ? encodeState({ status: "scheduled", signal: result.signal }) : NO_WRITE;
+      return createdSignal(result) ? encodeState({ status: "scheduled", signal: result.signal }) : NO_WRITE;
     case "closed":
     case "cancelled":
       return null;

@@ -144,6 +144,15 @@ export function evaluate(
   };
 }
 
+/**
+ * Whether `result` is the tick that created its signal (`opened` at once, or `scheduled` for a
+ * limit entry): the rules stamp a new signal with its tick's time. The one place that says so,
+ * for the stages that write or announce a new signal (persistState, emitEvents).
+ */
+export function createdSignal(result: TickResult): boolean {
+  return result.signal !== null && result.timestamp === result.signal.scheduledAt && (result.action === "scheduled" || result.action === "opened");
+}
+
 /** Whether a signal is open or scheduled after a tick that reported `result`. */
 export function holdsSignal(result: TickResult): boolean {
   const action = result.action;
