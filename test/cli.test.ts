@@ -50,6 +50,8 @@ describe("help", () => {
     [["demo", "-h"], "Ctrl-C twice         exit at once (code 130)"],
     [["live", "--help"], "rxtrade live --exchange <ccxt id> --symbol <symbol> --strategy <path> [--store dir] [--tick-ms N]"],
     [["help", "live"], "--tick-ms N        ms between ticks"],
+    [["demo", "--help"], "--module-timeout S\n                     seconds a module given by path may take to load"],
+    [["live", "--help"], "its factory to resolve, 0.1 to 3600 (default 30); past it, exit 2"],
   ])("rxtrade %j prints its help and exits 0", async (args, expected) => {
     const exit = await run(cli, args, { cwd: work });
     expect(exit).toMatchObject({ code: 0, stderr: "" });

@@ -33,7 +33,11 @@ export class DemoClockFile {
     return typeof value === "number" && Number.isFinite(value) ? value : undefined;
   }
 
-  /** Saves `now` unless a save happened in the last 250 ms (`force` saves anyway). */
+  /**
+   * Saves `now` unless a save happened in the last 250 ms (`force` saves anyway). Never throws:
+   * the clock is a convenience (a lost save only moves where the next run starts), and a store
+   * folder that was removed or made read-only is the stream's to report, not a crash here.
+   */
   save(now: number, force = false): void {
     if (now === this.written) return;
     const wall = performance.now();
@@ -42,8 +46,13 @@ export class DemoClockFile {
     this.written = now;
     const clocks = { ...this.readAll(), [this.key]: now };
     const temp = join(dirname(this.path), `.${basename(this.path)}.tmp-${process.pid}-0`);
-    writeFileSync(temp, `${JSON.stringify({ version: 1, clocks }, null, 2)}\n`);
-    renameSync(temp, this.path);
+    try {
+      // 0600 like the store's own files (the mode applies to the new temp file the rename keeps).
+      writeFileSync(temp, `${JSON.stringify({ version: 1, clocks }, null, 2)}\n`, { mode: 0o600 });
+      renameSync(temp, this.path);
+    } catch {
+      this.written = undefined; // not saved: the next call tries again
+    }
   }
 
   private readAll(): Record<string, unknown> {

@@ -5,8 +5,10 @@ import { displayPath, duration, minute } from "./format";
 import { finish, resumedLine, runSession, storedState } from "./session";
 import { EXAMPLE_STRATEGIES, resolveStrategy } from "./strategies";
 import type { Terminal } from "./terminal";
-import { explainRunError } from "./runErrors";
+import { explainReportError, explainRunError } from "./runErrors";
 import { EXIT, numberFlag, parseFlags, UsageError } from "./usage";
+import { MODULE_TIMEOUT_HELP, moduleTimeoutMs } from "./userModule";
+import { checkWritableFolder } from "./writableFolder";
 
 const SYMBOL = "BTCUSDT";
 const EXCHANGE_NAME = "replay";
@@ -25,6 +27,7 @@ const FLAGS = {
   from: { type: "string" },
   minutes: { type: "string" },
   "report-dir": { type: "string" },
+  "module-timeout": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -48,6 +51,7 @@ Flags
   --minutes N        stop gracefully after N simulated minutes (default ${DEFAULT_MINUTES}, 3 days);
                      the replay also stops 26 h before the data ends, so the last signal can close
   --report-dir DIR   where the Markdown report is written (default ./dump/live)
+${MODULE_TIMEOUT_HELP}
   -h, --help         show this help
 
 Stopping
@@ -69,6 +73,7 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
     from: "2023-03-08T12:00Z",
     minutes: "1440",
     "report-dir": "./dump/live",
+    "module-timeout": "30",
   });
   if (flags.help) {
     terminal.line(DEMO_HELP);
@@ -80,9 +85,13 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
       ? DEFAULT_MINUTES
       : numberFlag("demo", "minutes", flags.minutes, { min: 1, max: 100_000, integer: true, what: "simulated minutes before the graceful stop", example: "1440" });
   const requestedFrom = flags.from === undefined ? undefined : parseTime(flags.from);
-  const strategy = await resolveStrategy("demo", flags.strategy ?? "momentum");
+  const timeoutMs = moduleTimeoutMs("demo", flags["module-timeout"]);
+  const strategy = await resolveStrategy("demo", flags.strategy ?? "momentum", timeoutMs);
   const storeDir = flags.store ?? "./.rxtrade";
   const reportDir = flags["report-dir"] ?? "./dump/live";
+  // Before the start, not when the report is due after the run.
+  await checkWritableFolder("demo", "store", storeDir, "./.rxtrade");
+  await checkWritableFolder("demo", "report-dir", reportDir, "./dump/live");
 
   const candles = await csvCandles(BUNDLED_BTCUSDT_1M);
   const first = (candles[0] as Candle).timestamp;
@@ -172,9 +181,14 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
   clockFile.save(stoppedAt, true);
   terminal.line("");
   terminal.line(`Stopped gracefully at ${minute(stoppedAt)} (simulated).`);
-  await finish(terminal, end.stats, SYMBOL, strategy.strategyName, reportDir);
+  let code: number = EXIT.ok;
+  try {
+    await finish(terminal, end.stats, SYMBOL, strategy.strategyName, reportDir);
+  } catch (error) {
+    code = explainReportError("demo", error, terminal, reportDir);
+  }
   terminal.line(`Store: ${displayPath(store.dir)} — run the demo again to continue from ${minute(stoppedAt)}.`);
-  return EXIT.ok;
+  return code;
 }
 
 /** `--from`: ISO 8601 (`2023-03-08T12:00Z`, `2023-03-08 12:00`, UTC unless an offset is given) or epoch ms. */

@@ -1,13 +1,14 @@
 import { asyncScheduler } from "rxjs";
-import { DEFAULT_TICK_MS, type ExchangeSchema } from "rxtrade";
+import { DEFAULT_TICK_MS, type ExchangeSchema, getConfig } from "rxtrade";
 import { fileStore } from "rxtrade/node";
 import { displayPath } from "./format";
 import { finish, resumedLine, runSession, storedState } from "./session";
 import { EXAMPLE_STRATEGIES, resolveStrategy } from "./strategies";
 import type { Terminal } from "./terminal";
-import { explainRunError } from "./runErrors";
+import { explainReportError, explainRunError } from "./runErrors";
 import { EXIT, numberFlag, parseFlags, UsageError } from "./usage";
-import { importUserModule, looksLikePath, pickExport } from "./userModule";
+import { describeThrown, loadUserExport, looksLikePath, MODULE_TIMEOUT_HELP, moduleTimeoutMs } from "./userModule";
+import { checkWritableFolder } from "./writableFolder";
 
 const FLAGS = {
   exchange: { type: "string" },
@@ -16,6 +17,7 @@ const FLAGS = {
   store: { type: "string" },
   "tick-ms": { type: "string" },
   "report-dir": { type: "string" },
+  "module-timeout": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -39,6 +41,7 @@ Flags
   --store DIR        where open signals are persisted (default ./.rxtrade)
   --tick-ms N        ms between ticks, 100 to 86400000 (default ${DEFAULT_TICK_MS})
   --report-dir DIR   where the Markdown report is written at the end (default ./dump/live)
+${MODULE_TIMEOUT_HELP}
   -h, --help         show this help
 
 Stopping
@@ -58,6 +61,7 @@ export async function liveCommand(args: readonly string[], terminal: Terminal): 
     store: "./.rxtrade",
     "tick-ms": "60001",
     "report-dir": "./dump/live",
+    "module-timeout": "30",
   });
   if (flags.help) {
     terminal.line(LIVE_HELP);
@@ -75,26 +79,40 @@ export async function liveCommand(args: readonly string[], terminal: Terminal): 
     flags["tick-ms"] === undefined
       ? DEFAULT_TICK_MS
       : numberFlag("live", "tick-ms", flags["tick-ms"], { min: 100, max: 86_400_000, integer: true, what: "ms between ticks", example: "60001" });
+  const timeoutMs = moduleTimeoutMs("live", flags["module-timeout"]);
   const storeDir = flags.store ?? "./.rxtrade";
   const reportDir = flags["report-dir"] ?? "./dump/live";
 
-  const strategy = await resolveStrategy("live", strategyArg);
-  const exchange = await resolveExchange(exchangeArg);
+  const strategy = await resolveStrategy("live", strategyArg, timeoutMs);
+  const exchange = await resolveExchange(exchangeArg, timeoutMs);
+  // Before the start, not when the report is due after the run.
+  await checkWritableFolder("live", "store", storeDir, "./.rxtrade");
+  await checkWritableFolder("live", "report-dir", reportDir, "./dump/live");
 
   // Fail fast on a symbol the exchange does not list (ccxt: the markets are loaded once here).
   const resolveSymbol = (exchange as { resolveSymbol?: (symbol: string) => Promise<string> }).resolveSymbol;
   let market = symbol;
   if (typeof resolveSymbol === "function") {
     terminal.line(`Checking ${symbol} on ${exchange.exchangeName}…`);
+    // Bounded like every exchange call: an exchange that never answers would hang here for good.
+    const limitSeconds = getConfig().CC_EXCHANGE_TIMEOUT_SECONDS;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      market = await resolveSymbol.call(exchange, symbol);
+      market = await Promise.race([
+        resolveSymbol.call(exchange, symbol),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new NoAnswer(`no answer within ${limitSeconds} s (CC_EXCHANGE_TIMEOUT_SECONDS)`)), limitSeconds * 1000);
+        }),
+      ]);
     } catch (error) {
       // Without a cause the exchange answered and the name is wrong (unknown symbol or exchange
       // id); with one, the exchange could not be reached or failed.
       const message = String((error as Error)?.message ?? error).replace(/^rxtrade: /, "");
-      if ((error as { cause?: unknown })?.cause === undefined) throw new UsageError("live", message);
+      if (!(error instanceof NoAnswer) && (error as { cause?: unknown })?.cause === undefined) throw new UsageError("live", message);
       terminal.warn(`rxtrade live: cannot check ${symbol} on ${exchange.exchangeName}: ${message}`);
       return EXIT.failed;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -132,15 +150,29 @@ export async function liveCommand(args: readonly string[], terminal: Terminal): 
   }
   terminal.line("");
   terminal.line("Stopped gracefully.");
-  await finish(terminal, end.stats, symbol, strategy.strategyName, reportDir);
+  try {
+    await finish(terminal, end.stats, symbol, strategy.strategyName, reportDir);
+  } catch (error) {
+    return explainReportError("live", error, terminal, reportDir);
+  }
   return EXIT.ok;
 }
 
-/** `--exchange`: a ccxt id, or a path to a module exporting an `ExchangeSchema`. */
-async function resolveExchange(value: string): Promise<ExchangeSchema> {
+/** `resolveSymbol` did not answer in time: the exchange could not be reached (exit 1), not a wrong name. */
+class NoAnswer extends Error {}
+
+/** `--exchange`: a ccxt id, or a path to a module exporting an `ExchangeSchema` (loaded within `timeoutMs`). */
+async function resolveExchange(value: string, timeoutMs: number): Promise<ExchangeSchema> {
   if (looksLikePath(value)) {
-    const exchange = pickExport(await importUserModule("live", "exchange", value), "exchange") as Partial<ExchangeSchema> | null;
-    if (exchange === null || typeof exchange !== "object" || typeof exchange.getCandles !== "function" || typeof exchange.exchangeName !== "string") {
+    const exchange = (await loadUserExport({ command: "live", flag: "exchange", path: value, timeoutMs }, "exchange")) as Partial<ExchangeSchema> | null;
+    let valid: boolean;
+    try {
+      valid = exchange !== null && typeof exchange === "object" && typeof exchange.getCandles === "function" && typeof exchange.exchangeName === "string";
+    } catch (error) {
+      // A getter of the exported object threw.
+      throw new UsageError("live", `--exchange ${value}: reading the exported exchange threw: ${describeThrown(error)}`);
+    }
+    if (!valid) {
       throw new UsageError(
         "live",
         `--exchange ${value}: the module must export an ExchangeSchema ({ exchangeName, getCandles }) as \`exchange\` or as its default export`,

@@ -1,6 +1,7 @@
 import { SessionFailure } from "./session";
 import type { Terminal } from "./terminal";
 import { EXIT } from "./usage";
+import { describeThrown } from "./userModule";
 
 /**
  * Prints why a run could not start or ended with an error, with what to do about it, and
@@ -13,7 +14,22 @@ export function explainRunError(command: string, failure: unknown, terminal: Ter
   if (name === "StoreConflictError") {
     terminal.warn(`The store ${storeDir} holds a signal that is not this stream's. Use another store (--store <dir>) or settle that signal first.`);
   } else if (name === "StoreLockedError") {
-    terminal.warn(`Another rxtrade process runs this symbol and strategy on the store ${storeDir}. Stop it first, or use another --store.`);
+    terminal.warn(
+      failure instanceof SessionFailure
+        ? // During the run: the lock was lost (its file deleted or replaced), or taken between the check and the start.
+          `This run lost the key or could not take it on the store ${storeDir}. Make sure one rxtrade process alone runs this symbol and strategy on it, then start again.`
+        : `Another rxtrade process runs this symbol and strategy on the store ${storeDir}. Stop it first, or use another --store.`,
+    );
   }
+  return EXIT.failed;
+}
+
+/**
+ * Prints why the report of a run that ended gracefully could not be written (the folder was
+ * removed or replaced during the run, a full disk) and returns the exit code (1): the run
+ * itself is over, and what is open stays in the store.
+ */
+export function explainReportError(command: string, error: unknown, terminal: Terminal, reportDir: string): number {
+  terminal.warn(`rxtrade ${command}: stopped gracefully, but the report could not be written to ${reportDir}: ${describeThrown(error).replace(/^rxtrade: /, "")}`);
   return EXIT.failed;
 }

@@ -3,7 +3,7 @@ import { breakoutStrategy } from "../../examples/strategies/breakout";
 import { maCrossStrategy } from "../../examples/strategies/maCross";
 import { momentumStrategy } from "../../examples/strategies/momentum";
 import { editDistance, UsageError } from "./usage";
-import { importUserModule, looksLikePath, pickExport } from "./userModule";
+import { describeThrown, loadUserExport, looksLikePath } from "./userModule";
 
 /** The strategies of examples/strategies/, by the name `--strategy` takes. */
 export const EXAMPLE_STRATEGIES: Readonly<Record<string, { create: () => StrategySchema; summary: string }>> = {
@@ -25,9 +25,10 @@ const SIGNAL_INTERVALS = ["1m", "3m", "5m", "15m", "30m", "1h"];
 
 /**
  * The strategy `--strategy` names: an example's name, or a path to a module whose named export
- * `strategy` or default export is a `StrategySchema` (or a function returning one).
+ * `strategy` or default export is a `StrategySchema` (or a function returning one, or a promise
+ * of one). The module gets `timeoutMs` to load (see `loadUserExport`).
  */
-export async function resolveStrategy(command: string, value: string): Promise<StrategySchema> {
+export async function resolveStrategy(command: string, value: string, timeoutMs: number): Promise<StrategySchema> {
   const example = EXAMPLE_STRATEGIES[value];
   if (example !== undefined) return example.create();
   if (!looksLikePath(value)) {
@@ -39,8 +40,14 @@ export async function resolveStrategy(command: string, value: string): Promise<S
         `${near === undefined ? "" : `; did you mean ${near}?`} (examples: ${names.join(", ")}; a file: --strategy ./my-strategy.js)`,
     );
   }
-  const strategy = pickExport(await importUserModule(command, "strategy", value), "strategy");
-  const problems = strategyProblems(strategy);
+  const strategy = await loadUserExport({ command, flag: "strategy", path: value, timeoutMs }, "strategy");
+  let problems: string[];
+  try {
+    problems = strategyProblems(strategy);
+  } catch (error) {
+    // A getter of the exported object threw.
+    throw new UsageError(command, `--strategy ${value}: reading the exported strategy threw: ${describeThrown(error)}`);
+  }
   if (problems.length > 0) {
     throw new UsageError(
       command,
