@@ -1,7 +1,7 @@
 // The deployment pattern: one process runs several symbol/strategy pairs in the background,
-// logs every trade and error as a JSON line, answers GET /health, and on SIGTERM (or Ctrl-C)
-// stops every pair gracefully — no new signals, open ones run to their close — and exits 0 once
-// all have ended. Open signals live in a file store, so a restart resumes them.
+// logs every trade and error as a JSON line, answers GET (and HEAD) /health, and on SIGTERM (or
+// Ctrl-C) stops every pair gracefully — no new signals, open ones run to their close — and exits
+// 0 once all have ended. Open signals live in a file store, so a restart resumes them.
 //
 //   npx tsx examples/production.ts                              # binance, real time (ccxt, network)
 //   RXTRADE_EXCHANGE=replay npx tsx examples/production.ts      # offline: bundled candles, fast clock
@@ -16,7 +16,8 @@
 // Give the process a stop grace period longer than your longest signal lifetime (Kubernetes:
 // terminationGracePeriodSeconds), or accept that a kill leaves positions in the store: they
 // resume on the next start.
-import { createServer, type Server } from "node:http";
+import { realpathSync } from "node:fs";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import { pathToFileURL } from "node:url";
 import type { SchedulerLike } from "rxjs";
 import {
@@ -122,18 +123,26 @@ export async function main(options: ProductionOptions): Promise<Production> {
     }),
   );
 
-  // GET /health: Live.list() as JSON; 200 while every pair runs, 503 otherwise (stopping, or a pair is down).
+  // GET /health: Live.list() as JSON; 200 while every pair runs, 503 otherwise (stopping, or a
+  // pair is down). HEAD /health answers the same status and headers without the body (probes and
+  // load balancers often send HEAD). A query string is ignored.
   const server: Server = createServer((request, response) => {
-    if (request.method !== "GET" || request.url !== "/health") {
+    if ((request.url ?? "").split("?")[0] !== "/health") {
       response.writeHead(404, { "content-type": "application/json" }).end('{"error":"not found; try GET /health"}');
+      return;
+    }
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      response.writeHead(405, { "content-type": "application/json", allow: "GET, HEAD" }).end('{"error":"method not allowed; try GET /health"}');
       return;
     }
     Live.list().then(
       (list) => {
+        // Healthy only when every pair's status is exactly "running": "done", "idle", "stalled" (no
+        // completed tick for CC_STALL_TICKS tick periods) and any status added later are 503.
         const healthy = !stopping && list.every((pair) => pair.status === "running");
-        response.writeHead(healthy ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify(list));
+        send(response, healthy ? 200 : 503, JSON.stringify(list));
       },
-      (error: unknown) => response.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: String(error) })),
+      (error: unknown) => send(response, 500, JSON.stringify({ error: String(error) })),
     );
   });
   await new Promise<void>((resolve, reject) => {
@@ -166,6 +175,14 @@ export async function main(options: ProductionOptions): Promise<Production> {
   return { port, stop, done };
 }
 
+/**
+ * A JSON response with its length, so that HEAD (whose body Node leaves out) gets the same
+ * headers as GET.
+ */
+function send(response: ServerResponse, status: number, body: string): void {
+  response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+}
+
 /** The exchange, clock and store from the environment: a ccxt exchange in real time, or the bundled replay. */
 async function fromEnvironment(env: NodeJS.ProcessEnv): Promise<Pick<ProductionOptions, "exchange" | "scheduler" | "store">> {
   const id = env.RXTRADE_EXCHANGE ?? "binance";
@@ -180,8 +197,22 @@ async function fromEnvironment(env: NodeJS.ProcessEnv): Promise<Pick<ProductionO
   return { exchange: ccxtExchange(id), store: fileStore(env.RXTRADE_STORE ?? "./.rxtrade") };
 }
 
-// Run when executed directly (a test may import `main` instead).
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+/**
+ * Whether this file is the process's entry (a test may import `main` instead). Node gives the
+ * entry's real path in `import.meta.url` but `argv[1]` as typed: started through a symlink (a
+ * `current -> releases/42` deployment) they differ, and a plain comparison would exit 0 silently.
+ */
+function startedDirectly(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(entry)).href;
+  } catch {
+    return false; // argv[1] is no file (node -e, a REPL)
+  }
+}
+
+if (startedDirectly()) {
   const maCross = maCrossStrategy();
   const production = await main({
     ...(await fromEnvironment(process.env)),
