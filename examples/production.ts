@@ -81,8 +81,10 @@ export async function main(options: ProductionOptions): Promise<Production> {
   let allEnded!: () => void;
   const ended = new Promise<void>((resolve) => (allEnded = resolve));
   // A pair is marked ended before doneLive$/exit$ announce it, so the list is up to date here.
+  // Ended is "done" (or never started): a "stalled" pair still runs — it may hold a position
+  // that its graceful stop will close once the exchange answers again.
   const checkEnded = async () => {
-    if ((await Live.list()).every((pair) => pair.status !== "running")) allEnded();
+    if ((await Live.list()).every((pair) => pair.status === "done" || pair.status === "idle")) allEnded();
   };
 
   // Logging: every change of position, every error the engine survived, every end of a loop.
