@@ -29,12 +29,19 @@ type Limits = Pick<
   | "CC_MAX_SIGNAL_LIFETIME_MINUTES"
 >;
 
+/** The fields of a `SignalDto`, each read from the returned object exactly once. */
+const FIELDS = ["id", "position", "priceOpen", "priceTakeProfit", "priceStopLoss", "minuteEstimatedTime", "note"] as const;
+type Fields = Record<(typeof FIELDS)[number], unknown>;
+
 /**
  * Validates what `getSignal` returned and builds the state it starts: `opened` at
  * `currentPrice` for an immediate signal, `scheduled` for a limit entry (`priceOpen` given).
  * Every broken rule is reported at once in one `InvalidSignalError`.
  *
- * A key set to `undefined` counts as absent (`{ priceOpen: undefined }` is an immediate signal).
+ * Each field is read once, into a plain copy that is both validated and stored: a getter that
+ * answers differently on each read cannot pass with one value and be stored with another, and
+ * a getter that throws is a problem naming its field. A key set to `undefined` counts as
+ * absent (`{ priceOpen: undefined }` is an immediate signal).
  */
 export function createSignal(
   dto: unknown,
@@ -44,9 +51,10 @@ export function createSignal(
   identity: StreamIdentity,
   newId: () => string,
 ): SignalState {
-  const problems = signalProblems(dto, currentPrice, config);
-  if (problems.length > 0) throw new InvalidSignalError(problems, dto, identity);
-  const d = dto as Record<string, unknown>;
+  const problems: string[] = [];
+  const d = readFields(dto, problems);
+  if (d !== undefined) checkFields(d, currentPrice, config, problems);
+  if (problems.length > 0 || d === undefined) throw new InvalidSignalError(problems, dto, identity);
   const limit = d.priceOpen !== undefined;
   const signal: SignalRow = {
     id: d.id === undefined ? newId() : (d.id as string),
@@ -67,12 +75,42 @@ export function createSignal(
 
 /** Every rule `dto` breaks, each naming the field and its value; empty when valid. */
 export function signalProblems(dto: unknown, currentPrice: number, config: Limits): string[] {
-  if (dto === null || typeof dto !== "object" || Array.isArray(dto)) {
-    return [`a signal must be an object or null, got ${show(dto)}`];
-  }
-  const d = dto as Record<string, unknown>;
   const problems: string[] = [];
+  const d = readFields(dto, problems);
+  if (d !== undefined) checkFields(d, currentPrice, config, problems);
+  return problems;
+}
 
+// Copies the fields of a signal object into a plain object, reading each property once. A
+// getter (or Proxy trap) that throws is a problem naming the field; the copy is then not used.
+function readFields(dto: unknown, problems: string[]): Fields | undefined {
+  let object: boolean;
+  try {
+    object = dto !== null && typeof dto === "object" && !Array.isArray(dto);
+  } catch (thrown) {
+    // Array.isArray throws for a revoked Proxy.
+    problems.push(`a signal must be an object or null; reading it threw: ${describe(thrown)}`);
+    return undefined;
+  }
+  if (!object) {
+    problems.push(`a signal must be an object or null, got ${show(dto)}`);
+    return undefined;
+  }
+  const source = dto as Record<string, unknown>;
+  const fields = {} as Fields;
+  let readable = true;
+  for (const field of FIELDS) {
+    try {
+      fields[field] = source[field];
+    } catch (thrown) {
+      problems.push(`${field} could not be read (its getter threw ${describe(thrown)}); return a signal with plain data properties`);
+      readable = false;
+    }
+  }
+  return readable ? fields : undefined;
+}
+
+function checkFields(d: Fields, currentPrice: number, config: Limits, problems: string[]): void {
   const { position } = d;
   if (position !== "long" && position !== "short") problems.push(`position (${show(position)}) must be "long" or "short"`);
   if (d.id !== undefined && (typeof d.id !== "string" || d.id.length === 0)) {
@@ -80,7 +118,7 @@ export function signalProblems(dto: unknown, currentPrice: number, config: Limit
   }
   if (d.note !== undefined && typeof d.note !== "string") problems.push(`note (${show(d.note)}) must be a string when given`);
 
-  const price = (field: string): number | undefined => {
+  const price = (field: "priceOpen" | "priceTakeProfit" | "priceStopLoss"): number | undefined => {
     const value = d[field];
     if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
       problems.push(`${field} (${show(value)}) must be a finite number > 0`);
@@ -103,7 +141,7 @@ export function signalProblems(dto: unknown, currentPrice: number, config: Limit
   }
 
   if ((position !== "long" && position !== "short") || open === undefined || tp === undefined || sl === undefined) {
-    return problems;
+    return;
   }
   const long = position === "long";
   const entry = limit ? `priceOpen (${open})` : `the current price (${open})`;
@@ -142,7 +180,6 @@ export function signalProblems(dto: unknown, currentPrice: number, config: Limit
       );
     }
   }
-  return problems;
 }
 
 function show(value: unknown): string {
@@ -153,6 +190,11 @@ function show(value: unknown): string {
   } catch {
     return String(value);
   }
+}
+
+function describe(thrown: unknown): string {
+  if (thrown instanceof Error) return `${thrown.name}: ${thrown.message}`;
+  return show(thrown);
 }
 
 function percent(value: number): string {

@@ -266,3 +266,80 @@ describe("createSignal: boundaries exactly at the limits are accepted", () => {
     expect(create(dto, current).status).toBe("opened");
   });
 });
+
+describe("createSignal: a signal object with getters (issue 9, item 8)", () => {
+  it("a getter that throws is an InvalidSignalError naming the field, not a raw Error", () => {
+    const dto = {
+      ...longDto,
+      get priceStopLoss(): number {
+        throw new TypeError("feed closed");
+      },
+    };
+    const error = invalid(dto);
+    expect(error.problems).toStrictEqual([
+      "priceStopLoss could not be read (its getter threw TypeError: feed closed); return a signal with plain data properties",
+    ]);
+    expect(error.signal).toBe(dto);
+    expect(error.message).toContain("priceStopLoss could not be read");
+    expect(signalProblems(dto, 100, config)).toStrictEqual(error.problems);
+  });
+
+  it("every field whose getter throws is named", () => {
+    const dto = Object.defineProperties({ ...longDto }, {
+      position: { get: () => { throw new Error("a"); } },
+      minuteEstimatedTime: { get: () => { throw "not an Error"; } },
+    });
+    expect(invalid(dto).problems).toStrictEqual([
+      "position could not be read (its getter threw Error: a); return a signal with plain data properties",
+      'minuteEstimatedTime could not be read (its getter threw "not an Error"); return a signal with plain data properties',
+    ]);
+  });
+
+  it("reads each field exactly once", () => {
+    const reads: Record<string, number> = {};
+    const dto = new Proxy({ ...longDto, id: "p1", note: "n" } as Record<string, unknown>, {
+      get(target, key) {
+        if (typeof key === "string") reads[key] = (reads[key] ?? 0) + 1;
+        return target[key as string];
+      },
+    });
+    expect(create(dto).signal.priceTakeProfit).toBe(110);
+    expect(reads).toStrictEqual({
+      id: 1,
+      position: 1,
+      priceOpen: 1,
+      priceTakeProfit: 1,
+      priceStopLoss: 1,
+      minuteEstimatedTime: 1,
+      note: 1,
+    });
+  });
+
+  it("a getter answering differently on each read is stored with the value that was validated", () => {
+    // First read 110 (valid: 10 % above 100), every later read 1 (a long TP below the entry).
+    let tpReads = 0;
+    let slReads = 0;
+    const dto = {
+      position: "long",
+      minuteEstimatedTime: 60,
+      get priceTakeProfit() {
+        return tpReads++ === 0 ? 110 : 1;
+      },
+      get priceStopLoss() {
+        return slReads++ === 0 ? 95 : 1e9;
+      },
+    };
+    const state = create(dto);
+    expect(state.signal.priceTakeProfit).toBe(110);
+    expect(state.signal.priceStopLoss).toBe(95);
+    expect([tpReads, slReads]).toEqual([1, 1]);
+  });
+
+  it("a revoked Proxy is an InvalidSignalError", () => {
+    const { proxy, revoke } = Proxy.revocable({ ...longDto }, {});
+    revoke();
+    const problems = invalid(proxy).problems;
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^a signal must be an object or null; reading it threw: TypeError: .*revoked/);
+  });
+});
