@@ -19,9 +19,9 @@ const NOTHING = Symbol("nothing");
 // needed to return two values.
 let probed: unknown;
 
-// The engine asks `isDeferred(value)` and then, for a deferred value, `settle(value, …)` at
-// once. This one-slot handoff lets settle use the `then` that isDeferred read instead of
-// reading it a second time (Promises/A+ 2.3.3.1: `then` is read once; a getter may have side
+// A caller may ask `isDeferred(value)` and then, for a deferred value, `settle(value, …)` at
+// once, directly or through `attempt` (persistState does). This one-slot handoff lets settle
+// use the `then` that isDeferred read instead of reading it a second time (Promises/A+ 2.3.3.1: `then` is read once; a getter may have side
 // effects or answer differently). Any settle call empties the slot; isDeferred overwrites it.
 let handedValue: unknown = NOTHING;
 let handedKind: Kind = PLAIN;
