@@ -50,7 +50,7 @@ export {
 export { evaluate, holdsSignal, type Transition } from "./rules";
 export { createSignal, signalProblems, type SignalState, type SignalStatus, type StreamIdentity } from "./signal";
 export { pnl } from "./pnl";
-export { vwapPrice, windowStart, checkCandles } from "./pricing";
+export { vwapPrice, windowStart, checkCandles, normalizeCandles } from "./pricing";
 
 // Config
 export { setConfig, getConfig, getDefaultConfig, resolveConfig, validateConfig, type Config } from "./config";
