@@ -47,10 +47,7 @@ export function lockKey<T>(context: Pick<TradeContext, "store" | "key" | "schedu
         let timedOut = false;
         let timer: Subscription | undefined;
         const settle = () => {
-          if (timer !== undefined) {
-            subscriber.remove(timer);
-            timer.unsubscribe();
-          }
+          timer?.unsubscribe();
           settled();
         };
         // The pending lock is never cancelled: when it resolves after the stream left, it is released at once.
@@ -70,30 +67,44 @@ export function lockKey<T>(context: Pick<TradeContext, "store" | "key" | "schedu
           },
         );
         if (pending === undefined) return; // settled synchronously: no time limit needed
+        // Not torn down with the stream: a stream that leaves while its lock hangs must not hold up
+        // the next one in line for longer than the limit.
         timer = scheduler.schedule(() => {
           timedOut = true;
-          const cause = new CallTimeoutError(`lock(${key})`, "CC_STORE_TIMEOUT_SECONDS", limitMs);
-          const error = new StoreLockedError({ key, cause, message: `${cause.message.replace(/^rxtrade: /, "")}: the store is not answering; the stream ends` });
-          emit.error(error);
-          subscriber.error(error);
+          if (!subscriber.closed) {
+            const cause = new CallTimeoutError(`lock(${key})`, "CC_STORE_TIMEOUT_SECONDS", limitMs);
+            const error = new StoreLockedError({ key, cause, message: `${cause.message.replace(/^rxtrade: /, "")}: the store is not answering; the stream ends` });
+            emit.error(error);
+            subscriber.error(error);
+          }
           settled(); // the next stream may try: a late lock is released when it comes
         }, limitMs);
-        subscriber.add(timer);
       });
       return undefined;
     });
 }
 
-// The lock calls of this process still pending, per store and key, and who waits for them.
+// The lock calls of this process still pending, per store and key, and who waits for them. A
+// store may name the locks it shares with other instances (`lockScope`, e.g. fileStore's folder):
+// two `fileStore(dir)` of one folder are one queue.
 const pendingLocks = new WeakMap<SignalStore, Map<string, Array<() => void>>>();
+const pendingScopedLocks = new Map<string, Map<string, Array<() => void>>>();
+
+function queuesOf(store: SignalStore): Map<string, Array<() => void>> {
+  const scope = (store as { lockScope?: unknown }).lockScope;
+  const byScope = typeof scope === "string";
+  let keys = byScope ? pendingScopedLocks.get(scope) : pendingLocks.get(store);
+  if (keys === undefined) {
+    keys = new Map();
+    if (byScope) pendingScopedLocks.set(scope, keys);
+    else pendingLocks.set(store, keys);
+  }
+  return keys;
+}
 
 /** Runs `call` once no earlier `lock` call of this process on the same store and key is pending. */
 function afterPendingLock(store: SignalStore, key: string, call: (settled: () => void) => void): void {
-  let keys = pendingLocks.get(store);
-  if (keys === undefined) {
-    keys = new Map();
-    pendingLocks.set(store, keys);
-  }
+  const keys = queuesOf(store);
   const waiting = keys.get(key);
   if (waiting !== undefined) {
     waiting.push(() => afterPendingLock(store, key, call));
@@ -105,7 +116,7 @@ function afterPendingLock(store: SignalStore, key: string, call: (settled: () =>
   call(() => {
     if (done) return;
     done = true;
-    (keys as Map<string, Array<() => void>>).delete(key);
+    keys.delete(key);
     for (const next of queue) next();
   });
 }

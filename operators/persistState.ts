@@ -1,7 +1,8 @@
 import { type MonoTypeOperatorFunction, Observable, type Subscriber } from "rxjs";
 import { attemptWithin } from "../src/deadline";
-import { StoreLockedError, StoreWriteError } from "../src/errors";
-import { isDeferred } from "../src/maybeAsync";
+import { CallTimeoutError, StoreLockedError, StoreWriteError } from "../src/errors";
+import { emit } from "../src/events";
+import { isDeferred, settle } from "../src/maybeAsync";
 import type { SignalRow, SignalStore, TickResult } from "../src/model";
 import { createdSignal } from "../src/rules";
 import { encodeState } from "../src/stateCodec";
@@ -37,9 +38,12 @@ type PersistContext = Pick<TradeContext, "store" | "key" | "identity" | "strateg
  *
  * A failed write is checked by reading the key back: when it holds what was written the
  * write counts as done; otherwise the stream errors with a `StoreWriteError` and the result is
- * never emitted (a retry then resumes from what the store really holds). A write or read that
- * has not settled within CC_STORE_TIMEOUT_SECONDS has failed. A write refused because the
- * stream lost its lock (`StoreLockedError`) ends the stream with that error, unverified.
+ * never emitted (a retry then resumes from what the store really holds). A write that has not
+ * settled within CC_STORE_TIMEOUT_SECONDS is reported on `error$` (`StoreWriteError`, cause
+ * `CallTimeoutError`) and still waited for — a write given up on could land later and leave a
+ * signal nobody was told of; the stall watchdog reports a write that never settles. A read-back
+ * past the limit has failed. A write refused because the stream lost its lock
+ * (`StoreLockedError`) ends the stream with that error, unverified.
  *
  * Completion and errors wait for the pending write and every result queued behind it, and a
  * result is passed on before anything that its delivery causes: a stop requested from
@@ -111,11 +115,26 @@ class PersistSubscriber extends ChainSubscriber<TickResult> {
       this.confirmed(result, value);
       return;
     }
-    attemptWithin(
-      () => written,
-      this.limit(`write(${this.key})`),
-      () => this.confirmed(result, value),
-      (error) => this.verify(result, value, error),
+    // A write past its time limit is reported, and still waited for: only its real outcome says
+    // what the store holds, and nothing may be reported (or end) before it is known.
+    const { scheduler, limits } = this.context;
+    const overdue = scheduler.schedule(() => {
+      const cause = new CallTimeoutError(`write(${this.key})`, "CC_STORE_TIMEOUT_SECONDS", limits.storeMs);
+      emit.error(new StoreWriteError({ key: this.key, cause }));
+    }, limits.storeMs);
+    this.add(overdue);
+    settle(
+      written,
+      () => {
+        this.remove(overdue);
+        overdue.unsubscribe();
+        this.confirmed(result, value);
+      },
+      (error) => {
+        this.remove(overdue);
+        overdue.unsubscribe();
+        this.verify(result, value, error);
+      },
     );
   }
 

@@ -54,7 +54,11 @@ export function retryAfter<T>(
         let waiting: Subscription | undefined = scheduler.schedule(resume, delayMs);
         subscriber.add(waiting);
         if (stop$ !== undefined) {
-          leaveStop = listenStop(stop$, { onStop: resume });
+          // Only a stop that arrives during the wait cuts it short: once the stop is requested,
+          // failures keep their delay (a failing store or exchange is not hammered).
+          let waitingForStop = false;
+          leaveStop = listenStop(stop$, { onStop: () => waitingForStop && resume() });
+          waitingForStop = true;
           subscriber.add(leaveStop);
         }
       };

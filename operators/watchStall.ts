@@ -13,10 +13,11 @@ import { ChainSubscriber } from "./chainSubscriber";
  * itself goes on.
  *
  * It owns no timer: the stream's own clock is its heartbeat. Put `clock()` on the tick
- * source (each emission is a moment to look) and `results()` after `tick` (each result is a
- * completed tick). The source keeps beating while a tick hangs (it is skipped, not stopped),
- * and a failed tick's retry starts it again, so a stall is seen within a tick period of its
- * limit (a retry's store read, bounded by CC_STORE_TIMEOUT_SECONDS, can add that much).
+ * source (each emission is a moment to look) and `results()` where a result is delivered —
+ * after `persistState` and `emitEvents`, before the retry (each result is a completed tick, each
+ * error a failed attempt, also a moment to look). The source keeps beating while a tick hangs
+ * (it is skipped, not stopped), and a failed attempt is retried every tick period, so a stall
+ * is seen within about a tick period of its limit.
  *
  * ```
  * timer:          0--1--2--3--4--5--6--7--8--9--
@@ -26,7 +27,7 @@ import { ChainSubscriber } from "./chainSubscriber";
  *
  * @example
  * const stall = new StallWatch(context, (stalled) => console.log({ stalled }));
- * timer(0, context.tickMs, context.scheduler).pipe(stall.clock(), tick(context), stall.results());
+ * timer(0, context.tickMs, context.scheduler).pipe(stall.clock(), tick(context), persistState(context), stall.results());
  */
 export class StallWatch {
   private readonly scheduler: SchedulerLike;
@@ -92,5 +93,11 @@ class StallSubscriber<T> extends ChainSubscriber<T> {
     if (this.completes) this.watch.completed();
     else this.watch.look();
     this.out.next(value);
+  }
+
+  // A failed attempt is a moment to look too: a read or a tick that fails every time is a stall.
+  protected override _error(error: unknown): void {
+    this.watch.look();
+    super._error(error);
   }
 }

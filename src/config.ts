@@ -46,6 +46,9 @@ const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
 
 let current: Readonly<Config> = DEFAULT_CONFIG;
 
+/** The longest time limit, s: 2^31 - 1 ms, the most a runtime timer holds. */
+const MAX_TIMER_SECONDS = 2_147_483;
+
 /** The defaults, as a fresh copy. */
 export function getDefaultConfig(): Config {
   return { ...DEFAULT_CONFIG };
@@ -139,10 +142,21 @@ export function validateConfig(config: Config): string[] {
   positiveInteger("CC_AVG_PRICE_CANDLES_COUNT");
   positiveInteger("CC_MAX_SIGNAL_LIFETIME_MINUTES");
   positiveInteger("CC_MAX_SIGNAL_GENERATION_SECONDS");
+  if (Number.isSafeInteger(config.CC_MAX_SIGNAL_GENERATION_SECONDS) && config.CC_MAX_SIGNAL_GENERATION_SECONDS > MAX_TIMER_SECONDS) {
+    problems.push(
+      `CC_MAX_SIGNAL_GENERATION_SECONDS (${config.CC_MAX_SIGNAL_GENERATION_SECONDS}) must be at most ${MAX_TIMER_SECONDS} s (about 24.8 days, the longest timer a runtime keeps)`,
+    );
+  }
   nonNegativeInteger("CC_GET_CANDLES_RETRY_COUNT");
   nonNegativeInteger("CC_GET_CANDLES_RETRY_DELAY_MS");
-  positive("CC_EXCHANGE_TIMEOUT_SECONDS");
-  positive("CC_STORE_TIMEOUT_SECONDS");
+  // Runtime timers hold at most 2^31 - 1 ms (about 24.8 days); a longer delay fires at once.
+  const timerSeconds = (key: keyof Config) => {
+    if (positive(key) && config[key] > MAX_TIMER_SECONDS) {
+      problems.push(`${key} (${config[key]}) must be at most ${MAX_TIMER_SECONDS} s (about 24.8 days, the longest timer a runtime keeps)`);
+    }
+  };
+  timerSeconds("CC_EXCHANGE_TIMEOUT_SECONDS");
+  timerSeconds("CC_STORE_TIMEOUT_SECONDS");
   positiveInteger("CC_STALL_TICKS");
   return problems;
 }

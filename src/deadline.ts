@@ -15,6 +15,7 @@ import type { MaybeAsync } from "./model";
  */
 export class Deadline {
   private due = Number.POSITIVE_INFINITY;
+  private armedAt = 0;
   private onTimeout: (() => void) | undefined;
   private action: Subscription | undefined;
   private armedSinceCheck = false;
@@ -25,7 +26,8 @@ export class Deadline {
   ) {}
 
   arm(onTimeout: () => void): void {
-    this.due = this.scheduler.now() + this.limitMs;
+    this.armedAt = this.scheduler.now();
+    this.due = this.armedAt + this.limitMs;
     this.onTimeout = onTimeout;
     this.armedSinceCheck = true;
     this.action ??= this.scheduler.schedule(check, this.limitMs, this);
@@ -45,7 +47,13 @@ export class Deadline {
 
   /** @internal */
   check(action: SchedulerAction<Deadline>): void {
-    const left = this.due - this.scheduler.now();
+    const now = this.scheduler.now();
+    // A wall clock that stepped back must not stretch the limit by the step: count it again from now.
+    if (now < this.armedAt && this.due !== Number.POSITIVE_INFINITY) {
+      this.armedAt = now;
+      this.due = now + this.limitMs;
+    }
+    const left = this.due - now;
     if (left <= 0) {
       const onTimeout = this.onTimeout;
       this.disarm();
@@ -53,7 +61,7 @@ export class Deadline {
     }
     if (this.due !== Number.POSITIVE_INFINITY) {
       // A call is pending: wake at its own deadline.
-      action.schedule(this, Math.max(0, this.due - this.scheduler.now()));
+      action.schedule(this, Math.min(this.limitMs, Math.max(0, this.due - this.scheduler.now())));
     } else if (this.armedSinceCheck) {
       // Calls come and go: keep the periodic check (the same delay reuses its timer).
       this.armedSinceCheck = false;

@@ -93,10 +93,11 @@ export function tradeLoop$(
     const session: TickSession = { previousTimestamp: null };
     const stall = new StallWatch(context, hooks.onHealth);
     return restoreState(context, (restored) =>
-      timer(0, tickMs, scheduler).pipe(stall.clock(), tick(context, { restored, stop, session }), stall.results()),
+      timer(0, tickMs, scheduler).pipe(stall.clock(), tick(context, { restored, stop, session })),
     ).pipe(
       persistState(context),
       emitEvents(context),
+      stall.results(),
       retryAfter(tickMs, scheduler, stop),
       lockKey(context),
       stopGate(stop),

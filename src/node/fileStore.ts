@@ -29,6 +29,8 @@ export interface FileStore extends SignalStore {
   lock(key: string): Promise<WatchedRelease>;
   /** The directory the store writes to, absolute. */
   readonly dir: string;
+  /** What the engine queues this process's lock calls by: every `fileStore` of one folder shares it. */
+  readonly lockScope: string;
   /** The data file of a key (whether or not it exists). */
   pathOf(key: string): string;
 }
@@ -137,6 +139,7 @@ export function fileStore(dir = "./.rxtrade", options: FileStoreOptions = {}): F
 
   return {
     dir: root,
+    lockScope: `file:${root}`,
     pathOf,
 
     read(key) {
