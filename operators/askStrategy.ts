@@ -3,7 +3,7 @@ import { candleFeed } from "../src/candleFeed";
 import { Deadline } from "../src/deadline";
 import { CallTimeoutError, StrategyError } from "../src/errors";
 import { emit } from "../src/events";
-import { settle } from "../src/maybeAsync";
+import { isDeferred, settle } from "../src/maybeAsync";
 import { type Candle, type CandleInterval, intervalMs, type SignalContext } from "../src/model";
 import { normalizeCandles } from "../src/pricing";
 import { createSignal, type SignalState } from "../src/signal";
@@ -61,7 +61,7 @@ export class AskStrategy {
       this.failed(error);
       return;
     }
-    if (value === null || value === undefined || (typeof value === "object" && !("then" in value) && !("subscribe" in value))) {
+    if (!isDeferred(value)) {
       this.received(value);
       return;
     }
