@@ -1,0 +1,100 @@
+// Every ```ts block of README.md type-checks under the project's strict compiler options, each
+// block as its own module, with the names a reader's own code has (`strategy`, `exchange`, …)
+// declared in scripts/readme-blocks/globals.d.ts. A fragment that is not meant to compile is
+// fenced as what it is (```text), not as ```ts.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+import { expect, it } from "vitest";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const out = join(root, "test-results", "readme-blocks");
+// Relative imports in the README are written as in its excerpts of examples/marble-testing/.
+const relativeBase = join(root, "examples", "marble-testing");
+
+interface Block {
+  line: number; // 1-based line of the opening fence in README.md
+  code: string;
+}
+
+/** The ```ts / ```typescript blocks of a Markdown text, with the line each starts on. */
+export function tsBlocks(markdown: string): Block[] {
+  const blocks: Block[] = [];
+  const lines = markdown.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(\s*)(`{3,})(ts|typescript)\s*$/.exec(lines[i] ?? "");
+    if (open === null) continue;
+    const fence = open[2] as string;
+    const body: string[] = [];
+    let j = i + 1;
+    for (; j < lines.length && !(lines[j] ?? "").trimStart().startsWith(fence); j++) body.push(lines[j] as string);
+    blocks.push({ line: i + 1, code: body.join("\n") });
+    i = j;
+  }
+  return blocks;
+}
+
+function withAbsoluteImports(code: string): string {
+  return code.replace(/(from\s+|import\s*\(\s*)(["'])(\.{1,2}\/[^"']+)\2/g, (_m, head: string, quote: string, spec: string) => {
+    const target = relative(out, resolve(relativeBase, spec)).replaceAll("\\", "/");
+    return `${head}${quote}${target.startsWith(".") ? target : `./${target}`}${quote}`;
+  });
+}
+
+// "declared but never read" (6133, 6198) only counts for imports: a block may well define a
+// value for the reader to use (`const exchange = …`) without using it itself.
+function isUnusedValue(d: ts.Diagnostic): boolean {
+  if ((d.code !== 6133 && d.code !== 6198) || d.file === undefined || d.start === undefined) return false;
+  const at = d.start;
+  return !d.file.statements.some((s) => ts.isImportDeclaration(s) && s.getStart() <= at && at < s.end);
+}
+
+it("finds the README's blocks (the extractor works)", () => {
+  const sample = "text\n```ts\nconst a = 1;\n```\n```sh\nls\n```\n```typescript\nlet b;\n```\n";
+  expect(tsBlocks(sample)).toEqual([
+    { line: 2, code: "const a = 1;" },
+    { line: 8, code: "let b;" },
+  ]);
+  expect(tsBlocks(readFileSync(join(root, "README.md"), "utf8")).length).toBeGreaterThanOrEqual(8);
+});
+
+it("type-checks every ```ts block of README.md under tsc --strict", { timeout: 120_000 }, () => {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const blocks = tsBlocks(readme);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const files = blocks.map((block) => {
+    const file = join(out, `readme-line-${block.line}.ts`);
+    // `export {}` makes a block without imports a module too (its own scope, top-level await).
+    writeFileSync(file, `${withAbsoluteImports(block.code)}\nexport {};\n`);
+    return file;
+  });
+
+  const config = ts.getParsedCommandLineOfConfigFile(join(root, "tsconfig.json"), {}, {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => {
+      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+    },
+  });
+  if (config === undefined) throw new Error("tsconfig.json could not be read");
+  expect(config.options.strict).toBe(true);
+  const program = ts.createProgram({
+    rootNames: [...files, join(root, "scripts", "readme-blocks", "globals.d.ts")],
+    // An unused import in an example misleads the reader: refused here as well.
+    options: { ...config.options, noEmit: true, noUnusedLocals: true },
+  });
+  const inBlocks = new Set(files.map((f) => resolve(f)));
+  const problems = ts
+    .getPreEmitDiagnostics(program)
+    .filter((d) => d.file === undefined || inBlocks.has(resolve(d.file.fileName)))
+    .filter((d) => !isUnusedValue(d))
+    .map((d) => {
+      const message = ts.flattenDiagnosticMessageText(d.messageText, "\n");
+      if (d.file === undefined || d.start === undefined) return message;
+      const at = d.file.getLineAndCharacterOfPosition(d.start);
+      const blockLine = Number(/readme-line-(\d+)\.ts$/.exec(d.file.fileName)?.[1]);
+      return `README.md:${blockLine + 1 + at.line}: ${message}`;
+    });
+  expect(problems).toEqual([]);
+});
