@@ -903,7 +903,7 @@ describe("Live.getData, Live.getReport and Live.dump", () => {
     expect(stats.totalPnl).toBeCloseTo(1.5962038, 6);
     const report = await Live.getReport(SYMBOL, f.name);
     expect(report).toContain(`# Live Trading Report: ${f.name}\n\n| Timestamp | Action |`);
-    expect(report).toContain(`| ${new Date(at(3)).toISOString()} | CLOSED | BTCUSDT | L1 | LONG | 102.00000000 USD | 100.00000000 USD |`);
+    expect(report).toContain(`| ${new Date(at(3)).toISOString()} | CLOSED | BTCUSDT | L1 | LONG | 102.00000000 USDT | 100.00000000 USDT |`);
   });
 
   it("the event list is bounded by ctx.maxEvents", async () => {

@@ -79,13 +79,13 @@ const RESULTS: TickResult[] = [
 
 // The rows of RESULTS with the default columns, newest first.
 const ROWS = [
-  "| 2023-03-01T02:25:00.000Z | CLOSED | BTCUSDT | L3 | SHORT | 102.12345679 USD | 100.00000000 USD | 98.00000000 USD | 102.12345679 USD | N/A | N/A | -2.35% | stop_loss | 15 |",
-  "| 2023-03-01T02:10:00.000Z | OPENED | BTCUSDT | L3 | SHORT | 100.00000000 USD | 100.00000000 USD | 98.00000000 USD | 102.12345679 USD | N/A | N/A | N/A | N/A | N/A |",
-  "| 2023-03-01T02:04:00.000Z | CANCELLED | BTCUSDT | S2 | SHORT | 100.50000000 USD | 101.50000000 USD | 99.00000000 USD | 103.00000000 USD | N/A | N/A | N/A | timeout | 120 |",
-  "| 2023-03-01T00:04:00.000Z | SCHEDULED | BTCUSDT | S2 | SHORT | 100.25000000 USD | 101.50000000 USD | 99.00000000 USD | 103.00000000 USD | N/A | N/A | N/A | N/A | N/A |",
-  "| 2023-03-01T00:03:00.000Z | CLOSED | BTCUSDT | L1 | LONG | 102.00000000 USD | 100.00000000 USD | 102.00000000 USD | 98.00000000 USD | N/A | N/A | +1.60% | take_profit | 3 |",
-  "| 2023-03-01T00:02:00.000Z | ACTIVE | BTCUSDT | L1 | LONG | 101.00000000 USD | 100.00000000 USD | 102.00000000 USD | 98.00000000 USD | 50.00% | 0.00% | N/A | N/A | 2 |",
-  "| 2023-03-01T00:00:00.000Z | OPENED | BTCUSDT | L1 | LONG | 100.00000000 USD | 100.00000000 USD | 102.00000000 USD | 98.00000000 USD | N/A | N/A | N/A | N/A | N/A |",
+  "| 2023-03-01T02:25:00.000Z | CLOSED | BTCUSDT | L3 | SHORT | 102.12345679 USDT | 100.00000000 USDT | 98.00000000 USDT | 102.12345679 USDT | N/A | N/A | -2.35% | stop_loss | 15 |",
+  "| 2023-03-01T02:10:00.000Z | OPENED | BTCUSDT | L3 | SHORT | 100.00000000 USDT | 100.00000000 USDT | 98.00000000 USDT | 102.12345679 USDT | N/A | N/A | N/A | N/A | N/A |",
+  "| 2023-03-01T02:04:00.000Z | CANCELLED | BTCUSDT | S2 | SHORT | 100.50000000 USDT | 101.50000000 USDT | 99.00000000 USDT | 103.00000000 USDT | N/A | N/A | N/A | timeout | 120 |",
+  "| 2023-03-01T00:04:00.000Z | SCHEDULED | BTCUSDT | S2 | SHORT | 100.25000000 USDT | 101.50000000 USDT | 99.00000000 USDT | 103.00000000 USDT | N/A | N/A | N/A | N/A | N/A |",
+  "| 2023-03-01T00:03:00.000Z | CLOSED | BTCUSDT | L1 | LONG | 102.00000000 USDT | 100.00000000 USDT | 102.00000000 USDT | 98.00000000 USDT | N/A | N/A | +1.60% | take_profit | 3 |",
+  "| 2023-03-01T00:02:00.000Z | ACTIVE | BTCUSDT | L1 | LONG | 101.00000000 USDT | 100.00000000 USDT | 102.00000000 USDT | 98.00000000 USDT | 50.00% | 0.00% | N/A | N/A | 2 |",
+  "| 2023-03-01T00:00:00.000Z | OPENED | BTCUSDT | L1 | LONG | 100.00000000 USDT | 100.00000000 USDT | 102.00000000 USDT | 98.00000000 USDT | N/A | N/A | N/A | N/A | N/A |",
 ];
 
 /** The table of a report: header, separator, rows (lines starting with `|`). */
@@ -127,7 +127,7 @@ describe("liveReport", () => {
     expect(noteReportColumn.label).toBe("Note");
   });
 
-  it("row formatting: prices toFixed(8) + USD, % to TP/SL toFixed(2) + %, PNL with its sign, upper case action and position, ISO time, integer minutes", () => {
+  it("row formatting: prices toFixed(8) + the quote currency (USDT for BTCUSDT), % to TP/SL toFixed(2) + %, PNL with its sign, upper case action and position, ISO time, integer minutes", () => {
     const [, , ...rows] = table(liveReport("momentum", liveStatistics(RESULTS)));
     const cells = rows.map((row) => row.slice(2, -2).split(" | "));
     for (const row of cells) {
@@ -135,7 +135,7 @@ describe("liveReport", () => {
       expect(new Date(row[0] as string).toISOString()).toBe(row[0]);
       expect(row[1]).toMatch(/^[A-Z]+$/);
       expect(row[4]).toMatch(/^(LONG|SHORT)$/);
-      for (const price of row.slice(5, 9)) expect(price).toMatch(/^\d+\.\d{8} USD$/);
+      for (const price of row.slice(5, 9)) expect(price).toMatch(/^\d+\.\d{8} USDT$/);
       for (const percent of row.slice(9, 11)) expect(percent).toMatch(/^(N\/A|\d+\.\d{2}%)$/);
       expect(row[11]).toMatch(/^(N\/A|[+-]\d+\.\d{2}%)$/);
       expect(row[13]).toMatch(/^(N\/A|\d+)$/);
@@ -145,6 +145,20 @@ describe("liveReport", () => {
     const duration = defaultReportColumns.find((c) => c.key === "duration") as ReportColumn;
     expect(duration.format(held as TickResult)).toMatch(/^\d+$/);
     expect(["1", "2"]).toContain(duration.format(held as TickResult));
+  });
+
+  it("prices are in the symbol's quote currency, never a USD the symbol does not name; no unit when the symbol does not tell", () => {
+    const price = defaultReportColumns.find((c) => c.key === "currentPrice") as ReportColumn;
+    const row = (symbol: string): TickResult => ({ ...base, symbol, action: "idle", signal: null, currentPrice: 23423.17, timestamp: T0 });
+    expect(price.format(row("BTCUSDT"))).toBe("23423.17000000 USDT");
+    expect(price.format(row("BTC/USDT"))).toBe("23423.17000000 USDT");
+    expect(price.format(row("BTC/USDT:USDT"))).toBe("23423.17000000 USDT");
+    expect(price.format(row("BTC/USD:BTC"))).toBe("23423.17000000 USD");
+    expect(price.format(row("XBTUSD"))).toBe("23423.17000000 USD");
+    expect(price.format(row("ETHBTC"))).toBe("23423.17000000 BTC");
+    expect(price.format(row("BNBUSD"))).toBe("23423.17000000 USD");
+    expect(price.format(row("btc-usdt"))).toBe("23423.17000000");
+    expect(price.format(row("USDT"))).toBe("23423.17000000");
   });
 
   it("column selection: a subset, a new order, a custom column", () => {

@@ -9,7 +9,29 @@ export interface ReportColumn {
 }
 
 const NA = "N/A";
-const usd = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? NA : `${value.toFixed(8)} USD`);
+
+// Quote currencies a symbol written without a separator (BTCUSDT) may end with; longest first,
+// so that BTCUSDT is USDT, not USD. None that would make a common pair ambiguous: with TUSD,
+// XBTUSD would read XB/TUSD; with BUSD, BNBUSD would read BN/BUSD.
+const QUOTES = ["FDUSD", "USDT", "USDC", "EURC", "DAI", "USD", "EUR", "GBP", "JPY", "TRY", "BRL", "AUD", "BTC", "ETH", "BNB"];
+
+/**
+ * The currency a symbol's prices are in, its quote: `BTC/USDT`, `BTC/USDT:USDT` and `BTCUSDT`
+ * give `USDT`, `BTC/USD:BTC` gives `USD`; `undefined` when the symbol does not tell.
+ */
+function quoteCurrency(symbol: string): string | undefined {
+  const separated = /^[^/]+\/([^/:]+)(?::[^/:]*)?$/.exec(symbol);
+  if (separated !== null) return separated[1];
+  if (!/^[A-Z0-9]+$/.test(symbol)) return undefined;
+  return QUOTES.find((quote) => symbol.length > quote.length && symbol.endsWith(quote));
+}
+
+/** A price with 8 decimals and the symbol's quote currency (`23423.17000000 USDT`), or without a unit when the symbol does not tell. */
+const money = (value: number | undefined, symbol: string) => {
+  if (value === undefined || !Number.isFinite(value)) return NA;
+  const quote = quoteCurrency(symbol);
+  return quote === undefined ? value.toFixed(8) : `${value.toFixed(8)} ${quote}`;
+};
 const percent = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? NA : `${value.toFixed(2)}%`);
 const signed = (value: number | null | undefined, digits = 2) =>
   value === null || value === undefined || !Number.isFinite(value) ? NA : `${value > 0 ? "+" : ""}${value.toFixed(digits)}%`;
@@ -34,10 +56,10 @@ export const defaultReportColumns: readonly ReportColumn[] = [
   { key: "symbol", label: "Symbol", format: (row) => row.symbol },
   { key: "signalId", label: "Signal ID", format: (row) => row.signal?.id ?? NA },
   { key: "position", label: "Position", format: (row) => row.signal?.position.toUpperCase() ?? NA },
-  { key: "currentPrice", label: "Current Price", format: (row) => usd(row.currentPrice) },
-  { key: "priceOpen", label: "Open Price", format: (row) => usd(row.signal?.priceOpen) },
-  { key: "priceTakeProfit", label: "Take Profit", format: (row) => usd(row.signal?.priceTakeProfit) },
-  { key: "priceStopLoss", label: "Stop Loss", format: (row) => usd(row.signal?.priceStopLoss) },
+  { key: "currentPrice", label: "Current Price", format: (row) => money(row.currentPrice, row.symbol) },
+  { key: "priceOpen", label: "Open Price", format: (row) => money(row.signal?.priceOpen, row.symbol) },
+  { key: "priceTakeProfit", label: "Take Profit", format: (row) => money(row.signal?.priceTakeProfit, row.symbol) },
+  { key: "priceStopLoss", label: "Stop Loss", format: (row) => money(row.signal?.priceStopLoss, row.symbol) },
   { key: "percentTp", label: "% to TP", format: (row) => percent(row.action === "active" ? row.percentTp : undefined) },
   { key: "percentSl", label: "% to SL", format: (row) => percent(row.action === "active" ? row.percentSl : undefined) },
   { key: "pnl", label: "PNL (net)", format: (row) => (row.action === "closed" ? signed(row.pnl.pnlPercentage) : NA) },
