@@ -33,20 +33,19 @@ describe("pacedScheduler", () => {
     expect(clock.now()).toBe(181_003); // no action left: time does not run on by itself
   });
 
-  it("takes no step while a tracked call is in flight, however long it takes on the wall clock", async () => {
+  it("takes no step while a call is in flight, however long it takes on the wall clock", async () => {
     clock = pacedScheduler({ origin: 0, speed: 1_000_000 }); // 60 s of virtual time per 0.06 ms
     const ran: number[] = [];
-    let answer!: () => void;
-    clock.track(new Promise<void>((resolve) => (answer = resolve)), 10_000 * 1_000_000); // limit: 10 s of wall time
+    const end = clock.callStarted("write(BTCUSDT:momentum)", 10_000 * 1_000_000); // limit: 10 s of wall time
     clock.schedule(() => ran.push(clock!.now()), 60_000);
     await sleep(150); // 150 ms of wall time: 41 virtual hours on wall time sped up
     expect(ran).toEqual([]);
-    expect(clock.inFlight).toBe(1);
+    expect(clock.callsInFlight).toEqual(["write(BTCUSDT:momentum)"]);
     expect(clock.now()).toBe(0);
-    answer();
+    end();
     await sleep(20);
     expect(ran).toEqual([60_000]);
-    expect(clock.inFlight).toBe(0);
+    expect(clock.callsInFlight).toEqual([]);
   });
 
   it("runs at most `speed` times real time: 600 virtual ms at speed 3 take 200 ms", async () => {
@@ -69,7 +68,7 @@ describe("pacedScheduler", () => {
     clock = pacedScheduler({ origin: 0, speed: 10 });
     const start = performance.now();
     const ranAt: Array<[number, number]> = [];
-    clock.track(new Promise<void>(() => {}), 3_000);
+    clock.callStarted("read(BTCUSDT:hung)", 3_000); // never ends
     // The engine's time limit of the call, then an action that is paced again after it.
     clock.schedule(() => ranAt.push([clock!.now(), performance.now() - start]), 3_000);
     clock.schedule(() => ranAt.push([clock!.now(), performance.now() - start]), 5_500);
@@ -82,7 +81,7 @@ describe("pacedScheduler", () => {
     expect(ranAt[0]![1]).toBeLessThan(550);
     // Then the pace again: 2,500 clock ms after the limit, 250 ms of wall time.
     expect(ranAt[1]![1] - ranAt[0]![1]).toBeGreaterThanOrEqual(245);
-    expect(clock.inFlight).toBe(0);
+    expect(clock.callsInFlight).toEqual([]);
   });
 
   it("actions due at the same time run in the order they were scheduled; an unsubscribed one never runs", async () => {

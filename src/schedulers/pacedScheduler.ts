@@ -11,15 +11,21 @@ export interface PacedSchedulerOptions {
 export interface PacedScheduler extends SchedulerLike {
   /** `speed`, read by the engine: its time limits keep their wall-clock length. */
   readonly timeScale: number;
-  /** Calls counted in flight that still hold the clock back. */
-  readonly inFlight: number;
+  /** The calls in flight that hold the clock back (e.g. `write(BTCUSDT:momentum)`), oldest first. */
+  readonly callsInFlight: string[];
   /**
-   * Counts a call in flight: the clock takes no further step until `pending` settles, or until
-   * `limitMs` (in this clock's ms; `limitMs / timeScale` of wall time) has passed on the wall
-   * clock. Then it stops waiting for it and runs unpaced to the call's start + `limitMs`, so
-   * that the engine's own time limit of the call comes about when it would on a live run.
+   * A call went asynchronous (a store write, an exchange call, an async strategy): the clock
+   * takes no further step until the returned function is called (once, when it settled), or
+   * until `limitMs` (in this clock's ms, so `limitMs / timeScale` of wall time) has passed on
+   * the wall clock. Then it stops waiting for the call and runs unpaced to the call's start +
+   * `limitMs`, so that the engine's own time limit of that call comes when it would live. The
+   * shape of the engine's `CallWatcher`: a scheduler that has it is told of the engine's calls.
+   *
+   * @param call what was called, for `callsInFlight`, e.g. `read(BTCUSDT:momentum)`
+   * @param limitMs the call's time limit on this clock (CC_STORE_TIMEOUT_SECONDS x 1000 x timeScale, …)
+   * @returns the end of the call
    */
-  track(pending: PromiseLike<unknown>, limitMs: number): void;
+  callStarted(call: string, limitMs: number): () => void;
   /** Ends the clock: nothing scheduled runs any more, and it holds no runtime timer. */
   stop(): void;
 }
@@ -27,8 +33,8 @@ export interface PacedScheduler extends SchedulerLike {
 /**
  * A virtual clock, paced by the wall clock: `now()` is the due time of the action being run,
  * and it moves only in steps, from one scheduled action to the next — at most `speed` times
- * faster than real time, and never while a call counted with `track` (a store write, an
- * exchange call, an async strategy) is in flight. What runs when is therefore a function of
+ * faster than real time, and never while a call reported with `callStarted` (a store write,
+ * an exchange call, an async strategy) is in flight. What runs when is therefore a function of
  * the scheduled times alone: the same replay gives the same results however loaded the
  * machine is; a slow disk only slows the pace. This is what makes `rxtrade demo` reproducible
  * (`acceleratedScheduler` is wall time sped up: a 5 ms write there is 72 simulated s at 240
@@ -36,7 +42,7 @@ export interface PacedScheduler extends SchedulerLike {
  *
  * ```
  * actions (virtual):  t0----------t1----------t2
- * track:              [--write--]               (real I/O, counted in flight)
+ * callStarted:        [--write--]               (real I/O, in flight)
  * steps (wall):       t0----------------t1-----t2   (t1 waits for the write and for the pace)
  * ```
  *
@@ -46,10 +52,14 @@ export interface PacedScheduler extends SchedulerLike {
  *
  * @example
  * const clock = pacedScheduler({ origin: candles[120].timestamp, speed: 600 }); // up to 10 min/s
- * const store = fileStore("./.rxtrade-demo");
- * const tracked = { read: (key) => track(store.read(key)), write: (key, value) => track(store.write(key, value)) };
- * liveTrade$("BTCUSDT", strategy, { exchange: replayExchange(candles, clock), store: tracked, scheduler: clock });
- * // where track = (call) => (clock.track(call, 30_000 * clock.timeScale), call)
+ * const files = fileStore("./.rxtrade-demo");
+ * const limitMs = getConfig().CC_STORE_TIMEOUT_SECONDS * 1000 * clock.timeScale;
+ * const inFlight = <T>(call: string, pending: Promise<T>) => {
+ *   const end = clock.callStarted(call, limitMs);
+ *   return pending.finally(end);
+ * };
+ * const store = { read: (key: string) => inFlight(`read(${key})`, files.read(key)), write: (key: string, value: unknown) => inFlight(`write(${key})`, files.write(key, value)) };
+ * liveTrade$("BTCUSDT", strategy, { exchange: replayExchange(candles, clock), store, scheduler: clock }).subscribe();
  *
  * @param options where the clock starts, and its top speed
  */
@@ -63,6 +73,7 @@ const MAX_LAG_MS = 100;
 const MIN_SLEEP_MS = 1;
 
 interface TrackedCall {
+  readonly call: string;
   /** Virtual time when it started. */
   readonly start: number;
   readonly limitMs: number;
@@ -98,22 +109,21 @@ class PacedClock implements PacedScheduler {
     return this.time;
   }
 
-  get inFlight(): number {
-    return this.calls.size;
+  get callsInFlight(): string[] {
+    return [...this.calls].map((entry) => entry.call);
   }
 
   schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
     return new PacedAction<T>(this, work).schedule(state, delay);
   }
 
-  track(pending: PromiseLike<unknown>, limitMs: number): void {
-    if (this.stopped) return;
-    const call: TrackedCall = { start: this.time, limitMs, giveUpAt: performance.now() + limitMs / this.timeScale };
-    this.calls.add(call);
-    const settled = () => {
-      if (this.calls.delete(call)) this.wake?.();
+  callStarted(call: string, limitMs: number): () => void {
+    if (this.stopped) return () => {};
+    const entry: TrackedCall = { call, start: this.time, limitMs, giveUpAt: performance.now() + limitMs / this.timeScale };
+    this.calls.add(entry);
+    return () => {
+      if (this.calls.delete(entry)) this.wake?.();
     };
-    pending.then(settled, settled);
   }
 
   stop(): void {
