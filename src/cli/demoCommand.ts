@@ -1,6 +1,7 @@
-import { acceleratedScheduler, type Candle, DEFAULT_TICK_MS, getConfig, replayExchange } from "rxtrade";
+import { type Candle, DEFAULT_TICK_MS, getConfig, replayExchange, tradeContext } from "rxtrade";
 import { BUNDLED_BTCUSDT_1M, csvCandles, fileStore } from "rxtrade/node";
-import { DemoClockFile } from "./demoClock";
+import { pacedScheduler } from "../schedulers/pacedScheduler";
+import { DemoClockFile, trackedServices } from "./demoClock";
 import { displayPath, duration, minute } from "./format";
 import { finish, resumedLine, runSession, storedState } from "./session";
 import { EXAMPLE_STRATEGIES, resolveStrategy } from "./strategies";
@@ -34,15 +35,18 @@ const FLAGS = {
 export const DEMO_HELP = `rxtrade demo — the live loop on three weeks of real BTCUSDT minutes, offline
 
 Replays the bundled BTCUSDT one-minute candles (2023-03-01 to 2023-03-21, Binance) through the
-real live loop — liveTrade$ with a file store — on a clock that runs N simulated minutes per
-second: the same ticks, persistence, graceful stop and crash recovery as a live run. Stop it
+real live loop — liveTrade$ with a file store — on a simulated clock paced at N minutes per
+second: the same ticks, persistence, graceful stop and crash recovery as a live run. The same
+flags give the same trades and statistics every run, however busy the machine: the clock
+moves from one tick to the next only once the store and the strategy have answered. Stop it
 with Ctrl-C or kill -9 and run it again: it resumes the open signal where the clock was.
 
 Usage
   rxtrade demo [--speed N] [--strategy name|path] [--store dir] [--from ISO] [--minutes N]
 
 Flags
-  --speed N          simulated minutes per second of wall time, 1 to 100000 (default ${DEFAULT_SPEED})
+  --speed N          simulated minutes per second of wall time, at most (a slow disk slows it),
+                     1 to 100000 (default ${DEFAULT_SPEED}); it changes the pace, not the trades
   --strategy S       an example strategy: ${Object.keys(EXAMPLE_STRATEGIES).join(", ")} (default momentum);
                      or a path to a module exporting a StrategySchema as \`strategy\` or default
   --store DIR        where open signals are persisted (default ./.rxtrade)
@@ -138,8 +142,13 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
   }
   const stopAt = Math.max(start, Math.min(start + minutes * MINUTE, latestStart));
 
-  const scheduler = acceleratedScheduler({ origin: start, speed: (speed * MINUTE) / 1000 });
-  const exchange = replayExchange(candles, scheduler, { exchangeName: EXCHANGE_NAME });
+  // A paced virtual clock: time moves from one scheduled action to the next, once the store, the
+  // exchange and the strategy have answered; the wall clock only sets the pace. So the same
+  // flags give the same trades whatever the machine's load (wall time sped up would not).
+  const scheduler = pacedScheduler({ origin: start, speed: (speed * MINUTE) / 1000 });
+  const replay = replayExchange(candles, scheduler, { exchangeName: EXCHANGE_NAME });
+  const { limits } = tradeContext(SYMBOL, strategy, { exchange: replay, scheduler, tickMs: DEFAULT_TICK_MS });
+  const tracked = trackedServices(scheduler, limits, { store, exchange: replay, strategy });
   const tickEveryMs = (DEFAULT_TICK_MS * 1000) / (speed * MINUTE);
 
   terminal.line(`rxtrade demo · ${SYMBOL} one-minute candles ${minute(first)} → ${minute(dataEnd - MINUTE)} UTC, bundled (no network)`);
@@ -155,9 +164,9 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
   try {
     end = await runSession({
       symbol: SYMBOL,
-      strategy,
-      exchange,
-      store,
+      strategy: tracked.strategy,
+      exchange: tracked.exchange,
+      store: tracked.store,
       scheduler,
       tickMs: DEFAULT_TICK_MS,
       terminal,
@@ -175,6 +184,8 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
   } catch (error) {
     clockFile.save(lastTick, true);
     return explainRunError("demo", error, terminal, storeDir);
+  } finally {
+    scheduler.stop();
   }
   // Where the replay got to (at high speeds the last tick may be well before the stop).
   const stoppedAt = Math.max(lastTick, scheduler.now());
