@@ -18,6 +18,11 @@ const MINUTE = 60_000;
 export const DEFAULT_SPEED = 240;
 /** Three simulated days: about 18 s at the default speed. */
 export const DEFAULT_MINUTES = 4320;
+/**
+ * The demo's own store folder, not `live`'s `./.rxtrade`: a demo signal left open by a kill
+ * must not block `rxtrade live` on the same symbol and strategy.
+ */
+export const DEMO_STORE = "./.rxtrade-demo";
 /** The default start is this far into the data, so every example strategy has its history. */
 const WARM_UP_MINUTES = 120;
 
@@ -49,7 +54,7 @@ Flags
                      1 to 100000 (default ${DEFAULT_SPEED}); it changes the pace, not the trades
   --strategy S       an example strategy: ${Object.keys(EXAMPLE_STRATEGIES).join(", ")} (default momentum);
                      or a path to a module exporting a StrategySchema as \`strategy\` or default
-  --store DIR        where open signals are persisted (default ./.rxtrade)
+  --store DIR        where open signals are persisted (default ${DEMO_STORE}; live's is ./.rxtrade)
   --from ISO         simulated start, e.g. 2023-03-08T12:00Z (default: where the last run of this
                      strategy stopped, else 2023-03-01 02:00 UTC)
   --minutes N        stop gracefully after N simulated minutes (default ${DEFAULT_MINUTES}, 3 days);
@@ -91,7 +96,7 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
   const requestedFrom = flags.from === undefined ? undefined : parseTime(flags.from);
   const timeoutMs = moduleTimeoutMs("demo", flags["module-timeout"]);
   const strategy = await resolveStrategy("demo", flags.strategy ?? "momentum", timeoutMs);
-  const storeDir = flags.store ?? "./.rxtrade";
+  const storeDir = flags.store ?? DEMO_STORE;
   const reportDir = flags["report-dir"] ?? "./dump/live";
   // Before the start, not when the report is due after the run.
   await checkWritableFolder("demo", "store", storeDir, "./.rxtrade");
