@@ -195,7 +195,7 @@ export function fileStore(dir = "./.rxtrade", options: FileStoreOptions = {}): F
       let result: LockResult;
       try {
         mkdirSync(root, { recursive: true, mode: dirMode });
-        result = acquireLock(path, fileMode);
+        result = acquireLock(path, fileMode, key);
       } catch (cause) {
         throw new StoreWriteError({ key, path, cause });
       }
@@ -253,7 +253,8 @@ export function fileNameOf(key: string): string {
   return `${readable === "" ? "key" : readable}-${hash}.json`;
 }
 
-function envelopeProblem(value: unknown, key: string): string | undefined {
+/** Why `value` (a parsed data file) is not the store's own file of `key`, or `undefined` when it is. */
+export function envelopeProblem(value: unknown, key: string): string | undefined {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return `expected an object, found ${preview(value)}`;
   const envelope = value as Partial<Envelope>;
   if (envelope.rxtrade !== FORMAT || !("value" in envelope)) return `expected { rxtrade: ${FORMAT}, key, value }, found ${preview(value)}`;

@@ -9,6 +9,8 @@ import { type HolderState, judgeHolder, type ProcessIdentity, selfIdentity } fro
 export interface LockOwner extends ProcessIdentity {
   since: string;
   token: string;
+  /** The store key the lock is for (`fileStore` records it, so a listing can name a key that holds no value). */
+  key?: string;
 }
 
 export interface HeldLock {
@@ -46,9 +48,10 @@ export const TAKEOVER_GUARD = /\.lock(?:\.takeover-[0-9a-f]{16})+$/;
  * same way (bounded depth).
  *
  * @param mode the permission bits of the lock file (before the umask)
+ * @param key the store key, recorded in the lock file for tools that list a store
  */
-export function acquireLock(path: string, mode = 0o600): LockResult {
-  const owner: LockOwner = { ...selfIdentity(), since: new Date().toISOString(), token: randomUUID() };
+export function acquireLock(path: string, mode = 0o600, key?: string): LockResult {
+  const owner: LockOwner = { ...selfIdentity(), since: new Date().toISOString(), token: randomUUID(), ...(key === undefined ? {} : { key }) };
   const text = JSON.stringify(owner);
   const result = acquire(path, text, mode, 0);
   if (!result.acquired) return result;
@@ -82,6 +85,28 @@ export function removeIfStale(path: string, mode = 0o600): boolean {
   if (found === undefined) return false;
   if (!isStale(path, parseOwner(found)).stale) return false;
   return removeIfStill(path, found, readerText(), mode, 1);
+}
+
+/** What a lock file says, read without taking it: its holder (if it names one) and whether that holder is proven gone. */
+export interface LockInspection {
+  path: string;
+  /** `undefined`: the file names no rxtrade holder (being written right now, or not rxtrade's). */
+  owner: LockOwner | undefined;
+  /** What can be said of the holder from this process (`judgeHolder`); `undefined` without an owner. */
+  state: HolderState | undefined;
+  /** Whether the next `acquireLock` would take it over, by the same rules. */
+  stale: boolean;
+}
+
+/**
+ * Reads the lock file at `path` and judges its holder as `acquireLock` would, without taking
+ * or changing anything; `undefined` when there is no lock file.
+ */
+export function inspectLock(path: string): LockInspection | undefined {
+  const found = readIfExists(path);
+  if (found === undefined) return undefined;
+  const owner = parseOwner(found);
+  return { path, owner, ...isStale(path, owner) };
 }
 
 function acquire(path: string, text: string, mode: number, depth: number): LockResult {
