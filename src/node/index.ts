@@ -1,6 +1,9 @@
 // Stores
 export { fileStore, type FileStore, type FileStoreOptions } from "./fileStore";
 export type { WatchedRelease } from "./lockWatch";
+export { listFileStore, type FileStoreListing, type ListedKey } from "./storeListing";
+export type { LockInspection, LockOwner } from "./lockFile";
+export type { HolderState, ProcessIdentity } from "./processIdentity";
 
 // Reports
 export { reportFileName, writeReport, type ReportModes } from "../live/writeReport";
