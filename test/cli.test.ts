@@ -61,8 +61,8 @@ describe("help", () => {
 
 describe("command-line errors exit 2 with a message naming the flag, the value and the fix", () => {
   it.concurrent.each([
-    [[], "rxtrade: a command is required: demo or live"],
-    [["dmeo"], 'rxtrade: unknown command "dmeo"; did you mean demo? (commands: demo, live)'],
+    [[], "rxtrade: a command is required: demo, live, store"],
+    [["dmeo"], 'rxtrade: unknown command "dmeo"; did you mean demo? (commands: demo, live, store)'],
     [["demo", "--sped", "10"], "rxtrade demo: unknown flag --sped; did you mean --speed?"],
     [["demo", "--speed", "fast"], 'rxtrade demo: --speed must be a number from 1 to 100000 (simulated minutes per second), got "fast"; e.g. --speed 240'],
     [["demo", "--speed"], "rxtrade demo: --speed needs a value, e.g. --speed 240"],
@@ -119,6 +119,9 @@ describe("rxtrade demo", () => {
     const report = await readFile(join(cwd, "dump/live/BTCUSDT_momentum.md"), "utf8");
     expect(report.startsWith("# Live Trading Report: momentum\n\n| Timestamp | Action |")).toBe(true);
     expect(report.match(/\| CLOSED \| BTCUSDT \|/g)).toHaveLength(closed.length);
+    // Binance.US BTC/USDT: prices in USDT, never "USD".
+    expect(report).toMatch(/\| CLOSED \| BTCUSDT \| [0-9a-f-]{36} \| (LONG|SHORT) \| \d+\.\d{8} USDT \| \d+\.\d{8} USDT \|/);
+    expect(report).not.toMatch(/ USD\b/);
     expect(report).toContain(`**Closed signals:** ${closed.length}`);
 
     // Nothing is left open after a graceful stop, not even a signal whose write was in flight.

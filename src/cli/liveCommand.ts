@@ -10,6 +10,9 @@ import { EXIT, numberFlag, parseFlags, UsageError } from "./usage";
 import { describeThrown, loadUserExport, looksLikePath, MODULE_TIMEOUT_HELP, moduleTimeoutMs } from "./userModule";
 import { checkWritableFolder } from "./writableFolder";
 
+/** Where `rxtrade live` keeps its store unless `--store` says otherwise (`fileStore()`'s default too). */
+export const LIVE_STORE = "./.rxtrade";
+
 const FLAGS = {
   exchange: { type: "string" },
   symbol: { type: "string" },
@@ -38,7 +41,7 @@ Flags
                      start (an unknown symbol stops here, with close matches)
   --strategy S       a path to a module exporting a StrategySchema as \`strategy\` or default
                      (a .ts file loads through tsx), or an example: ${Object.keys(EXAMPLE_STRATEGIES).join(", ")}
-  --store DIR        where open signals are persisted (default ./.rxtrade)
+  --store DIR        where open signals are persisted (default ${LIVE_STORE}; see rxtrade store list)
   --tick-ms N        ms between ticks, 100 to 86400000 (default ${DEFAULT_TICK_MS})
   --report-dir DIR   where the Markdown report is written at the end (default ./dump/live)
 ${MODULE_TIMEOUT_HELP}
@@ -49,7 +52,7 @@ Stopping
   Ctrl-C twice         exit at once (code 130); the open signal stays in the store, the next run resumes it
 
 Example
-  rxtrade live --exchange binance --symbol BTCUSDT --strategy ./strategies/momentum.js
+  rxtrade live --exchange binance --symbol BTCUSDT --strategy ./my-strategy.mjs
 `;
 
 /** `rxtrade live`: the live loop on a ccxt exchange (or an exchange module), until Ctrl-C. */
@@ -58,7 +61,7 @@ export async function liveCommand(args: readonly string[], terminal: Terminal): 
     exchange: "binance",
     symbol: "BTCUSDT",
     strategy: "./my-strategy.js",
-    store: "./.rxtrade",
+    store: LIVE_STORE,
     "tick-ms": "60001",
     "report-dir": "./dump/live",
     "module-timeout": "30",
@@ -80,13 +83,13 @@ export async function liveCommand(args: readonly string[], terminal: Terminal): 
       ? DEFAULT_TICK_MS
       : numberFlag("live", "tick-ms", flags["tick-ms"], { min: 100, max: 86_400_000, integer: true, what: "ms between ticks", example: "60001" });
   const timeoutMs = moduleTimeoutMs("live", flags["module-timeout"]);
-  const storeDir = flags.store ?? "./.rxtrade";
+  const storeDir = flags.store ?? LIVE_STORE;
   const reportDir = flags["report-dir"] ?? "./dump/live";
 
   const strategy = await resolveStrategy("live", strategyArg, timeoutMs);
   const exchange = await resolveExchange(exchangeArg, timeoutMs);
   // Before the start, not when the report is due after the run.
-  await checkWritableFolder("live", "store", storeDir, "./.rxtrade");
+  await checkWritableFolder("live", "store", storeDir, LIVE_STORE);
   await checkWritableFolder("live", "report-dir", reportDir, "./dump/live");
 
   // Fail fast on a symbol the exchange does not list (ccxt: the markets are loaded once here).

@@ -1,15 +1,21 @@
 import { setLogger } from "rxtrade";
 import { DEMO_HELP, demoCommand } from "./demoCommand";
 import { LIVE_HELP, liveCommand } from "./liveCommand";
+import { STORE_HELP, storeCommand } from "./storeCommand";
 import { Terminal } from "./terminal";
 import { editDistance, EXIT, UsageError } from "./usage";
+import { packageVersion } from "./version";
 
 export const HELP = `rxtrade — run trading strategies live, as RxJS streams
 
 Usage
-  rxtrade demo [flags]   the live loop on bundled BTCUSDT minutes, on a fast clock, offline
+  rxtrade demo [flags]   the live loop on bundled Binance.US BTC/USDT minutes (prices in USDT),
+                         on a fast clock, offline
   rxtrade live [flags]   a strategy live on a real exchange, through ccxt
+  rxtrade store list     what each key of a store holds, and who holds its lock
+  rxtrade store clear    remove one key of a store (a signal left by a killed run)
   rxtrade <command> --help
+  rxtrade --version      the installed version of rxtrade
 
 Exit codes
   0 done (a graceful stop), 1 the run failed, 2 a wrong command line, 130 a second Ctrl-C
@@ -18,24 +24,39 @@ Exit codes
 const COMMANDS: Record<string, { run: (args: readonly string[], terminal: Terminal) => Promise<number>; help: string }> = {
   demo: { run: demoCommand, help: DEMO_HELP },
   live: { run: liveCommand, help: LIVE_HELP },
+  store: { run: storeCommand, help: STORE_HELP },
 };
+const NAMES = Object.keys(COMMANDS);
 
 /** The `rxtrade` command line: runs a command and resolves to the process exit code. */
-export async function main(argv: readonly string[], terminal = new Terminal(process.stdout, process.stderr)): Promise<number> {
+export async function main(argv: readonly string[], terminal = new Terminal(process.stdout, process.stderr, process.stdin)): Promise<number> {
   // The library's own log lines go above the status line, not through it.
   setLogger({ warn: (...args: unknown[]) => terminal.warn(args.join(" ")), error: (...args: unknown[]) => terminal.warn(args.join(" ")) });
   const [name, ...args] = argv;
   try {
-    if (name === undefined) throw new UsageError("", "a command is required: demo or live");
+    if (name === undefined) throw new UsageError("", `a command is required: ${NAMES.join(", ")}`);
     if (name === "--help" || name === "-h" || name === "help") {
       const topic = name === "help" && args[0] !== undefined ? COMMANDS[args[0]] : undefined;
       terminal.line(topic?.help ?? HELP);
       return EXIT.ok;
     }
+    // -v as node and npm take it; `version` as `help` is taken.
+    if (name === "--version" || name === "-v" || name === "version") {
+      if (args.length > 0) throw new UsageError("", `${name} takes no arguments, got ${args.map((arg) => JSON.stringify(arg)).join(" ")}`);
+      let version: string;
+      try {
+        version = packageVersion();
+      } catch (error) {
+        terminal.warn(`rxtrade: cannot tell the version: ${(error as Error).message}; reinstall rxtrade (npm install rxtrade)`);
+        return EXIT.failed;
+      }
+      terminal.line(version);
+      return EXIT.ok;
+    }
     const command = COMMANDS[name];
     if (command === undefined) {
-      const near = Object.keys(COMMANDS).find((candidate) => editDistance(name, candidate) <= 2);
-      throw new UsageError("", `unknown command ${JSON.stringify(name)}${near === undefined ? "" : `; did you mean ${near}?`} (commands: demo, live)`);
+      const near = NAMES.find((candidate) => editDistance(name, candidate) <= 2);
+      throw new UsageError("", `unknown command ${JSON.stringify(name)}${near === undefined ? "" : `; did you mean ${near}?`} (commands: ${NAMES.join(", ")})`);
     }
     return await command.run(args, terminal);
   } catch (error) {

@@ -1,8 +1,15 @@
+import { createInterface } from "node:readline";
+
 /** Where the command writes: a status line that redraws in place on a TTY, plain lines elsewhere. */
 export interface Output {
   write(text: string): unknown;
   isTTY?: boolean;
   columns?: number;
+}
+
+/** Where answers to a question come from (stdin). */
+export interface Input extends NodeJS.ReadableStream {
+  isTTY?: boolean;
 }
 
 const REDRAW_EVERY_MS = 80;
@@ -22,8 +29,32 @@ export class Terminal {
   constructor(
     private readonly out: Output,
     private readonly err: Output,
+    /** Answers to `ask`; without one (or when it is not a terminal) nothing can be asked. */
+    private readonly input?: Input,
   ) {
     this.tty = out.isTTY === true;
+  }
+
+  /** Whether a question can be asked: the input is a terminal, so someone is there to answer. */
+  get interactive(): boolean {
+    return this.input?.isTTY === true;
+  }
+
+  /** Asks `question` on stderr and resolves with the line typed, or `undefined` when the input ends first. */
+  ask(question: string): Promise<string | undefined> {
+    const input = this.input;
+    if (input === undefined) return Promise.resolve(undefined);
+    this.hideStatus();
+    this.err.write(question);
+    return new Promise((resolve) => {
+      const lines = createInterface({ input, terminal: false });
+      let answer: string | undefined;
+      lines.once("line", (line) => {
+        answer = line;
+        lines.close();
+      });
+      lines.once("close", () => resolve(answer));
+    });
   }
 
   /** A permanent line on stdout. */

@@ -41,9 +41,20 @@ export function parseFlags<T extends FlagDefinitions>(
   flags: T,
   examples: Partial<Record<keyof T, string>> = {},
 ): ParsedFlags<T> {
+  return parseCommandLine(command, args, flags, examples, false).flags;
+}
+
+/** `parseFlags` for a command that also takes arguments (`rxtrade store clear <key>`): the flags, and the arguments in order. */
+export function parseCommandLine<T extends FlagDefinitions>(
+  command: string,
+  args: readonly string[],
+  flags: T,
+  examples: Partial<Record<keyof T, string>> = {},
+  allowPositionals = true,
+): { flags: ParsedFlags<T>; positionals: string[] } {
   try {
-    const { values } = parseArgs({ args: [...args], options: flags, strict: true, allowPositionals: false });
-    return values as ParsedFlags<T>;
+    const { values, positionals } = parseArgs({ args: [...args], options: flags, strict: true, allowPositionals });
+    return { flags: values as ParsedFlags<T>, positionals };
   } catch (error) {
     throw new UsageError(command, describeParseError(error as Error & { code?: string }, flags, examples as Record<string, string>));
   }

@@ -1,0 +1,322 @@
+import { resolve } from "node:path";
+import { decodeState, type SignalState, StoreLockedError } from "rxtrade";
+import { fileStore, type FileStoreListing, listFileStore, type ListedKey } from "rxtrade/node";
+import { DEMO_STORE } from "./demoCommand";
+import { displayPath, minute, price } from "./format";
+import { LIVE_STORE } from "./liveCommand";
+import type { Terminal } from "./terminal";
+import { editDistance, EXIT, parseCommandLine, UsageError } from "./usage";
+
+/** `--store`'s default: the store of `rxtrade live` (and of `fileStore()`); the demo's is named in the help. */
+const DEFAULT_STORE = LIVE_STORE;
+
+const LIST_FLAGS = {
+  store: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+const CLEAR_FLAGS = {
+  store: { type: "string" },
+  yes: { type: "boolean", short: "y" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export const STORE_HELP = `rxtrade store — list the keys of a store folder, or clear one that is stuck
+
+A store folder (the --store of rxtrade live and rxtrade demo) keeps one key per symbol and
+strategy, e.g. BTCUSDT:momentum: the signal that stream has open or scheduled, or nothing.
+A run resumes what its key holds — a signal left there by a kill comes back at the next start.
+These commands show what each key holds and remove one.
+
+Usage
+  rxtrade store list [--store dir] [--json]
+  rxtrade store clear <key> [--store dir] [--yes]
+
+Commands
+  list               each key with its state (nothing, scheduled, opened; corrupt), its signal
+                     (id, position, exchange), since when (UTC), and whether a running process
+                     holds its lock (pid and host)
+  clear <key>        removes what the key holds, after a confirmation; refused while a running
+                     process holds the key (stop that run first). rxtrade no longer monitors
+                     the removed signal: settle a real position by hand.
+
+Flags
+  --store DIR        the store folder (default ${DEFAULT_STORE}, the one rxtrade live uses); the
+                     demo keeps its own: rxtrade store list --store ${DEMO_STORE}
+  --json             list: one JSON document on stdout, for scripts
+  -y, --yes          clear: remove without asking (required when stdin is not a terminal)
+  -h, --help         show this help
+
+Exit codes
+  0 done, 1 not removed (the key is locked by a running process, or the answer was no),
+  2 a wrong command line (an unknown key, clear without --yes when nothing can ask)
+`;
+
+/** `rxtrade store list|clear`: what a `fileStore` folder holds, and removing one key of it. */
+export async function storeCommand(args: readonly string[], terminal: Terminal): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === "--help" || sub === "-h" || sub === "help") {
+    terminal.line(STORE_HELP);
+    return EXIT.ok;
+  }
+  if (sub === "list") return listCommand(rest, terminal);
+  if (sub === "clear") return clearCommand(rest, terminal);
+  if (sub === undefined) throw new UsageError("store", "a subcommand is required: list or clear, e.g. rxtrade store list");
+  const near = ["list", "clear"].find((name) => editDistance(sub, name) <= 2);
+  throw new UsageError("store", `unknown subcommand ${JSON.stringify(sub)}${near === undefined ? "" : `; did you mean ${near}?`} (subcommands: list, clear)`);
+}
+
+async function listCommand(args: readonly string[], terminal: Terminal): Promise<number> {
+  const { flags } = parseCommandLine("store", args, LIST_FLAGS, { store: DEFAULT_STORE }, false);
+  if (flags.help) {
+    terminal.line(STORE_HELP);
+    return EXIT.ok;
+  }
+  const dir = storeFlag(flags.store);
+  const listing = await readListing(dir);
+  if (flags.json) {
+    terminal.line(JSON.stringify(listing === undefined ? { store: absolute(dir), exists: false, keys: [], quarantined: [] } : toJson(listing), null, 2));
+    return EXIT.ok;
+  }
+  if (listing === undefined) {
+    terminal.line(`No store folder at ${dir}: nothing is stored there.${demoHint(dir)}`);
+    return EXIT.ok;
+  }
+  printTable(listing, dir, terminal);
+  return EXIT.ok;
+}
+
+async function clearCommand(args: readonly string[], terminal: Terminal): Promise<number> {
+  const { flags, positionals } = parseCommandLine("store", args, CLEAR_FLAGS, { store: DEFAULT_STORE });
+  if (flags.help) {
+    terminal.line(STORE_HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      "store",
+      positionals.length === 0
+        ? "store clear needs the key to remove, e.g. rxtrade store clear BTCUSDT:momentum (rxtrade store list shows the keys)"
+        : `store clear removes one key at a time, got ${positionals.length}: ${positionals.map((p) => JSON.stringify(p)).join(" ")}`,
+    );
+  }
+  const key = positionals[0] as string;
+  const dir = storeFlag(flags.store);
+  const listing = await readListing(dir);
+  if (listing === undefined) throw new UsageError("store", `--store ${dir}: no such folder, so no key ${JSON.stringify(key)} to clear${demoHint(dir)}`);
+  const store = fileStore(listing.dir);
+  const path = store.pathOf(key);
+  const entry = listing.keys.find((listed) => listed.path === path);
+  if (entry === undefined) throw new UsageError("store", unknownKey(key, listing, dir));
+
+  const refusal = lockRefusal(key, entry);
+  if (refusal !== undefined) {
+    terminal.warn(refusal);
+    return EXIT.failed;
+  }
+  const what = holdsText(entry);
+  if (!flags.yes) {
+    if (!terminal.interactive) {
+      throw new UsageError("store", `not asking for a confirmation without a terminal: pass --yes to remove ${key} from ${dir}; it holds ${what}`);
+    }
+    const warning = entry.data.kind === "value" && stateOf(entry).state !== "nothing" ? "; rxtrade will no longer monitor that signal" : "";
+    const answer = await terminal.ask(`Remove ${key} from ${displayPath(listing.dir)}? It holds ${what}${warning}. [y/N] `);
+    if (!/^\s*y(es)?\s*$/i.test(answer ?? "")) {
+      terminal.line(`Not removed: ${key} still holds ${what}.`);
+      return EXIT.failed;
+    }
+  }
+
+  // Under the key's lock, taken the way a run takes it: a running stream refuses it, a lock
+  // left by a dead process is taken over, and no run can start on the key meanwhile.
+  let release: () => void;
+  try {
+    release = await store.lock(key);
+  } catch (error) {
+    if (!(error instanceof StoreLockedError)) throw error;
+    terminal.warn(`rxtrade store: cannot clear ${key}: ${error.message.replace(/^rxtrade: /, "")}`);
+    return EXIT.failed;
+  }
+  try {
+    // What is there now must be what was shown (and confirmed): a run may have come and gone.
+    const now = (await listFileStore(listing.dir)).keys.find((listed) => listed.path === path);
+    if (now !== undefined && JSON.stringify(now.data) !== JSON.stringify(entry.data)) {
+      terminal.warn(`rxtrade store: ${key} changed meanwhile (it now holds ${holdsText(now)}); nothing removed. Run rxtrade store list and try again.`);
+      return EXIT.failed;
+    }
+    await store.write(key, null);
+  } finally {
+    release();
+  }
+  const lockNote = entry.lock !== undefined && "owner" in entry.lock && entry.lock.stale ? `, and the lock left by process ${entry.lock.owner?.pid ?? "unknown"}` : "";
+  terminal.line(`Removed ${key} from ${displayPath(listing.dir)} (it held ${what}${lockNote}).`);
+  return EXIT.ok;
+}
+
+function storeFlag(value: string | undefined): string {
+  const dir = value ?? DEFAULT_STORE;
+  if (dir.trim() === "") throw new UsageError("store", `--store needs a folder, got an empty value; e.g. --store ${DEFAULT_STORE}`);
+  return dir;
+}
+
+/** The listing, or `undefined` when the folder does not exist. */
+async function readListing(dir: string): Promise<FileStoreListing | undefined> {
+  try {
+    return await listFileStore(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return undefined;
+    if (code === "ENOTDIR") throw new UsageError("store", `--store ${dir} is a file, not a store folder; e.g. --store ${DEFAULT_STORE}`);
+    throw new UsageError("store", `--store ${dir} cannot be read: ${(error as Error).message}`);
+  }
+}
+
+function demoHint(dir: string): string {
+  return absolute(dir) === absolute(DEFAULT_STORE) ? ` (the demo keeps its own store: rxtrade store list --store ${DEMO_STORE})` : "";
+}
+
+function absolute(dir: string): string {
+  return resolve(dir);
+}
+
+function unknownKey(key: string, listing: FileStoreListing, dir: string): string {
+  const named = listing.keys.flatMap((listed) => (listed.key === undefined ? [] : [listed.key]));
+  if (named.length === 0) return `no key ${JSON.stringify(key)} in ${dir}: the store holds no keys${demoHint(dir)}`;
+  const near = named.find((candidate) => editDistance(key, candidate) <= 2);
+  return `no key ${JSON.stringify(key)} in ${dir}${near === undefined ? "" : `; did you mean ${near}?`} (keys: ${named.join(", ")})`;
+}
+
+/** Why a key cannot be cleared now (a running or unknown holder), or `undefined`. */
+function lockRefusal(key: string, entry: ListedKey): string | undefined {
+  const { lock } = entry;
+  if (lock === undefined) return undefined;
+  if (!("owner" in lock)) return `rxtrade store: cannot clear ${key}: its lock file ${lock.path} cannot be read (${lock.error}); fix its permissions, then try again`;
+  if (lock.stale) return undefined;
+  const { owner, state } = lock;
+  if (owner === undefined) {
+    return `rxtrade store: cannot clear ${key}: its lock file ${lock.path} names no rxtrade holder (one being written right now, or not rxtrade's); if no rxtrade process uses this store, delete ${lock.path}, then try again`;
+  }
+  const who = `process ${owner.pid} on host ${owner.hostname}`;
+  if (state?.kind === "alive") {
+    return `rxtrade store: cannot clear ${key}: it is locked by ${who}, which is running — an rxtrade run trades this key now. Stop that run first (Ctrl-C in its terminal, or kill -TERM ${owner.pid}: a graceful stop lets an open signal run to its close), then clear the key if it still holds something.`;
+  }
+  const why = state?.kind === "unknown" ? state.why : "it cannot be proven gone";
+  return `rxtrade store: cannot clear ${key}: it is locked by ${who}, which cannot be proven gone from here (${why}). If that process is gone, delete ${lock.path}, then try again.`;
+}
+
+/** A key's state for the listing: what its data file holds, decoded as the engine decodes it. */
+function stateOf(entry: ListedKey): { state: string; signal?: SignalState["signal"]; since?: number; reason?: string } {
+  const { data } = entry;
+  if (data.kind === "missing") return { state: "nothing" };
+  if (data.kind !== "value") return { state: data.kind, reason: data.reason };
+  if (data.value === null || data.value === undefined) return { state: "nothing" };
+  const key = entry.key as string;
+  const colon = key.lastIndexOf(":");
+  const exchangeName = (data.value as { signal?: { exchangeName?: unknown } })?.signal?.exchangeName;
+  try {
+    const decoded = decodeState(data.value, key, {
+      symbol: key.slice(0, Math.max(0, colon)),
+      strategyName: key.slice(colon + 1),
+      exchangeName: typeof exchangeName === "string" ? exchangeName : "",
+    });
+    if (decoded === null) return { state: "nothing" };
+    const since = decoded.status === "opened" ? decoded.signal.pendingAt : decoded.signal.scheduledAt;
+    return { state: decoded.status, signal: decoded.signal, since };
+  } catch (error) {
+    // StoreConflictError: "<key> holds <reason>; it is left untouched. …" — the reason is what the listing needs.
+    const message = (error as Error).message;
+    return { state: "unrecognised", reason: /holds (.*); it is left untouched/.exec(message)?.[1] ?? message };
+  }
+}
+
+/** `opened signal <id> (long @ 23423.17 on replay, since 2023-03-01 03:23 UTC)`, `nothing`, `a corrupt file (…)`. */
+function holdsText(entry: ListedKey): string {
+  const { state, signal, since, reason } = stateOf(entry);
+  if (signal !== undefined && since !== undefined) {
+    return `${state === "opened" ? "opened" : "scheduled (limit entry)"} signal ${signal.id} (${signal.position} @ ${price(signal.priceOpen)} on ${signal.exchangeName}, since ${minute(since)} UTC)`;
+  }
+  if (state === "nothing") return "nothing";
+  return `a ${state} file (${reason})`;
+}
+
+function lockJson(lock: ListedKey["lock"]): Record<string, unknown> | null {
+  if (lock === undefined) return null;
+  if (!("owner" in lock)) return { file: lock.path, holder: "unknown", why: `the lock file cannot be read: ${lock.error}` };
+  const { owner, state, stale } = lock;
+  const holder = stale ? "gone" : state?.kind === "alive" ? "running" : "unknown";
+  const why = owner === undefined ? "the lock file names no rxtrade holder" : state?.kind === "unknown" ? state.why : undefined;
+  return { file: lock.path, pid: owner?.pid ?? null, hostname: owner?.hostname ?? null, since: owner?.since ?? null, holder, ...(why === undefined ? {} : { why }) };
+}
+
+function toJson(listing: FileStoreListing): Record<string, unknown> {
+  return {
+    store: listing.dir,
+    exists: true,
+    keys: listing.keys.map((entry) => {
+      const { state, signal, since, reason } = stateOf(entry);
+      return {
+        key: entry.key ?? null,
+        file: entry.path,
+        state,
+        ...(reason === undefined ? {} : { reason }),
+        signal: signal ?? null,
+        since: since === undefined ? null : new Date(since).toISOString(),
+        lock: lockJson(entry.lock),
+      };
+    }),
+    quarantined: listing.quarantined,
+  };
+}
+
+/** `running: pid 4242 on host h`, `gone: pid 4242 on host h`, `unknown: pid 4242 on host db-2`. */
+function lockCell(lock: ListedKey["lock"]): string {
+  const json = lockJson(lock);
+  if (json === null) return "-";
+  const { holder, pid, hostname } = json as { holder: string; pid: number | null; hostname: string | null };
+  const who = pid === null ? "a lock file naming no holder" : `pid ${pid} on host ${hostname}`;
+  if (holder === "running") return `held by ${who} (running)`;
+  if (holder === "gone") return `left by ${who} (gone; taken over at the next start)`;
+  return `${who} (cannot tell whether it runs; see below)`;
+}
+
+function printTable(listing: FileStoreListing, dir: string, terminal: Terminal): void {
+  const shown = displayPath(listing.dir);
+  const count = listing.keys.length;
+  if (count === 0) {
+    terminal.line(`Store ${shown} holds no keys.${demoHint(dir)}`);
+  } else {
+    terminal.line(`Store ${shown}: ${count} ${count === 1 ? "key" : "keys"}`);
+    terminal.line("");
+    const rows = [["KEY", "STATE", "SINCE (UTC)", "SIGNAL", "LOCK"]];
+    const notes: string[] = [];
+    for (const entry of listing.keys) {
+      const { state, signal, since, reason } = stateOf(entry);
+      const name = entry.key ?? `? (${displayPath(entry.path)})`;
+      rows.push([
+        name,
+        state,
+        since === undefined ? "-" : minute(since),
+        signal === undefined ? "-" : `${signal.id}  ${signal.position} @ ${price(signal.priceOpen)} on ${signal.exchangeName}`,
+        lockCell(entry.lock),
+      ]);
+      if (reason !== undefined) {
+        const effect = state === "unrecognised" ? "a run on this key stops with StoreConflictError" : state === "corrupt" ? "a run moves it aside (<file>.corrupt-<time>) when it reads the key" : "a run retries the read until it can be read";
+        const fix = entry.key === undefined ? `its key is unknown: delete ${displayPath(entry.path)} by hand if it is not needed` : `rxtrade store clear ${entry.key} removes it`;
+        notes.push(`${name}: ${state}: ${reason.replace(/\s+/g, " ")}; ${effect}; ${fix}.`);
+      }
+      const lock = lockJson(entry.lock);
+      if (lock?.holder === "unknown") notes.push(`${name}: whether the lock's holder runs cannot be told from here: ${lock.why as string}; if that process is gone, delete ${displayPath(lock.file as string)}.`);
+    }
+    const widths = (rows[0] as string[]).map((_, column) => Math.max(...rows.map((row) => (row[column] as string).length)));
+    for (const row of rows) terminal.line(row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] as number))).join("  ").trimEnd());
+    if (notes.length > 0) {
+      terminal.line("");
+      for (const note of notes) terminal.line(note);
+    }
+  }
+  if (listing.quarantined.length > 0) {
+    terminal.line("");
+    terminal.line(`Corrupt files moved aside earlier (inspect, then delete by hand): ${listing.quarantined.map((path) => displayPath(path)).join(", ")}`);
+  }
+}

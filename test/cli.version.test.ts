@@ -1,0 +1,67 @@
+// `rxtrade --version` (also -v and `rxtrade version`): the version of rxtrade's own package.json,
+// read when the command runs, not copied in at build time. The command is bundled from
+// src/cli as a real process (test/fixtures/processHarness.ts) and also copied into a fake
+// installed package, whose package.json is then changed between two runs.
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundle, run } from "./fixtures/processHarness";
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+
+let cli: string[];
+let work: string;
+
+beforeAll(async () => {
+  [cli, work] = await Promise.all([bundle("src/cli/index.ts"), mkdtemp(join(tmpdir(), "rxtrade-version-test-"))]);
+}, 30_000);
+
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+  if (cli !== undefined) await rm(dirname(cli[1] as string), { recursive: true, force: true });
+});
+
+describe("rxtrade --version", () => {
+  it.concurrent.each([["--version"], ["-v"], ["version"]])("rxtrade %s prints the version of this repository's package.json, alone on a line, and exits 0", async (flag) => {
+    const { version } = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { version: string };
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    const exit = await run(cli, [flag], { cwd: work });
+    expect(exit).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: "" });
+  });
+
+  it("is read from the installed package's package.json when the command runs, past the project's own", async () => {
+    // node_modules/rxtrade/dist/cli.mjs of a project that has a package.json of its own.
+    const project = join(work, "project");
+    const pkg = join(project, "node_modules", "rxtrade");
+    await mkdir(join(pkg, "dist"), { recursive: true });
+    await writeFile(join(project, "package.json"), JSON.stringify({ name: "my-app", version: "1.0.0" }));
+    await copyFile(cli[1] as string, join(pkg, "dist", "cli.mjs"));
+    const command = [cli[0] as string, join(pkg, "dist", "cli.mjs")];
+
+    await writeFile(join(pkg, "package.json"), JSON.stringify({ name: "rxtrade", version: "7.8.9-rc.1" }));
+    expect(await run(command, ["--version"], { cwd: project })).toMatchObject({ code: 0, stdout: "7.8.9-rc.1\n", stderr: "" });
+    // The same built file after an upgrade of the manifest: nothing was baked in.
+    await writeFile(join(pkg, "package.json"), JSON.stringify({ name: "rxtrade", version: "7.9.0" }));
+    expect(await run(command, ["-v"], { cwd: project })).toMatchObject({ code: 0, stdout: "7.9.0\n", stderr: "" });
+  });
+
+  it("without a package.json of rxtrade above it: exit 1 and a message saying where it looked, no stack", async () => {
+    const lost = join(work, "lost");
+    await mkdir(lost, { recursive: true });
+    await writeFile(join(lost, "package.json"), JSON.stringify({ name: "not-rxtrade", version: "1.2.3" }));
+    await copyFile(cli[1] as string, join(lost, "cli.mjs"));
+    const exit = await run([cli[0] as string, join(lost, "cli.mjs")], ["--version"], { cwd: lost });
+    expect(exit.code).toBe(1);
+    expect(exit.stdout).toBe("");
+    expect(exit.stderr).toBe(`rxtrade: cannot tell the version: no package.json of rxtrade in ${lost} or any folder above it; reinstall rxtrade (npm install rxtrade)\n`);
+  });
+
+  it("takes no arguments (exit 2) and is listed in the help", async () => {
+    const exit = await run(cli, ["--version", "demo"], { cwd: work });
+    expect(exit.code).toBe(2);
+    expect(exit.stderr).toBe(`rxtrade: --version takes no arguments, got "demo"\nRun 'rxtrade --help' for the flags.\n`);
+    expect((await run(cli, ["--help"], { cwd: work })).stdout).toContain("  rxtrade --version      the installed version of rxtrade\n");
+  });
+});
