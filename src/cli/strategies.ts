@@ -5,19 +5,22 @@ import { momentumStrategy } from "../../examples/strategies/momentum";
 import { editDistance, UsageError } from "./usage";
 import { describeThrown, loadUserExport, looksLikePath } from "./userModule";
 
-/** The strategies of examples/strategies/, by the name `--strategy` takes. */
+/**
+ * The strategies of examples/strategies/, by the name `--strategy` takes. They are bundled into
+ * the command (dist/cli.js); their sources are not in the package, so the help names no file.
+ */
 export const EXAMPLE_STRATEGIES: Readonly<Record<string, { create: () => StrategySchema; summary: string }>> = {
   momentum: {
     create: () => momentumStrategy(),
-    summary: "a 0.3 % move over 3 minutes -> trade it, TP/SL 1 %, 60 min (examples/strategies/momentum.ts)",
+    summary: "a 0.3 % move over 3 minutes -> trade it, TP/SL 1 %, 60 min",
   },
   "ma-cross": {
     create: () => maCrossStrategy(),
-    summary: "SMA 9 crosses SMA 21 on 5m candles -> trade it, TP 1 %, SL 0.7 % (examples/strategies/maCross.ts)",
+    summary: "SMA 9 crosses SMA 21 on 5m candles -> trade it, TP 1 %, SL 0.7 %",
   },
   breakout: {
     create: () => breakoutStrategy(),
-    summary: "a 60-minute range breaks -> limit entry on the retest (examples/strategies/breakout.ts)",
+    summary: "a 60-minute range breaks -> limit entry on the retest",
   },
 };
 
