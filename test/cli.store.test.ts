@@ -255,8 +255,13 @@ describe("rxtrade store clear", () => {
     const removed = await run(cli, ["store", "clear", "ETH/USDT:USDT:breakout", "--store", dir, "-y"], { cwd: elsewhere });
     expect(removed.code).toBe(0);
     expect(await fileStore(dir).read("ETH/USDT:USDT:breakout")).toBeNull();
-    // An unrecognised value is cleared the same way.
+    // An unrecognised value is cleared the same way; so is a corrupt file, by the key a run names it with.
     expect((await run(cli, ["store", "clear", "BTCUSDT:notes", "--store", dir, "--yes"], { cwd: elsewhere })).code).toBe(0);
+    const corrupt = fileStore(dir).pathOf("DOGEUSDT:grid");
+    await writeFile(corrupt, "{");
+    const cleared = await run(cli, ["store", "clear", "DOGEUSDT:grid", "--store", dir, "--yes"], { cwd: elsewhere });
+    expect(cleared).toMatchObject({ code: 0, stdout: expect.stringContaining("(it held a corrupt file (the file is not JSON (") });
+    expect(existsSync(corrupt)).toBe(false);
     expect((await listJson(dir)).keys.map((k) => k.key)).toEqual(["BTCUSDT:momentum", null]);
   });
 
@@ -276,6 +281,12 @@ describe("rxtrade store clear", () => {
     expect(yes).toMatchObject({ code: 0, err: question });
     expect(yes.out).toMatch(/^Removed BTCUSDT:momentum from .* \(it held opened signal e7be98dd-5c1a-4b9e-9f3e-2d7c1a0b4e61 /);
     expect(await fileStore(dir).read("BTCUSDT:momentum")).toBeNull();
+
+    // Not a signal: no word of monitoring.
+    expect(await inProcess(["store", "clear", "BTCUSDT:notes", "--store", dir], { tty: true, answer: "no\n" })).toMatchObject({
+      code: 1,
+      err: question.replace(/^Remove BTCUSDT:momentum/, "Remove BTCUSDT:notes").replace(/It holds .*$/, "It holds a value rxtrade does not recognise. [y/N] "),
+    });
 
     // stdin not a terminal: nothing is asked, nothing is read.
     expect(await inProcess(["store", "clear", "BTCUSDT:notes", "--store", dir], { tty: false, answer: "y\n" })).toMatchObject({ code: 2 });

@@ -120,7 +120,8 @@ async function clearCommand(args: readonly string[], terminal: Terminal): Promis
     if (!terminal.interactive) {
       throw new UsageError("store", `not asking for a confirmation without a terminal: pass --yes to remove ${key} from ${dir}; it holds ${what}`);
     }
-    const warning = entry.data.kind === "value" && stateOf(entry).state !== "nothing" ? "; rxtrade will no longer monitor that signal" : "";
+    const { state } = stateOf(entry);
+    const warning = state === "opened" || state === "scheduled" ? "; rxtrade will no longer monitor that signal" : "";
     const answer = await terminal.ask(`Remove ${key} from ${displayPath(listing.dir)}? It holds ${what}${warning}. [y/N] `);
     if (!/^\s*y(es)?\s*$/i.test(answer ?? "")) {
       terminal.line(`Not removed: ${key} still holds ${what}.`);
@@ -237,7 +238,8 @@ function holdsText(entry: ListedKey): string {
     return `${state === "opened" ? "opened" : "scheduled (limit entry)"} signal ${signal.id} (${signal.position} @ ${price(signal.priceOpen)} on ${signal.exchangeName}, since ${minute(since)} UTC)`;
   }
   if (state === "nothing") return "nothing";
-  return `a ${state} file (${reason})`;
+  const what = state === "unrecognised" ? "a value rxtrade does not recognise" : state === "corrupt" ? "a corrupt file" : "a file that cannot be read";
+  return state === "unrecognised" ? what : `${what} (${reason})`;
 }
 
 function lockJson(lock: ListedKey["lock"]): Record<string, unknown> | null {
