@@ -39,12 +39,13 @@ const FLAGS = {
 
 export const DEMO_HELP = `rxtrade demo — the live loop on three weeks of real BTCUSDT minutes, offline
 
-Replays the bundled BTCUSDT one-minute candles (2023-03-01 to 2023-03-21, Binance) through the
-real live loop — liveTrade$ with a file store — on a simulated clock paced at N minutes per
-second: the same ticks, persistence, graceful stop and crash recovery as a live run. The same
-flags give the same trades and statistics every run, however busy the machine: the clock
-moves from one tick to the next only once the store and the strategy have answered. Stop it
-with Ctrl-C or kill -9 and run it again: it resumes the open signal where the clock was.
+Replays the bundled one-minute candles of Binance.US BTC/USDT (2023-03-01 to 2023-03-21, prices
+in USDT) through the real live loop — liveTrade$ with a file store — on a simulated clock paced
+at N minutes per second: the same ticks, persistence, graceful stop and crash recovery as a
+live run. The same flags give the same trades and statistics every run, however busy the
+machine: the clock moves from one tick to the next only once the store and the strategy have
+answered. Stop it with Ctrl-C or kill -9 and run it again: it resumes the open signal where
+the clock was.
 
 Usage
   rxtrade demo [--speed N] [--strategy name|path] [--store dir] [--from ISO] [--minutes N]
