@@ -10,17 +10,41 @@ export interface ErrorContext {
   exchangeName?: string;
 }
 
-abstract class RxTradeError extends Error {
+// Marks the prototypes of rxtrade's errors; `instanceof RxTradeError` looks for it (see below).
+const RXTRADE_ERROR = Symbol("rxtrade error");
+
+/**
+ * The base of every error rxtrade throws or reports, so one check catches them all:
+ *
+ * @example
+ * import { RxTradeError } from "rxtrade";
+ * try { addStrategy(schema); } catch (error) { if (error instanceof RxTradeError) console.error(error.name, error.message); }
+ *
+ * `instanceof RxTradeError` is also true of `SchemaError`, which extends `TypeError` (what 0.1.0
+ * threw for a broken schema) instead of this class: the check looks for a mark that every
+ * rxtrade error's prototype carries. `instanceof` any other class works as usual.
+ */
+export abstract class RxTradeError extends Error {
   readonly symbol?: string;
   readonly strategyName?: string;
   readonly exchangeName?: string;
 
   constructor(message: string, context: ErrorContext = {}, cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause });
-    if (context.symbol !== undefined) this.symbol = context.symbol;
-    if (context.strategyName !== undefined) this.strategyName = context.strategyName;
-    if (context.exchangeName !== undefined) this.exchangeName = context.exchangeName;
+    setContext(this, context);
   }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== RxTradeError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === "object" && value !== null && (value as { [RXTRADE_ERROR]?: unknown })[RXTRADE_ERROR] === true;
+  }
+}
+Object.defineProperty(RxTradeError.prototype, RXTRADE_ERROR, { value: true });
+
+function setContext(error: { symbol?: string; strategyName?: string; exchangeName?: string }, context: ErrorContext): void {
+  if (context.symbol !== undefined) error.symbol = context.symbol;
+  if (context.strategyName !== undefined) error.strategyName = context.strategyName;
+  if (context.exchangeName !== undefined) error.exchangeName = context.exchangeName;
 }
 
 /** A signal from `getSignal` broke one or more rules; `problems` lists each, with its value. */
@@ -220,3 +244,46 @@ export class ReportWriteError extends RxTradeError {
     this.path = options.path;
   }
 }
+
+/**
+ * The registries (`addStrategy`, `addExchange`, `getStrategy`, `getExchange`, and the names a
+ * `Live` call or `liveTrade$` is given): a name that is not registered, or already is.
+ * `strategyName` or `exchangeName` is the name; `registered` lists the names of that kind in
+ * the registry. (Additive to the API's error list.)
+ */
+export class RegistryError extends RxTradeError {
+  override readonly name = "RegistryError";
+  constructor(
+    message: string,
+    context: ErrorContext,
+    /** The names of the same kind (strategies or exchanges) registered when it was thrown. */
+    readonly registered: readonly string[],
+  ) {
+    super(`rxtrade: ${message}`, context);
+  }
+}
+
+/**
+ * A strategy or exchange schema that cannot run: not an object, a missing or empty name, a
+ * missing function, an unknown interval. `problems` lists each, with its value. It extends
+ * `TypeError` (as 0.1.0's error for a broken schema was) and is an `RxTradeError` too.
+ * (Additive to the API's error list.)
+ */
+export class SchemaError extends TypeError {
+  override readonly name = "SchemaError";
+  readonly symbol?: string;
+  readonly strategyName?: string;
+  readonly exchangeName?: string;
+  constructor(
+    /** Which kind of schema. */
+    readonly kind: "strategy" | "exchange",
+    readonly problems: readonly string[],
+    readonly schema: unknown,
+    /** The schema's name, when it has a usable one. */
+    name?: string,
+  ) {
+    super(`rxtrade: invalid ${kind} schema${name === undefined ? "" : ` ${JSON.stringify(name)}`}: ${problems.join("; ")}`);
+    if (name !== undefined) setContext(this, kind === "strategy" ? { strategyName: name } : { exchangeName: name });
+  }
+}
+Object.defineProperty(SchemaError.prototype, RXTRADE_ERROR, { value: true });

@@ -57,6 +57,7 @@ export { setConfig, getConfig, getDefaultConfig, resolveConfig, validateConfig, 
 
 // Errors
 export {
+  RxTradeError,
   InvalidSignalError,
   ConfigError,
   ExchangeError,
@@ -69,6 +70,8 @@ export {
   CallTimeoutError,
   StreamStalledError,
   ReportWriteError,
+  RegistryError,
+  SchemaError,
   type ErrorContext,
 } from "./errors";
 
