@@ -157,7 +157,7 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
   const tracked = trackedServices(scheduler, limits, { store, exchange: replay, strategy });
   const tickEveryMs = (DEFAULT_TICK_MS * 1000) / (speed * MINUTE);
 
-  terminal.line(`rxtrade demo · ${SYMBOL} one-minute candles ${minute(first)} → ${minute(dataEnd - MINUTE)} UTC, bundled (no network)`);
+  terminal.line(`rxtrade demo · Binance.US BTC/USDT one-minute candles ${minute(first)} → ${minute(dataEnd - MINUTE)} UTC, prices in USDT, bundled (no network)`);
   terminal.line(
     `strategy ${strategy.strategyName} · store ${displayPath(store.dir)} · ${speed} simulated min/s (a ${DEFAULT_TICK_MS} ms tick every ${tickEveryMs < 10 ? tickEveryMs.toFixed(1) : Math.round(tickEveryMs)} ms)`,
   );
