@@ -15,7 +15,7 @@ const strategy: StrategySchema = {
   }),
 };
 
-// Real BTCUSDT minutes shipped with rxtrade, replayed in virtual time: a day runs in milliseconds.
+// Real Binance.US BTC/USDT minutes (prices in USDT) shipped with rxtrade, replayed in virtual time: a day runs in milliseconds.
 const candles = await csvCandles(BUNDLED_BTCUSDT_1M);
 const clock = new VirtualClock(candles[0]!.timestamp + 5 * 60_000);
 const stop$ = new Subject<void>();
