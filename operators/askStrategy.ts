@@ -1,6 +1,6 @@
-import type { Unsubscribable } from "rxjs";
-import { candleFeed } from "../src/candleFeed";
-import { Deadline } from "../src/deadline";
+import { isObservable, Observable, type Unsubscribable } from "rxjs";
+import { type CandleFeed, candleFeed } from "../src/candleFeed";
+import { callWatcherOf, Deadline } from "../src/deadline";
 import { CallTimeoutError, StrategyError } from "../src/errors";
 import { emit } from "../src/events";
 import { isDeferred, settle } from "../src/maybeAsync";
@@ -20,6 +20,10 @@ export interface StrategyAnswer {
  * CC_MAX_SIGNAL_GENERATION_SECONDS, validated by `createSignal`. A throw, a rejection, a
  * timeout or an invalid signal is reported on `error$` and answered as `null`. A synchronous
  * strategy is answered synchronously.
+ *
+ * The answer may be a value, a Promise-like or an Observable: its first value, or `null` when it
+ * completes without one; an Observable's error counts as a throw. A pending answer is
+ * unsubscribed (a late one dropped) at its time limit and when the tick is torn down.
  */
 export class AskStrategy {
   /** Time of the last `getSignal` call. */
@@ -30,7 +34,9 @@ export class AskStrategy {
   private at = 0;
   private price = 0;
   private feeds: Array<{ cancel(): void }> | undefined;
-  private async: { value(dto: unknown): void; error(error: unknown): void; timeout(): void } | undefined;
+  /** Ends the pending call for a scheduler that watches calls (`CallWatcher`). */
+  private inFlight: (() => void) | undefined;
+  private async: { value(dto: unknown): void; error(error: unknown): void; empty(): void; timeout(): void } | undefined;
 
   constructor(
     private readonly context: TradeContext,
@@ -53,6 +59,7 @@ export class AskStrategy {
     const signalContext: SignalContext = {
       currentPrice: price,
       getCandles: (interval, limit) => this.candlesAsOf(interval, limit, now),
+      candles$: (interval, limit) => this.candles$AsOf(interval, limit, now),
     };
     let value;
     try {
@@ -69,13 +76,19 @@ export class AskStrategy {
     const callbacks = (this.async ??= {
       value: (dto) => this.received(dto),
       error: (error) => this.failed(error),
+      empty: () => this.received(null),
       timeout: () => this.timedOut(),
     });
-    const handle = settle(value, callbacks.value, callbacks.error);
+    const handle = settle(value, callbacks.value, callbacks.error, callbacks.empty);
     if (handle === undefined) return;
     this.pending = handle;
-    this.deadline ??= new Deadline(this.context.scheduler, this.context.limits.signalMs);
+    const { scheduler, limits } = this.context;
+    this.deadline ??= new Deadline(scheduler, limits.signalMs);
     this.deadline.arm(callbacks.timeout);
+    const watcher = callWatcherOf(scheduler);
+    if (watcher !== undefined && !isObservable(value)) {
+      this.inFlight = watcher.callStarted(`getSignal(${identity.symbol}) of ${strategy.strategyName}`, limits.signalMs);
+    }
   }
 
   /** Abandons a pending call: its late answer is dropped. */
@@ -120,6 +133,9 @@ export class AskStrategy {
   private settle(): StrategyAnswer | undefined {
     const listener = this.listener;
     this.listener = undefined;
+    const end = this.inFlight;
+    this.inFlight = undefined;
+    end?.();
     this.pending?.unsubscribe();
     this.pending = undefined;
     this.deadline?.disarm();
@@ -133,22 +149,55 @@ export class AskStrategy {
   // Candles for the strategy, as of its tick: the newest `limit` that had closed by then.
   private candlesAsOf(interval: CandleInterval, limit: number, at: number): Promise<Candle[]> {
     return new Promise<Candle[]>((resolve, reject) => {
-      const width = intervalMs(interval);
-      if (width === undefined || !Number.isSafeInteger(limit) || limit <= 0) {
-        reject(new RangeError(`rxtrade: getCandles(${JSON.stringify(interval)}, ${limit}): unknown interval or limit not a positive integer`));
-        return;
-      }
-      if (this.listener === undefined || this.at !== at) {
-        reject(new StrategyError(`getCandles was called after getSignal of ${this.context.identity.strategyName} had settled`, this.context.identity));
-        return;
-      }
-      const first = Math.floor(at / width) * width - limit * width;
-      const closed = (candles: Candle[]) =>
-        normalizeCandles(candles, this.context.identity).filter((c) => c.timestamp >= first && c.timestamp + width <= at);
-      const feed = candleFeed(this.context, interval, closed, resolve, reject);
-      (this.feeds ??= []).push(feed);
-      feed.request(first, limit);
+      this.requestCandles("getCandles", interval, limit, at, resolve, reject);
     });
+  }
+
+  // The same candles as an Observable: requested on subscribe, delivered synchronously when the
+  // exchange answers synchronously, the request abandoned on unsubscribe.
+  private candles$AsOf(interval: CandleInterval, limit: number, at: number): Observable<Candle[]> {
+    return new Observable<Candle[]>((subscriber) => {
+      const feed = this.requestCandles(
+        "candles$",
+        interval,
+        limit,
+        at,
+        (candles) => {
+          subscriber.next(candles);
+          subscriber.complete();
+        },
+        (error) => subscriber.error(error),
+      );
+      return feed === undefined ? undefined : () => feed.cancel();
+    });
+  }
+
+  // One candle request of the strategy (`getCandles` or `candles$`): checked, then served by a
+  // CandleFeed of its own (retries, time limit), cancelled when the call settles.
+  private requestCandles(
+    name: string,
+    interval: CandleInterval,
+    limit: number,
+    at: number,
+    next: (candles: Candle[]) => void,
+    error: (error: unknown) => void,
+  ): CandleFeed<Candle[]> | undefined {
+    const width = intervalMs(interval);
+    if (width === undefined || !Number.isSafeInteger(limit) || limit <= 0) {
+      error(new RangeError(`rxtrade: ${name}(${JSON.stringify(interval)}, ${limit}): unknown interval or limit not a positive integer`));
+      return undefined;
+    }
+    if (this.listener === undefined || this.at !== at) {
+      error(new StrategyError(`${name} was called after getSignal of ${this.context.identity.strategyName} had settled`, this.context.identity));
+      return undefined;
+    }
+    const first = Math.floor(at / width) * width - limit * width;
+    const closed = (candles: Candle[]) =>
+      normalizeCandles(candles, this.context.identity).filter((c) => c.timestamp >= first && c.timestamp + width <= at);
+    const feed = candleFeed(this.context, interval, closed, next, error);
+    (this.feeds ??= []).push(feed);
+    feed.request(first, limit);
+    return feed;
   }
 }
 

@@ -1,6 +1,6 @@
-import type { SchedulerLike, Unsubscribable } from "rxjs";
+import { isObservable, type SchedulerLike, type Unsubscribable } from "rxjs";
 import type { Config } from "./config";
-import { Deadline } from "./deadline";
+import { callWatcherOf, Deadline } from "./deadline";
 import { CallTimeoutError, CandleDataError, ExchangeError } from "./errors";
 import { settle } from "./maybeAsync";
 import type { Candle, CandleInterval, ExchangeSchema } from "./model";
@@ -42,6 +42,8 @@ export class CandleFeed<T> {
   private settled = true;
   private pending: Unsubscribable | undefined;
   private deadline: Deadline | undefined;
+  /** Ends the pending call for a scheduler that watches calls (`CallWatcher`). */
+  private inFlight: (() => void) | undefined;
   private async: { received(candles: Candle[]): void; failed(error: unknown): void; retry(): void; timedOut(): void } | undefined;
 
   constructor(
@@ -63,6 +65,7 @@ export class CandleFeed<T> {
   /** Abandons the pending request, if any. */
   cancel(): void {
     this.settled = true;
+    this.callEnded();
     this.pending?.unsubscribe();
     this.pending = undefined;
     this.deadline?.cancel();
@@ -89,10 +92,23 @@ export class CandleFeed<T> {
     const handle = settle(value, callbacks.received, callbacks.failed);
     if (handle === undefined) return;
     this.pending = handle;
-    (this.deadline ??= new Deadline(this.context.scheduler, this.context.limits.exchangeMs)).arm(callbacks.timedOut);
+    const { scheduler, limits } = this.context;
+    (this.deadline ??= new Deadline(scheduler, limits.exchangeMs)).arm(callbacks.timedOut);
+    const watcher = callWatcherOf(scheduler);
+    if (watcher !== undefined && !isObservable(value)) {
+      this.inFlight = watcher.callStarted(`getCandles(${identity.symbol}, ${this.interval})`, limits.exchangeMs);
+    }
+  }
+
+  private callEnded(): void {
+    const end = this.inFlight;
+    if (end === undefined) return;
+    this.inFlight = undefined;
+    end();
   }
 
   private received(candles: Candle[]): void {
+    this.callEnded();
     this.pending = undefined;
     this.deadline?.disarm();
     if (this.settled) return;
@@ -109,6 +125,7 @@ export class CandleFeed<T> {
   }
 
   private failed(failure: unknown): void {
+    this.callEnded();
     this.pending = undefined;
     this.deadline?.disarm();
     if (this.settled) return;

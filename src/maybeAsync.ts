@@ -14,6 +14,7 @@ const MAX_SYNC_ADOPTIONS = 1000;
 
 const nativeThen = Promise.prototype.then;
 const NOTHING = Symbol("nothing");
+const COMPLETED_EMPTY = Symbol("completed empty");
 
 // `probe` leaves the `then` it read (or what reading it threw) here, so that no allocation is
 // needed to return two values.
@@ -74,6 +75,9 @@ export function isDeferred(value: unknown): boolean {
  * thenables synchronously (a cycle), fails with a `TypeError` instead of never settling. A
  * rejection reason is never adopted. Native Promises take a fast path.
  *
+ * An Observable that completes without a value calls `empty` when it is given (a strategy's
+ * Observable answer that completes empty means "no signal"), else `error`.
+ *
  * `next` and `error` run outside the thenable's `then` (or the Observable's subscribe): a throw
  * from them is not mistaken for the thenable's failure.
  */
@@ -81,6 +85,7 @@ export function settle<T>(
   value: MaybeAsync<T>,
   next: (value: T) => void,
   error: (error: unknown) => void,
+  empty?: () => void,
 ): Unsubscribable | undefined {
   // Arrays (candles) are the common synchronous value: skip the Observable/thenable probes.
   if (value === null || Array.isArray(value) || (typeof value !== "object" && typeof value !== "function")) {
@@ -104,7 +109,7 @@ export function settle<T>(
       next(value as T);
       return undefined;
     case OBSERVABLE:
-      return first(value as Observable<T>, next, error);
+      return first(value as Observable<T>, next, error, empty);
     case BROKEN:
       error(then);
       return undefined;
@@ -259,7 +264,12 @@ function selfResolved(): TypeError {
   return new TypeError("rxtrade: a thenable resolved with itself; it can never settle");
 }
 
-function first<T>(source: Observable<T>, next: (value: T) => void, error: (error: unknown) => void): Unsubscribable | undefined {
+function first<T>(
+  source: Observable<T>,
+  next: (value: T) => void,
+  error: (error: unknown) => void,
+  empty: (() => void) | undefined,
+): Unsubscribable | undefined {
   let done = false;
   // While subscribe() runs, a synchronous emission is kept and delivered after it returns, so
   // that a throw from `next`/`error` reaches the caller instead of the Observable.
@@ -268,6 +278,11 @@ function first<T>(source: Observable<T>, next: (value: T) => void, error: (error
   let failed = false;
   // `let`, declared first: a synchronous emission arrives while subscribe() is still running.
   let subscription: Subscription | Unsubscribable | undefined;
+  const deliver = (value: unknown, failure: boolean) => {
+    if (failure) error(value);
+    else if (value === COMPLETED_EMPTY) (empty as () => void)();
+    else next(value as T);
+  };
   const finish = (value: unknown, failure: boolean) => {
     if (done) return;
     done = true;
@@ -277,14 +292,14 @@ function first<T>(source: Observable<T>, next: (value: T) => void, error: (error
       return;
     }
     subscription?.unsubscribe();
-    if (failure) error(value);
-    else next(value as T);
+    deliver(value, failure);
   };
   try {
     subscription = source.subscribe({
       next: (value) => finish(value, false),
       error: (failure: unknown) => finish(failure, true),
-      complete: () => finish(new Error("the observable completed without a value"), true),
+      complete: () =>
+        empty === undefined ? finish(new Error("the observable completed without a value"), true) : finish(COMPLETED_EMPTY, false),
     });
   } catch (thrown) {
     // An Observable-like whose subscribe throws (an rxjs Observable reports it to `error`).
@@ -297,8 +312,7 @@ function first<T>(source: Observable<T>, next: (value: T) => void, error: (error
   } catch {
     // The value is already here; a broken unsubscribe of a foreign Observable changes nothing.
   }
-  if (failed) error(outcome);
-  else next(outcome as T);
+  deliver(outcome, failed);
   return undefined;
 }
 

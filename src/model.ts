@@ -113,11 +113,40 @@ export type TickResult =
 
 export type TickAction = TickResult["action"];
 
-/** What a strategy can ask the market for while it decides. */
+/**
+ * What a strategy can ask the market for while it decides (the third argument of `getSignal`).
+ * Its functions may be destructured (`{ currentPrice, candles$ }`), and may be called only
+ * while that `getSignal` call is pending: afterwards they fail with a `StrategyError`.
+ */
 export interface SignalContext {
+  /** The tick's price: the VWAP of the last CC_AVG_PRICE_CANDLES_COUNT closed one-minute candles. */
   currentPrice: number;
-  /** The last `limit` closed candles of `interval` as of the tick, oldest first. */
+  /**
+   * The last `limit` closed candles of `interval` as of the tick, oldest first: candles that
+   * had not closed by the tick's time are left out, so fewer than `limit` may come back. The
+   * request gets CC_GET_CANDLES_RETRY_COUNT attempts, each bounded by
+   * CC_EXCHANGE_TIMEOUT_SECONDS; it rejects with an `ExchangeError` (or the `CandleDataError`
+   * of unusable candles) after the last, and with a `RangeError` for an unknown interval or a
+   * `limit` that is not a positive integer.
+   */
   getCandles(interval: CandleInterval, limit: number): Promise<Candle[]>;
+  /**
+   * The same candles as `getCandles` (same closed-candle rule, attempts, time limit and
+   * errors) as an Observable: one emission, then completion. The exchange is asked on
+   * subscribe, and when it answers synchronously (a replay, `marbleExchange`) so does
+   * `candles$` — which is what lets a strategy that reads candles run inside
+   * `TestScheduler.run` and in `VirtualClock.flush`. Unsubscribing abandons the request.
+   *
+   * ```
+   * exchange:                      (candles)
+   * candles$("5m", 21):            (c|)
+   * ```
+   *
+   * @example
+   * getSignal: (symbol, when, ctx) =>
+   *   ctx.candles$("5m", 21).pipe(map((candles) => decide(candles, ctx.currentPrice)))
+   */
+  candles$(interval: CandleInterval, limit: number): Observable<Candle[]>;
 }
 
 export interface StrategyCallbacks {
@@ -134,6 +163,18 @@ export interface StrategyCallbacks {
 export interface StrategySchema {
   strategyName: string;
   interval: SignalInterval;
+  /**
+   * Asked for a signal when nothing is open or scheduled, at most once per `interval`. It may
+   * answer with a value, a Promise-like or an Observable (its first value; `null` when it
+   * completes without one). A throw, a rejection or an Observable's error is a
+   * `StrategyError` on `error$`; an answer still pending after CC_MAX_SIGNAL_GENERATION_SECONDS
+   * is dropped (an Observable is unsubscribed, as it is when the stream ends). Each costs one
+   * `idle` tick.
+   *
+   * @param symbol the stream's symbol
+   * @param when the tick's time (from the stream's scheduler)
+   * @param ctx the tick's price and candles (`getCandles`, `candles$`)
+   */
   getSignal(symbol: string, when: Date, ctx: SignalContext): MaybeAsync<SignalDto | null>;
   callbacks?: Partial<StrategyCallbacks>;
 }

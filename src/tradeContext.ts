@@ -1,5 +1,6 @@
 import { asyncScheduler, type SchedulerLike } from "rxjs";
 import { type Config, getConfig, resolveConfig } from "./config";
+import { callWatcherOf, watchedStore } from "./deadline";
 import { randomId } from "./ids";
 import type { ExchangeSchema, LiveOptions, SignalStore, StrategySchema } from "./model";
 import { intervalMs } from "./model";
@@ -12,6 +13,10 @@ export interface TradeContext {
   readonly identity: StreamIdentity;
   readonly strategy: StrategySchema;
   readonly exchange: ExchangeSchema;
+  /**
+   * The stream's store. Under a scheduler that watches calls (`CallWatcher`, e.g. a
+   * `VirtualClock`) it is a decorator of the given store that reports its calls in flight.
+   */
   readonly store: SignalStore;
   /** The stream's store key, `${symbol}:${strategyName}`. */
   readonly key: string;
@@ -87,17 +92,20 @@ export function tradeContext(symbol: string, strategy: StrategySchema | string, 
   }
   const scheduler = options.scheduler ?? asyncScheduler;
   const config = resolveConfig(getConfig(), options.config);
+  const limits = timeLimits(config, tickMs, scheduler);
+  // The store calls are made by several operators: they are watched here, once, for all of them.
+  const watcher = callWatcherOf(scheduler);
   return {
     identity: { symbol, strategyName: strategySchema.strategyName, exchangeName: exchange.exchangeName },
     strategy: strategySchema,
     exchange,
-    store,
+    store: watcher === undefined ? store : watchedStore(store, watcher, limits.storeMs),
     key: `${symbol}:${strategySchema.strategyName}`,
     scheduler,
     tickMs,
     config,
     signalIntervalMs: intervalMs(strategySchema.interval) as number,
     newId: randomId,
-    limits: timeLimits(config, tickMs, scheduler),
+    limits,
   };
 }

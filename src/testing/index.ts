@@ -1,5 +1,5 @@
 // Virtual time
-export { VirtualClock } from "./virtualClock";
+export { VirtualClock, type VirtualClockOptions } from "./virtualClock";
 export { createTestScheduler } from "./testScheduler";
 
 // Market data

@@ -1,4 +1,22 @@
 import { type SchedulerAction, type SchedulerLike, Subscription } from "rxjs";
+import type { CallWatcher } from "../deadline";
+
+/** Options of a `VirtualClock`. */
+export interface VirtualClockOptions {
+  /**
+   * How long (real ms) `flushAsync` waits for one call in flight — an exchange, store or
+   * strategy call that answered with a Promise — before it moves virtual time on without it.
+   * Default 1000. A call that never settles costs this once; then virtual time runs on to the
+   * call's time limit, as it would live.
+   */
+  callGraceMs?: number;
+}
+
+interface CallInFlight {
+  readonly call: string;
+  /** Real time (ms) after which `flushAsync` no longer waits for it. */
+  readonly until: number;
+}
 
 /**
  * A virtual-time scheduler for long replays and many streams. Unlike rxjs's
@@ -8,7 +26,8 @@ import { type SchedulerAction, type SchedulerLike, Subscription } from "rxjs";
  *
  * `flush()` runs synchronously: right for synchronous strategies, exchanges and stores.
  * `flushAsync()` lets pending Promises settle between time steps, so `async` strategies run in
- * virtual time too.
+ * virtual time too, and waits for the calls of the engine that are in flight (it is a
+ * `CallWatcher`), so a store doing real I/O (`fileStore`) runs in virtual time too.
  *
  * @example
  * const clock = new VirtualClock(Date.parse("2023-03-01T00:10:00Z"));
@@ -16,14 +35,26 @@ import { type SchedulerAction, type SchedulerLike, Subscription } from "rxjs";
  *   .subscribe(console.log);
  * clock.flush(Date.parse("2023-03-02T00:00:00Z"));
  */
-export class VirtualClock implements SchedulerLike {
+export class VirtualClock implements SchedulerLike, CallWatcher {
   private time: number;
   private readonly heap: VirtualAction<any>[] = [];
   private sequence = 0;
+  private readonly graceMs: number;
+  private readonly calls = new Set<CallInFlight>();
+  /** Wakes a `flushAsync` waiting for calls. */
+  private wake: (() => void) | undefined;
 
-  /** @param startTime the clock's initial `now()`, ms */
-  constructor(startTime = 0) {
+  /**
+   * @param startTime the clock's initial `now()`, ms
+   * @param options how long `flushAsync` waits for a call in flight
+   */
+  constructor(startTime = 0, options: VirtualClockOptions = {}) {
+    const { callGraceMs = 1000 } = options;
+    if (!(callGraceMs >= 0 && callGraceMs <= 2_147_483_647)) {
+      throw new RangeError(`rxtrade: VirtualClock option callGraceMs (${callGraceMs}) must be a number of ms from 0 to 2147483647`);
+    }
     this.time = startTime;
+    this.graceMs = callGraceMs;
   }
 
   now(): number {
@@ -37,6 +68,20 @@ export class VirtualClock implements SchedulerLike {
   /** Actions waiting to run. */
   get pending(): number {
     return this.heap.length;
+  }
+
+  /** What the engine is waiting for: its calls in flight (e.g. `lock(BTCUSDT:momentum)`), oldest first. */
+  get callsInFlight(): string[] {
+    return [...this.calls].map((entry) => entry.call);
+  }
+
+  /** `CallWatcher`: the engine made a call that did not answer synchronously; `flushAsync` waits for it. */
+  callStarted(call: string, _limitMs: number): () => void {
+    const entry: CallInFlight = { call, until: realNow() + this.graceMs };
+    this.calls.add(entry);
+    return () => {
+      if (this.calls.delete(entry)) this.wake?.();
+    };
   }
 
   /**
@@ -61,14 +106,24 @@ export class VirtualClock implements SchedulerLike {
   /**
    * Like `flush`, but before each time step (and at the end) it waits a macrotask, so every
    * Promise chain started by the previous step — an async `getSignal`, a Promise exchange —
-   * settles before virtual time moves on.
+   * settles before virtual time moves on. It also waits for the engine's calls in flight (see
+   * `callsInFlight`): a `fileStore` lock, read or write is real I/O that no macrotask covers.
+   * It waits for each call at most `callGraceMs` of real time: a call that never settles still
+   * lets virtual time reach its time limit.
    *
    * @returns the number of actions run
    */
   async flushAsync(until = Infinity): Promise<number> {
     let ran = 0;
     await macrotask();
-    for (let next = this.heap[0]; next !== undefined && next.due <= until; next = this.heap[0]) {
+    for (;;) {
+      let next = this.heap[0];
+      // Time is about to move on (or the flush to end): first let the calls in flight settle.
+      if (this.calls.size > 0 && (next === undefined || next.due > this.time)) {
+        await this.callsSettled();
+        next = this.heap[0];
+      }
+      if (next === undefined || next.due > until) break;
       const step = next.due;
       if (step > this.time) this.time = step;
       while (next !== undefined && next.due <= step) {
@@ -81,6 +136,33 @@ export class VirtualClock implements SchedulerLike {
     }
     if (Number.isFinite(until) && until > this.time) this.time = until;
     return ran;
+  }
+
+  // Resolves once no call in flight is still worth waiting for: each one settled (and the
+  // macrotask after it ran, so that what it started is in flight or scheduled in turn), ran
+  // out of grace, or — where the runtime can tell — waits for no I/O of this process at all
+  // (a Promise that only virtual time, or nothing, will settle).
+  private async callsSettled(): Promise<void> {
+    for (;;) {
+      const now = realNow();
+      let first = Number.POSITIVE_INFINITY;
+      for (const entry of this.calls) if (entry.until > now && entry.until < first) first = entry.until;
+      if (first === Number.POSITIVE_INFINITY) return;
+      const busy = runtimeBusy();
+      if (busy === false) return;
+      // While I/O is in progress, look again soon: a call may go on to its next operation
+      // without settling.
+      const wait = busy === true ? Math.min(IO_POLL_MS, first - now) : first - now;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => this.wake?.(), wait);
+        this.wake = () => {
+          this.wake = undefined;
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      await macrotask();
+    }
   }
 
   /** @internal */
@@ -183,6 +265,33 @@ class VirtualAction<T> extends Subscription implements SchedulerAction<T> {
     this.clock.remove(this);
     super.unsubscribe();
   }
+}
+
+/** How often (real ms) `flushAsync` looks again at calls in flight while I/O is in progress. */
+const IO_POLL_MS = 5;
+
+// What Node lists as an I/O request in progress: a file operation (FSReqCallback,
+// FSReqPromise, FileHandleCloseReq), a DNS lookup (GetAddrInfoReqWrap, QueryReqWrap), a socket
+// connect, write or shutdown; and a queued setImmediate (a callback-based store's next step).
+const IO_REQUEST = /Req|ConnectWrap|WriteWrap|ShutdownWrap|^Immediate$/;
+
+// Whether this process has I/O in progress — `undefined` where the runtime cannot tell
+// (browsers: there only the grace bounds the wait). A call in flight while there is none waits
+// for something no real time brings: virtual time, or nothing (a hung call).
+function runtimeBusy(): boolean | undefined {
+  const runtime = (globalThis as { process?: { getActiveResourcesInfo?: unknown } }).process;
+  const resources = runtime?.getActiveResourcesInfo;
+  if (typeof resources !== "function") return undefined;
+  try {
+    return (resources.call(runtime) as unknown[]).some((type) => typeof type === "string" && IO_REQUEST.test(type));
+  } catch {
+    return undefined;
+  }
+}
+
+// Real time, for the grace of calls in flight only: virtual time is `now()`.
+function realNow(): number {
+  return globalThis.performance.now();
 }
 
 let pendingYield: (() => Promise<void>) | undefined;
