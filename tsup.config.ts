@@ -1,41 +1,68 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { defineConfig, type Options } from "tsup";
 
-const library: Options = {
-  entry: {
-    index: "src/index.ts",
-    operators: "operators/index.ts",
-    testing: "src/testing/index.ts",
-    node: "src/node/index.ts",
-    browser: "src/browser/index.ts",
-    ccxt: "src/ccxt/index.ts",
-  },
-  format: ["esm", "cjs"],
-  // The core's module-level state (config, registries, event subjects) must exist once, so
-  // `rxtrade/operators` and `rxtrade/testing` may not inline their own copy of it. Their
-  // sources import the core by relative path, and code splitting puts every module that
-  // two entries share into one `chunk-*.js` / `chunk-*.cjs` that all entries import.
-  // For CJS, tsup only splits when it builds ESM first and converts it; `treeshake` makes
-  // that conversion go through Rollup (faithful output) instead of sucrase, which would
-  // also down-level class fields and `??`. The .d.ts files share chunks the same way.
+/** The package's entries: `rxtrade`, `rxtrade/operators`, … (see package.json "exports"). */
+export const ENTRIES = {
+  index: "src/index.ts",
+  operators: "operators/index.ts",
+  testing: "src/testing/index.ts",
+  node: "src/node/index.ts",
+  browser: "src/browser/index.ts",
+  ccxt: "src/ccxt/index.ts",
+};
+
+/** What `dist/<entry>.cjs` holds: CommonJS gets the ESM build's module, not a copy of it. */
+export const cjsEntry = (name: string): string =>
+  `"use strict";\n// require(esm): the ESM build's module itself, so CJS and ESM callers share one engine state.\nmodule.exports = require("./${name}.js");\n`;
+
+// The code is built once, as ESM. The engine's module-level state (config, registries, event
+// subjects, error classes) must exist once per process, so `rxtrade/operators` and
+// `rxtrade/testing` may not inline their own copy of it: their sources import the core by
+// relative path, and code splitting puts every module that two entries share into one
+// `chunk-*.js` that all entries import. The CommonJS entries (`dist/<entry>.cjs`) are one-line
+// `require` calls of the ESM files (Node >= 20.19 / 22.12 load ESM with `require` when it has no
+// top-level await, which no entry has), so `require("rxtrade")` and `import "rxtrade"` in one
+// process get the same module — a second, converted CJS build would be a second state.
+const library = (outDir: string): Options => ({
+  entry: ENTRIES,
+  outDir,
+  format: ["esm"],
   splitting: true,
+  // Rollup's tree shaking after esbuild's: about 0.5 KB less of the core, minified.
   treeshake: true,
-  dts: true,
+  dts: false,
   sourcemap: true,
   target: "es2022",
-  // import.meta.url (rxtrade/node finds its bundled data with it) in the CJS build.
-  shims: true,
   // Dependencies are installed beside the package, never inlined (lowdb, idb-keyval; ccxt is
   // an optional peer that only rxtrade/ccxt imports).
   external: ["rxjs", /^rxjs\//, "lowdb", /^lowdb\//, "idb-keyval", "ccxt"],
-  // dist/cli.js is the other build's (below): kept while this one cleans dist/ in parallel.
-  clean: ["!cli.js", "!cli.js.map"],
-};
+  // The other builds' files (below) are kept while this one cleans dist/ in parallel.
+  clean: ["!cli.js", "!cli.js.map", "!*.d.ts", "!*.d.cts"],
+  async onSuccess() {
+    await Promise.all(Object.keys(ENTRIES).map((name) => writeFile(join(outDir, `${name}.cjs`), cjsEntry(name))));
+  },
+});
+
+// The types, for `import` (.d.ts) and for `require` (.d.cts): the same declarations, each set
+// sharing its chunks. A .d.cts may not re-export a .d.ts (TypeScript's node16 resolution would
+// see a CommonJS file importing an ES module), hence two sets.
+const types = (outDir: string): Options => ({
+  entry: ENTRIES,
+  outDir,
+  format: ["esm", "cjs"],
+  dts: { only: true },
+  clean: true,
+  target: "es2022",
+  external: ["rxjs", /^rxjs\//, "lowdb", /^lowdb\//, "idb-keyval", "ccxt"],
+});
 
 // The `rxtrade` bin: ESM only, with its #! line, no types. It imports the package by its own
 // name (rxtrade, rxtrade/node, rxtrade/ccxt resolve to the files above through the exports
 // map), so it shares one copy of the engine's module state with strategies a user loads.
-const cli: Options = {
+const cli = (outDir: string): Options => ({
   entry: { cli: "src/cli/index.ts" },
+  outDir,
   format: ["esm"],
   banner: { js: "#!/usr/bin/env node" },
   dts: false,
@@ -44,6 +71,9 @@ const cli: Options = {
   target: "es2022",
   platform: "node",
   external: ["rxtrade", /^rxtrade\//, "rxjs", /^rxjs\//, "ccxt", "tsx", /^tsx\//],
-};
+});
 
-export default defineConfig([library, cli]);
+/** The three builds writing into `outDir` (test/dualLoad.test.ts builds into a folder of its own). */
+export const builds = (outDir = "dist"): Options[] => [library(outDir), types(outDir), cli(outDir)];
+
+export default defineConfig(builds());

@@ -1,5 +1,6 @@
 // Loads every built entry through the package's own exports map, as ESM and as CJS, and
-// fails when one cannot be loaded or exports nothing. Run after `npm run build`.
+// fails when one cannot be loaded, exports nothing, or is not the same module both ways (one
+// engine state per process: the CJS entries re-export the ESM build). Run after `npm run build`.
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 
@@ -26,7 +27,7 @@ for (const specifier of entries) {
   }
 }
 // The error classes are one set across entries (API.md: instanceof works from any entry).
-const ERRORS = ["InvalidSignalError", "ConfigError", "ExchangeError", "StoreReadError", "StoreWriteError", "StoreLockedError"];
+const ERRORS = ["RxTradeError", "InvalidSignalError", "ConfigError", "ExchangeError", "StoreReadError", "StoreWriteError", "StoreLockedError"];
 for (const [kind, load] of [
   ["esm", (specifier) => import(specifier)],
   ["cjs", async (specifier) => require(specifier)],
@@ -42,4 +43,13 @@ for (const [kind, load] of [
   }
 }
 console.log(`smoke: error classes shared by all ${entries.length} entries (esm and cjs)`);
+for (const specifier of entries) {
+  const [esm, cjs] = [await import(specifier), require(specifier)];
+  const differ = Object.keys(esm).filter((name) => esm[name] !== cjs[name]);
+  if (differ.length > 0) {
+    failures += 1;
+    console.error(`smoke ${specifier}: require and import give different values (two engine states): ${differ.join(", ")}`);
+  }
+}
+console.log(`smoke: require and import give the same module for all ${entries.length} entries`);
 if (failures > 0) process.exit(1);
