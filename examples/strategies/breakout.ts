@@ -1,4 +1,5 @@
 import type { SignalDto, StrategySchema } from "rxtrade";
+import { DonchianChannels } from "trading-signals";
 
 export interface BreakoutOptions {
   /** One-minute candles that make the range. Default 60. */
@@ -15,6 +16,8 @@ export interface BreakoutOptions {
  * Breakout with a limit entry: when the price breaks out of the range of the last `lookback`
  * minutes, do not chase it — place a limit order back at the broken level and wait for the
  * retest. Above the range: a long limit at the range's high; below: a short limit at its low.
+ * The range is `trading-signals`' `DonchianChannels` over the candles of `ctx.getCandles` (an
+ * `async` strategy: on a `VirtualClock`, test it with `flushAsync`).
  *
  * Because `priceOpen` is given, the signal is first `scheduled`. It is `opened` when the price
  * comes back to the level, `cancelled` (`timeout`) when it does not within
@@ -35,10 +38,13 @@ export function breakoutStrategy(options: BreakoutOptions = {}): StrategySchema 
     async getSignal(_symbol, _when, { currentPrice, getCandles }): Promise<SignalDto | null> {
       const candles = await getCandles("1m", lookback);
       if (candles.length < lookback) return null; // not enough history yet
-      // The range before the latest minute, so the breakout candle itself does not move it.
-      const range = candles.slice(0, -1);
-      const high = Math.max(...range.map((candle) => candle.high));
-      const low = Math.min(...range.map((candle) => candle.low));
+      // The range (a Donchian channel) of the minutes before the latest, so the breakout candle
+      // itself does not move it.
+      const channel = new DonchianChannels(lookback - 1);
+      for (const candle of candles.slice(0, -1)) channel.add(candle);
+      const range = channel.getResult();
+      if (range === null) return null;
+      const { upper: high, lower: low } = range;
       const tp = takeProfitPercent / 100;
       const sl = stopLossPercent / 100;
       if (currentPrice > high) {

@@ -1,5 +1,7 @@
-// The moving-average cross on a VirtualClock: the strategy is async (it awaits ctx.getCandles),
-// so time advances with flushAsync, which lets its Promises settle between ticks.
+// The moving-average cross on one-minute candles, on a VirtualClock. The strategy reads its
+// candles with ctx.candles$, which answers synchronously on a replay, so clock.flush would do;
+// flushAsync (used here) also runs it against an exchange that answers with Promises.
+// examples/marble-testing/maCross.test.ts marble-tests it on 5m candles.
 import { Subject } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { liveTrade$, replayExchange } from "rxtrade";

@@ -1,4 +1,5 @@
 import type { SignalDto, StrategySchema } from "rxtrade";
+import { ROC } from "trading-signals";
 
 export interface MomentumOptions {
   /** How many idle ticks back the price is compared with. Default 3. */
@@ -13,23 +14,23 @@ export interface MomentumOptions {
 
 /**
  * Momentum: when the price moved at least `thresholdPercent` over the last `lookback` idle
- * ticks, trade in that direction with a symmetric take profit and stop loss.
+ * ticks, trade in that direction with a symmetric take profit and stop loss. The move is
+ * `trading-signals`' rate of change (`ROC`) over the prices the strategy was asked at.
  * Synchronous and deterministic, so it can be marble-tested in virtual time.
  */
 export function momentumStrategy(options: MomentumOptions = {}): StrategySchema {
   const { lookback = 3, thresholdPercent = 0.3, exitPercent = 1, minutes = 60 } = options;
-  const prices: number[] = [];
+  let roc = new ROC(lookback);
   return {
     strategyName: "momentum",
     interval: "1m",
     getSignal(_symbol, _when, { currentPrice }): SignalDto | null {
-      prices.push(currentPrice);
-      if (prices.length > lookback + 1) prices.shift();
-      if (prices.length <= lookback) return null;
-      const base = prices[0] as number;
-      const change = ((currentPrice - base) / base) * 100;
+      // (price - price `lookback` calls ago) / that price; null until lookback + 1 prices were seen.
+      const rate = roc.add(currentPrice);
+      if (rate === null) return null;
+      const change = rate * 100;
       if (Math.abs(change) < thresholdPercent) return null;
-      prices.length = 0; // start a fresh look-back after a trade
+      roc = new ROC(lookback); // start a fresh look-back after a trade
       const up = change > 0;
       const exit = exitPercent / 100;
       return {
