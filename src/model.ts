@@ -215,7 +215,11 @@ export interface LiveOptions {
   store?: SignalStore;
   /** Its first emission requests a graceful stop. */
   stop$?: ObservableInput<unknown>;
-  /** Default `asyncScheduler`; a TestScheduler or a `VirtualClock` gives virtual time. */
+  /**
+   * Default `asyncScheduler`; a TestScheduler or a `VirtualClock` gives virtual time. A
+   * scheduler with a `callStarted` method (`CallWatcher`, as `VirtualClock` has) is told of the
+   * stream's exchange, store and strategy calls while they are in flight.
+   */
   scheduler?: SchedulerLike;
   /** Default 60 001 ms. */
   tickMs?: number;
