@@ -1,9 +1,11 @@
-import { Observable, type OperatorFunction } from "rxjs";
-import { ChainSubscriber } from "./chainSubscriber";
+import { filter, type OperatorFunction } from "rxjs";
 import type { TickResult, TickResultClosed, TickResultOpened } from "../src/model";
+import { isOpenedOrClosed } from "./isOpenedOrClosed";
 
 /**
- * Keeps the results a trader acts on: `opened` and `closed`.
+ * Keeps the results a trader acts on: `opened` and `closed`. It is rxjs's
+ * `filter(isOpenedOrClosed)`, which `liveTrade$` spells out; kept under this name for
+ * pipelines of your own.
  *
  * ```
  * source:              --i--o--a--a--c--i--
@@ -11,17 +13,10 @@ import type { TickResult, TickResultClosed, TickResultOpened } from "../src/mode
  * ```
  *
  * @example
- * source$.pipe(keepOpenedClosed()).subscribe((r) => console.log(r.action, r.signal.id));
+ * import { keepOpenedClosed } from "rxtrade/operators";
+ * liveTicks$("BTCUSDT", strategy, { exchange }).pipe(keepOpenedClosed())
+ *   .subscribe((r) => console.log(r.action, r.signal.id));
  */
 export function keepOpenedClosed(): OperatorFunction<TickResult, TickResultOpened | TickResultClosed> {
-  return (source) =>
-    new Observable<TickResultOpened | TickResultClosed>((subscriber) => {
-      source.subscribe(new OpenedClosedSubscriber(subscriber));
-    });
-}
-
-class OpenedClosedSubscriber extends ChainSubscriber<TickResult, TickResultOpened | TickResultClosed> {
-  protected override _next(result: TickResult): void {
-    if (result.action === "opened" || result.action === "closed") this.out.next(result);
-  }
+  return filter(isOpenedOrClosed);
 }
