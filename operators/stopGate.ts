@@ -10,11 +10,19 @@ import { listenStop, type StopListener, type StopRequest } from "./stopRequest";
  * when the source completes. `stop$` is subscribed at once. The source (and a store lock in
  * it) is released before the completion is announced.
  *
- * Unlike `takeWhile`, the condition is not on a value alone: a result that holds a signal lets
- * the stream run on after the stop (an open position runs to its close), and the stop itself
- * ends nothing — a new signal may still be on its way to the store. Inside `liveTrade$`, `tick`
- * ends the stream when nothing is held (a stop with nothing open ends it at once); this gate
- * is the same rule for pipelines composed without `tick`.
+ * Why not rxjs's `takeWhile((r) => !stopped || holdsSignal(r), true)`, which reads the same:
+ * - The condition is on the value and on an outside event. `takeWhile`'s predicate sees only the
+ *   value, so the stop would be a flag that something else subscribes to `stop$` and sets; the
+ *   gate subscribes `stop$` itself, at subscription, and owns that state.
+ * - It looks at the stop after the result has been passed on, `takeWhile` before: a stop
+ *   requested while a result is delivered (from a callback, a `signal$` listener, the
+ *   subscriber) ends the stream right after that result, not a tick period later with the next.
+ * - It tears its source down (releasing a store lock in it) before announcing the completion;
+ *   `takeWhile` announces first and unsubscribes its source after, so whoever hears of the end
+ *   (`doneLive$`, a restart of the pair) would find the key still locked.
+ * - The stop alone ends nothing: a new signal may still be on its way to the store. Inside
+ *   `liveTrade$`, `tick` ends the stream at the stop when nothing is held; this gate is the
+ *   same rule, on the results, for pipelines composed without `tick`.
  *
  * ```
  * stop$:          -----s-------
@@ -31,13 +39,21 @@ export function stopGate(stop$: ObservableInput<unknown> | StopRequest): MonoTyp
   return (source) =>
     new Observable<TickResult>((subscriber) => {
       const gate = new StopGateSubscriber(subscriber);
-      subscriber.add(listenStop(stop$, gate));
-      if (!subscriber.closed) source.subscribe(gate);
+      gate.listen(stop$);
+      if (!gate.closed) source.subscribe(gate);
     });
 }
 
 class StopGateSubscriber extends ChainSubscriber<TickResult> implements StopListener {
   private stopping = false;
+  // Held here rather than added to the destination's finalizers: that list is an array per stream.
+  private leaveStop: (() => void) | undefined;
+
+  listen(stop$: ObservableInput<unknown> | StopRequest): void {
+    const leave = listenStop(stop$, this);
+    if (this.closed) leave();
+    else this.leaveStop = leave;
+  }
 
   onStop(): void {
     this.stopping = true;
@@ -50,5 +66,13 @@ class StopGateSubscriber extends ChainSubscriber<TickResult> implements StopList
       this.unsubscribe();
       this.out.complete();
     }
+  }
+
+  override unsubscribe(): void {
+    if (this.closed) return;
+    super.unsubscribe();
+    const leave = this.leaveStop;
+    this.leaveStop = undefined;
+    leave?.();
   }
 }
