@@ -1,13 +1,14 @@
-import { defer, type MonoTypeOperatorFunction, NEVER, Observable, type Subscriber, timer } from "rxjs";
+import { filter, NEVER, Observable, race, retry, type Subscriber, timer } from "rxjs";
 import { ChainSubscriber } from "../operators/chainSubscriber";
 import { emitEvents } from "../operators/emitEvents";
-import { keepOpenedClosed } from "../operators/keepOpenedClosed";
+import { isFatalError } from "../operators/isFatalError";
+import { isOpenedOrClosed } from "../operators/isOpenedOrClosed";
 import { lockKey } from "../operators/lockKey";
 import { persistState } from "../operators/persistState";
 import { restoreState } from "../operators/restoreState";
-import { retryAfter } from "../operators/retryAfter";
 import { stopGate } from "../operators/stopGate";
 import { StopRequest } from "../operators/stopRequest";
+import { stopRequested$ } from "../operators/stopRequested";
 import { tick, type TickSession } from "../operators/tick";
 import { StallWatch } from "../operators/watchStall";
 import { emit } from "./events";
@@ -29,8 +30,10 @@ import { tradeContext } from "./tradeContext";
  * ```
  *
  * Composition: `restoreState` (the store, read on every subscribe) -> `timer(0, tickMs, scheduler)`
- * -> `tick` (watched by a `StallWatch`) -> `persistState` -> `emitEvents` -> `retryAfter(tickMs)`
- * -> `lockKey` -> `stopGate(stop)` -> `keepOpenedClosed`, the stages sharing one `StopRequest`.
+ * -> `tick` (watched by a `StallWatch`) -> `persistState` -> `emitEvents` -> rxjs's
+ * `retry({ delay })` (each error on `error$`; a fatal one rethrown, otherwise
+ * `timer(tickMs, scheduler)` raced by the stop) -> `lockKey` -> `stopGate(stop)` -> rxjs's
+ * `filter(isOpenedOrClosed)`, the stages sharing one `StopRequest`.
  *
  * @example
  * import { liveTrade$, replayExchange } from "rxtrade";
@@ -46,7 +49,7 @@ export function liveTrade$(
   strategy: StrategySchema | string,
   options: LiveOptions,
 ): Observable<TickResultOpened | TickResultClosed> {
-  return liveTicks$(symbol, strategy, options).pipe(keepOpenedClosed());
+  return liveTicks$(symbol, strategy, options).pipe(filter(isOpenedOrClosed));
 }
 
 /**
@@ -87,34 +90,42 @@ export function tradeLoop$(
 ): Observable<TickResult> {
   const context = tradeContext(symbol, strategy, options);
   const { identity, tickMs, scheduler } = context;
-  return defer(() => {
-    // Both outlive the retries: the stop request, and the state tick hands to its next subscription.
-    const stop = new StopRequest(options.stop$ ?? NEVER);
+  // Only what a run needs is kept: thousands of streams each hold this closure.
+  const stop$ = options.stop$ ?? NEVER;
+  const { onEnd, onHealth } = hooks;
+  return new Observable<TickResult>((subscriber) => {
+    // A run: its stop request, the state tick hands to its next subscription and its stall
+    // watch outlive the retries.
+    const stop = new StopRequest(stop$);
     const session: TickSession = { previousTimestamp: null };
-    const stall = new StallWatch(context, hooks.onHealth);
-    return restoreState(context, (restored) =>
+    const stall = new StallWatch(context, onHealth);
+    restoreState(context, (restored) =>
       timer(0, tickMs, scheduler).pipe(stall.clock(), tick(context, { restored, stop, session })),
-    ).pipe(
-      persistState(context),
-      emitEvents(context),
-      stall.results(),
-      retryAfter(tickMs, scheduler, stop),
-      lockKey(context),
-      stopGate(stop),
-      announceEnd(identity, stop, hooks.onEnd),
-    );
+    )
+      .pipe(
+        persistState(context),
+        emitEvents(context),
+        stall.results(),
+        retry({
+          delay: (error) => {
+            emit.error(error); // error$: each failed attempt once, fatal or not
+            if (isFatalError(error)) throw error; // retrying cannot fix it: the stream ends with it
+            // A stop that arrives during the wait cuts it short (the store, read again, says whether
+            // anything is still open); once stopped, a failure waits its whole period: no retry loop.
+            const wait$ = timer(tickMs, scheduler);
+            return stop.requested ? wait$ : race(wait$, stopRequested$(stop));
+          },
+        }),
+        lockKey(context),
+        stopGate(stop),
+      )
+      .subscribe(new EndOfRun(subscriber, identity, stop, onEnd));
   });
 }
 
-// doneLive$ on a graceful end, exit$ on an error; a class, not a `tap`: one small object per stream.
-function announceEnd(identity: StreamIdentity, stop: StopRequest, onEnd: (() => void) | undefined): MonoTypeOperatorFunction<TickResult> {
-  return (source) =>
-    new Observable<TickResult>((subscriber) => {
-      source.subscribe(new AnnounceEndSubscriber(subscriber, identity, stop, onEnd));
-    });
-}
-
-class AnnounceEndSubscriber extends ChainSubscriber<TickResult> {
+// Ends the run: doneLive$ on a graceful end, exit$ on an error, the stop request released.
+// A subscriber, not a `tap`: one small object per stream instead of a dozen.
+class EndOfRun extends ChainSubscriber<TickResult> {
   constructor(
     destination: Subscriber<TickResult>,
     private readonly identity: StreamIdentity,
