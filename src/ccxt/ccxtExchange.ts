@@ -8,9 +8,9 @@ export interface CcxtExchangeOptions {
   /** The schema's `exchangeName` (what signals and the store record). Default: the ccxt id, e.g. `"binance"`. */
   exchangeName?: string;
   /**
-   * Most candles one `fetchOHLCV` call returns. Default: the exchange's own figure
-   * (`featureValue(symbol, "fetchOHLCV", "limit")`, 1000 on binance spot); without one, each
-   * call asks for all that is left and pages on when fewer come back.
+   * Most candles one `fetchOHLCV` call returns. Default: the exchange's own figure from its
+   * ccxt `features` (`featureValue(symbol, "fetchOHLCV", "limit")`, 1000 on binance spot);
+   * without one, each call asks for all that is left and pages on when fewer come back.
    */
   maxPerRequest?: number;
   /**
@@ -134,7 +134,7 @@ export function ccxtExchange(exchangeOrId: Exchange | string, options: CcxtExcha
       if (!(wanted > 0)) return [];
       const { exchange, market } = await marketOf(symbol);
       checkTimeframe(exchange, interval, exchangeName, symbol);
-      const perRequest = maxPerRequest ?? ohlcvLimit(exchange, market.symbol) ?? wanted;
+      const perRequest = maxPerRequest ?? ohlcvLimit(exchange, market) ?? wanted;
       const now = options.clock?.now() ?? exchange.milliseconds();
 
       const byTime = new Map<number, Candle>();
@@ -237,14 +237,25 @@ function checkTimeframe(exchange: Exchange, interval: CandleInterval, exchangeNa
 }
 
 /** The exchange's own figure for the most candles per `fetchOHLCV` call, when it declares one. */
-function ohlcvLimit(exchange: Exchange, marketSymbol: string): number | undefined {
+function ohlcvLimit(exchange: Exchange, market: MarketInterface): number | undefined {
   let limit: unknown;
   try {
-    limit = exchange.featureValue(marketSymbol, "fetchOHLCV", "limit");
+    // ccxt 4.4.33 added the `features` tree; `featureValue`, which reads it, came in a later 4.5 release.
+    limit =
+      typeof exchange.featureValue === "function"
+        ? exchange.featureValue(market.symbol, "fetchOHLCV", "limit")
+        : (featuresOf(exchange, market)?.fetchOHLCV as { limit?: unknown } | undefined)?.limit;
   } catch {
     return undefined;
   }
   return typeof limit === "number" && Number.isInteger(limit) && limit > 0 ? limit : undefined;
+}
+
+/** The `features` of `market`'s kind, as `featureValue` finds them: `features.spot`, or `features[type][subType]`. */
+function featuresOf(exchange: Exchange, market: MarketInterface): Record<string, unknown> | undefined {
+  const byType = (exchange.features as Record<string, Record<string, unknown> | undefined> | undefined)?.[market.type ?? ""];
+  if (market.type === "spot") return byType;
+  return market.subType === undefined ? undefined : (byType?.[market.subType] as Record<string, unknown> | undefined);
 }
 
 function toCandle(row: OHLCV, timestamp: number): Candle {
