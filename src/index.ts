@@ -15,12 +15,21 @@ export { batchedScheduler } from "./schedulers/batchedScheduler";
 export { replayExchange, type ReplayExchangeOptions } from "./exchanges/replayExchange";
 
 // Facade
-export { Live, Performance, setDefaultStore, type LiveContext, type LiveRun, type LiveResult, type LiveStatus } from "./live/live";
+export { Live, Performance, setDefaultStore, setDefaultJournal, type LiveContext, type LiveRun, type LiveResult, type LiveStatus } from "./live/live";
 
 // Statistics and reports
 export { LiveStatisticsCollector, liveStatistics, DEFAULT_MAX_EVENTS, type LiveStatistics } from "./live/liveStatistics";
 export { liveReport, defaultReportColumns, noteReportColumn, type ReportColumn } from "./live/liveReport";
 export { PerformanceCollector, performanceReport, type PerformanceStatistics } from "./live/performanceStatistics";
+export {
+  readLiveHistory,
+  journalStatistics,
+  historyStatistics,
+  journalPerformance,
+  TradeLedger,
+  type LiveHistory,
+  type HistoryOptions,
+} from "./live/liveHistory";
 
 // Registries
 export { addStrategy, addExchange, getStrategy, getExchange } from "./registry";

@@ -3,6 +3,7 @@ import type { Config } from "../config";
 import { performance$ } from "../events";
 import { tradeLoop$ } from "../liveTrade";
 import type { SignalStore, TickResultClosed, TickResultOpened } from "../model";
+import type { Journal, JournalLevel } from "../journal";
 import { getExchange, getStrategy } from "../registry";
 import { memoryStore } from "../stores/memoryStore";
 import { keepOpenedClosed } from "../../operators/keepOpenedClosed";
@@ -10,6 +11,7 @@ import { DEFAULT_MAX_EVENTS, type LiveStatistics, LiveStatisticsCollector } from
 import { defaultReportColumns, liveReport, type ReportColumn } from "./liveReport";
 import { writeReport } from "./writeReport";
 import { PerformanceCollector, type PerformanceStatistics, performanceReport } from "./performanceStatistics";
+import { historyStatistics, journalPerformance, readLiveHistory } from "./liveHistory";
 
 /** How the facade runs a pair. */
 export interface LiveContext {
@@ -23,6 +25,14 @@ export interface LiveContext {
   scheduler?: SchedulerLike;
   /** Additive: the bound on the pair's event list (default 250). */
   maxEvents?: number;
+  /**
+   * Additive: where the loop journals its trades (`LiveOptions.journal`), and what the pair's
+   * statistics and reports are then read from, across restarts. Default: the facade's journal
+   * (`setDefaultJournal`; initially none). `null`: none, even when a default is set.
+   */
+  journal?: Journal | null;
+  /** Additive: how much the loop journals (`LiveOptions.journalLevel`); `off` journals nothing and keeps the statistics in memory. */
+  journalLevel?: JournalLevel;
 }
 
 export type LiveResult = TickResultOpened | TickResultClosed;
@@ -43,11 +53,34 @@ export function setDefaultStore(store: SignalStore): void {
   defaultStore = store;
 }
 
+let defaultJournal: Journal | null = null;
+
+/**
+ * The journal the facade's loops write to, and its statistics and reports read from, when a
+ * `LiveContext` names none; `null` (the initial value): none, statistics of the current loop
+ * in memory.
+ *
+ * @example
+ * import { setDefaultJournal, setDefaultStore } from "rxtrade";
+ * import { fileJournal, fileStore } from "rxtrade/node";
+ * setDefaultStore(fileStore("./.rxtrade"));
+ * setDefaultJournal(fileJournal("./.rxtrade/journal")); // Live.getData: every run's trades
+ */
+export function setDefaultJournal(journal: Journal | null): void {
+  if (journal !== null && (typeof journal?.append !== "function" || typeof journal.read !== "function" || typeof journal.keys !== "function")) {
+    throw new TypeError("rxtrade: setDefaultJournal needs a journal with append(entry), read(key) and keys() (e.g. memoryJournal()), or null for none");
+  }
+  defaultJournal = journal;
+}
+
 // One loop per symbol:strategyName, shared by every `run` consumer and `background` holder.
 class LivePair {
   status: LiveStatus = "idle";
   stats = new LiveStatisticsCollector();
   perf = new PerformanceCollector();
+  /** The journal of the current (or last) loop: `null` when it journaled nothing; `undefined` before the first. */
+  journal: Journal | null | undefined;
+  maxEvents = DEFAULT_MAX_EVENTS;
   private loop$: Observable<LiveResult> | undefined;
   private stop$: Subject<void> | undefined;
   private generation = 0;
@@ -78,6 +111,7 @@ class LivePair {
   private createLoop(context: LiveContext): Observable<LiveResult> {
     const stop$ = new Subject<void>();
     const stats = new LiveStatisticsCollector(context.maxEvents ?? DEFAULT_MAX_EVENTS);
+    const journal = context.journal === undefined ? defaultJournal : context.journal;
     // The pair is marked ended before doneLive$/exit$ go out: a listener that starts the pair
     // again gets a new loop, not the one that is finishing.
     const ended = () => this.end(loop$);
@@ -88,6 +122,8 @@ class LivePair {
       ...(context.tickMs === undefined ? {} : { tickMs: context.tickMs }),
       ...(context.config === undefined ? {} : { config: context.config }),
       ...(context.scheduler === undefined ? {} : { scheduler: context.scheduler }),
+      ...(journal === null ? {} : { journal }),
+      ...(context.journalLevel === undefined ? {} : { journalLevel: context.journalLevel }),
     }, { onEnd: ended, onHealth: (stalled) => this.health(loop$, stalled) });
     const loop$: Observable<LiveResult> = defer(() => {
       // A new loop: fresh statistics, kept after it ends until the next one starts.
@@ -95,6 +131,8 @@ class LivePair {
       this.status = "running";
       this.stop$ = stop$;
       this.stats = stats;
+      this.maxEvents = stats.maxEvents;
+      this.journal = context.journalLevel === "off" ? null : journal;
       this.perf = new PerformanceCollector();
       watchPerformance();
       return ticks$;
@@ -237,10 +275,18 @@ export const Live = {
     pairOf(symbol, strategyName).requestStop();
   },
 
-  /** Statistics of the signals closed by the pair's current (or last) loop. */
+  /**
+   * Statistics of the pair's closed signals: with a journal (the loop's, else the facade's
+   * default), every run's, read from it (each trade once), and the open signal's latest active
+   * row; without one, those of the current (or last) loop, from memory.
+   */
   async getData(symbol: string, strategyName: string): Promise<LiveStatistics> {
     getStrategy(strategyName);
-    return pairOf(symbol, strategyName).stats.snapshot();
+    const pair = pairOf(symbol, strategyName);
+    const journal = pair.journal === undefined ? defaultJournal : pair.journal;
+    if (journal === null) return pair.stats.snapshot();
+    const history = await readLiveHistory(journal, `${symbol}:${strategyName}`);
+    return historyStatistics(history, pair.maxEvents, pair.stats.openActive());
   },
 
   /** The pair's Markdown report. */
@@ -259,11 +305,17 @@ export const Live = {
   },
 };
 
-/** Tick latency per pair, from the `live_tick` events of its current (or last) loop. */
+/**
+ * Tick latency per pair: from its journal's `tick` entries when it has them (level `full`,
+ * every run), else from the `live_tick` events of its current (or last) loop.
+ */
 export const Performance = {
   async getData(symbol: string, strategyName: string): Promise<PerformanceStatistics> {
     getStrategy(strategyName);
-    return pairOf(symbol, strategyName).perf.snapshot();
+    const pair = pairOf(symbol, strategyName);
+    const journal = pair.journal === undefined ? defaultJournal : pair.journal;
+    const journaled = journal === null ? undefined : await journalPerformance(journal, `${symbol}:${strategyName}`);
+    return journaled ?? pair.perf.snapshot();
   },
   async getReport(symbol: string, strategyName: string): Promise<string> {
     return performanceReport(symbol, strategyName, await Performance.getData(symbol, strategyName));

@@ -1,6 +1,9 @@
-import { MINUTE_MS, type TickResult, type TickResultClosed } from "../model";
+import { MINUTE_MS, type TickResult, type TickResultActive, type TickResultClosed } from "../model";
 
-/** Statistics of one symbol and strategy over the signals its current loop closed. */
+/**
+ * Statistics of one symbol and strategy over the signals its current loop closed, or, with a
+ * journal, every run's (`Live.getData`, `journalStatistics`).
+ */
 export interface LiveStatistics {
   /** Scheduled, opened, closed and cancelled results, and the open signal's latest active row; newest first. */
   eventList: TickResult[];
@@ -77,6 +80,12 @@ export class LiveStatisticsCollector {
       default:
         this.push(result);
     }
+  }
+
+  /** The latest `active` row of the signal open now, if one is open (its close not recorded yet). */
+  openActive(): TickResultActive | undefined {
+    const last = this.events[this.events.length - 1];
+    return last?.action === "active" ? last : undefined;
   }
 
   snapshot(): LiveStatistics {
