@@ -2,7 +2,7 @@
 // gate (issue 10, item 9). The retry's timing, its fatal path, the stop during its wait and
 // error$ once per failure, in virtual time; the operators kept for recomposition.
 import { readFileSync } from "node:fs";
-import { map, Observable, Subject, throwError } from "rxjs";
+import { map, type MonoTypeOperatorFunction, Observable, Subject, takeWhile, throwError } from "rxjs";
 import type { TestScheduler } from "rxjs/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -210,39 +210,56 @@ describe("the operators kept for recomposition", () => {
     expect(Object.values(values).filter(isOpenedOrClosed).map((v) => v.action)).toEqual(["opened", "closed"]);
   });
 
-  it("stopGate, unlike takeWhile, tears its source down before the completion is announced", () => {
+  // The same source and stop, through stopGate and through the takeWhile that reads the same.
+  type Gate = (stop$: Subject<void>, stopped: () => boolean) => MonoTypeOperatorFunction<TickResult>;
+  const gates: Array<[string, Gate]> = [
+    ["stopGate", (stop$) => stopGate(stop$)],
+    ["takeWhile", (_stop$, stopped) => takeWhile((r) => !stopped() || r.action === "active", true)],
+  ];
+  function gateRun(gate: Gate, stopOn: string | undefined) {
     const order: string[] = [];
     const stop$ = new Subject<void>();
+    let stopped = false;
+    stop$.subscribe(() => (stopped = true));
     const source = new Subject<TickResult>();
-    const gated = new Observable<TickResult>((subscriber) => {
+    const withTeardown = new Observable<TickResult>((subscriber) => {
       const inner = source.subscribe(subscriber);
       return () => {
         inner.unsubscribe();
-        order.push("source torn down (lock released)");
+        order.push("source torn down");
       };
-    }).pipe(stopGate(stop$));
-    gated.subscribe({ next: (v) => order.push(v.action), complete: () => order.push("complete") });
-    source.next({ action: "active" } as TickResult);
-    stop$.next();
-    source.next({ action: "active" } as TickResult); // an open position runs on after the stop
-    source.next({ action: "closed" } as TickResult);
-    expect(order).toEqual(["active", "active", "closed", "source torn down (lock released)", "complete"]);
+    });
+    withTeardown.pipe(gate(stop$, () => stopped)).subscribe({
+      next: (r) => {
+        order.push(r.action);
+        if (r.action === stopOn) stop$.next(); // e.g. Live.stop from a listener of that result
+      },
+      complete: () => order.push("complete"),
+    });
+    return { order, stop$, next: (action: string) => source.next({ action } as TickResult) };
+  }
+
+  it("stopGate tears its source down (a store lock in it) before the completion is announced; takeWhile after", () => {
+    const [gate, take] = gates.map(([, g]) => {
+      const run = gateRun(g, undefined);
+      run.next("active");
+      run.stop$.next();
+      run.next("active"); // an open position runs on after the stop
+      run.next("closed");
+      return run.order;
+    });
+    expect(gate).toEqual(["active", "active", "closed", "source torn down", "complete"]);
+    expect(take).toEqual(["active", "active", "closed", "complete", "source torn down"]);
   });
 
-  it("stopGate, unlike takeWhile, looks at the stop after a result is delivered: a stop requested by its subscriber ends the stream right after it", () => {
-    const stop$ = new Subject<void>();
-    const source = new Subject<TickResult>();
-    const seen: string[] = [];
-    source.pipe(stopGate(stop$)).subscribe({
-      next: (r) => {
-        seen.push(r.action);
-        if (r.action === "closed") stop$.next(); // e.g. Live.stop from a listener of the close
-      },
-      complete: () => seen.push("complete"),
+  it("stopGate looks at the stop after a result is delivered: a stop requested by its subscriber ends the stream right after it; takeWhile waits for the next result", () => {
+    const [gate, take] = gates.map(([, g]) => {
+      const run = gateRun(g, "idle");
+      run.next("active");
+      run.next("idle");
+      return run.order;
     });
-    source.next({ action: "active" } as TickResult);
-    source.next({ action: "closed" } as TickResult);
-    expect(seen).toEqual(["active", "closed", "complete"]);
-    expect(source.observed).toBe(false);
+    expect(gate).toEqual(["active", "idle", "source torn down", "complete"]);
+    expect(take).toEqual(["active", "idle"]);
   });
 });
