@@ -1,3 +1,5 @@
+import type { JournalEntry } from "./journal";
+
 /**
  * One class per failure mode. Each has a stable `name` (safe across bundles and minifiers),
  * the context it happened in, and the original error in `cause`.
@@ -232,6 +234,45 @@ export class CandleDataError extends RxTradeError {
     super(`rxtrade: ${where}${options.message}`, options.context ?? {}, options.cause);
     this.path = options.path;
     this.line = options.line;
+  }
+}
+
+/**
+ * A journal call failed: an `append` threw, rejected or did not settle within
+ * CC_STORE_TIMEOUT_SECONDS, or the read of the key's last entries (at a run's start, to
+ * reconcile the journal with the store) failed — or a run ended with entries it could not
+ * append (`operation` "end"). Reported on `error$`; trading goes on. The entries are kept, in
+ * order, and retried every tick period; at the end of a run those still not appended are
+ * handed over in `unappended`, since nothing else holds them any more. (Additive to the API's
+ * error list.)
+ */
+export class JournalError extends RxTradeError {
+  override readonly name = "JournalError";
+  readonly key: string;
+  /** What failed: an `append`, the `read` of the key's last entries, or the `end` of a run with entries left. */
+  readonly operation: "append" | "read" | "end";
+  /** The entry whose append failed (`append`). */
+  readonly entry: JournalEntry | undefined;
+  /** Entries kept in memory, waiting to be appended (the failed one included). */
+  readonly waiting: number;
+  /** `end`: the entries this run could not append, oldest first. */
+  readonly unappended: readonly JournalEntry[];
+  constructor(options: {
+    key: string;
+    operation: "append" | "read" | "end";
+    message: string;
+    entry?: JournalEntry;
+    waiting?: number;
+    unappended?: readonly JournalEntry[];
+    cause?: unknown;
+    context?: ErrorContext;
+  }) {
+    super(`rxtrade: ${options.message}`, options.context ?? {}, options.cause);
+    this.key = options.key;
+    this.operation = options.operation;
+    this.entry = options.entry;
+    this.waiting = options.waiting ?? 0;
+    this.unappended = options.unappended ?? [];
   }
 }
 

@@ -7,6 +7,25 @@ export { memoryStore } from "./stores/memoryStore";
 export { fromPersistBase, type PersistBaseAdapter } from "./stores/fromPersistBase";
 export { STATE_VERSION, encodeState, decodeState, type StoredState } from "./stateCodec";
 
+// Journals
+export {
+  memoryJournal,
+  journalTail,
+  journalEntryProblem,
+  JOURNAL_LEVELS,
+  type Journal,
+  type JournalEntry,
+  type JournalTrade,
+  type JournalTick,
+  type JournalRun,
+  type JournalCandles,
+  type JournalAnswer,
+  type JournalErrorInfo,
+  type JournalRecovery,
+  type JournalTail,
+  type JournalLevel,
+} from "./journal";
+
 // Schedulers
 export { acceleratedScheduler, type AcceleratedSchedulerOptions } from "./schedulers/acceleratedScheduler";
 export { batchedScheduler } from "./schedulers/batchedScheduler";
@@ -80,6 +99,7 @@ export {
   StreamStalledError,
   ReportWriteError,
   RegistryError,
+  JournalError,
   SchemaError,
   type ErrorContext,
 } from "./errors";

@@ -27,6 +27,7 @@ import {
   StreamStalledError,
   type ExchangeSchema,
   type StrategySchema,
+  JournalError,
 } from "rxtrade";
 import * as browser from "rxtrade/browser";
 import * as ccxt from "rxtrade/ccxt";
@@ -50,6 +51,7 @@ const instances: Record<string, Error> = {
   ReportWriteError: new ReportWriteError({ path: "dump/live", message: "EACCES" }),
   RegistryError: new RegistryError("strategy s not found", { strategyName: "s" }, []),
   SchemaError: new SchemaError("strategy", ["getSignal (undefined) must be a function"], {}),
+  JournalError: new JournalError({ key: "BTCUSDT:s", operation: "append", message: "journal append failed: ENOSPC", cause: new Error("ENOSPC") }),
 };
 
 const thrown = (fn: () => unknown): Error => {
