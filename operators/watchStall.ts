@@ -52,12 +52,18 @@ export class StallWatch {
 
   /** Passes the tick source through, looking at the time on each emission. */
   clock<T>(): MonoTypeOperatorFunction<T> {
-    return (source) => new Observable<T>((subscriber) => source.subscribe(new StallSubscriber(subscriber, this, false)));
+    return (source) =>
+      new Observable<T>((subscriber) => {
+        source.subscribe(new StallSubscriber(subscriber, this, false)); // chained to subscriber: no teardown to return
+      });
   }
 
   /** Passes results through, each one a completed tick. */
   results<T>(): MonoTypeOperatorFunction<T> {
-    return (source) => new Observable<T>((subscriber) => source.subscribe(new StallSubscriber(subscriber, this, true)));
+    return (source) =>
+      new Observable<T>((subscriber) => {
+        source.subscribe(new StallSubscriber(subscriber, this, true)); // chained to subscriber: no teardown to return
+      });
   }
 
   /** @internal */
