@@ -11,9 +11,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import type { LiveStatistics, SignalDto, SignalStore, TickResult } from "rxtrade";
+import { type JournalEntry, type LiveStatistics, memoryJournal, type SignalDto, type SignalStore, type TickResult } from "rxtrade";
 import * as rxtrade from "rxtrade";
-import { type JournalEntry, memoryJournal } from "../src/journal";
 import { candlesFromPrices, VirtualClock } from "rxtrade/testing";
 
 type Rx = typeof rxtrade;
@@ -163,9 +162,19 @@ describe("readLiveHistory", () => {
     expect(await rxtrade.journalStatistics(journal, key, { since: 8000 })).toMatchObject({ totalClosed: 1, lossCount: 1, totalPnl: -2 });
   });
 
+  it("a signal whose end died with its process (JournalRecovery.endedSignal) is listed, and in no statistic", async () => {
+    const journal = memoryJournal();
+    const restart: JournalEntry = { ...runEntry(key, 9000, "start"), recovery: { unfinishedRun: true, endedSignal: { signalId: "A", status: "opened", since: 1000 } } } as JournalEntry;
+    for (const entry of [runEntry(key, 0, "start"), ...tradeEntries([opened("A", 1000)]), restart]) await journal.append(entry);
+    const history = await rxtrade.readLiveHistory(journal, key);
+    expect(history).toMatchObject({ runs: 2, endedUnrecorded: [{ signalId: "A", status: "opened", since: 1000 }] });
+    expect(await rxtrade.journalStatistics(journal, key)).toMatchObject({ totalClosed: 0, totalEvents: 1 });
+    expect((await rxtrade.readLiveHistory(journal, key, { since: 1001 })).endedUnrecorded).toEqual([]);
+  });
+
   it("a key the journal does not know: no trades, no runs", async () => {
     expect(await rxtrade.readLiveHistory(memoryJournal(), "ETHUSDT:none")).toEqual({
-      key: "ETHUSDT:none", results: [], runs: 0, firstAt: null, lastAt: null, duplicates: 0, unreadable: 0,
+      key: "ETHUSDT:none", results: [], runs: 0, firstAt: null, lastAt: null, duplicates: 0, unreadable: 0, endedUnrecorded: [],
     });
   });
 });

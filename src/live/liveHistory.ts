@@ -23,6 +23,12 @@ export interface LiveHistory {
   duplicates: number;
   /** Trade entries left out as not a result this version reads (another version's, or damaged). */
   unreadable: number;
+  /**
+   * Signals that ended unrecorded: the journal showed them scheduled or open, and a later run
+   * found the store no longer holding them (closed or cancelled by a process killed before it
+   * journaled how; `JournalRecovery.endedSignal`). They are in no statistic.
+   */
+  endedUnrecorded: Array<{ signalId: string; status: "scheduled" | "opened"; since: number }>;
 }
 
 /** Options of `readLiveHistory` and `journalStatistics`. */
@@ -109,9 +115,13 @@ export async function readLiveHistory(journal: Journal, key: string, options: Hi
   const since = options.since ?? Number.NEGATIVE_INFINITY;
   let runs = 0;
   let unreadable = 0;
+  const endedUnrecorded: LiveHistory["endedUnrecorded"] = [];
   for await (const entry of journal.read(key)) {
     if (entry.kind === "run") {
-      if (entry.event === "start" && entry.at >= since) runs++;
+      if (entry.event !== "start") continue;
+      if (entry.at >= since) runs++;
+      const ended = entry.recovery?.endedSignal;
+      if (ended !== undefined && ended.since >= since) endedUnrecorded.push({ ...ended });
       continue;
     }
     if (entry.kind !== "trade") continue;
@@ -128,6 +138,7 @@ export async function readLiveHistory(journal: Journal, key: string, options: Hi
     lastAt: results.at(-1)?.timestamp ?? null,
     duplicates: ledger.duplicates,
     unreadable,
+    endedUnrecorded,
   };
 }
 
