@@ -8,11 +8,13 @@ import {
   type LiveStatistics,
   liveReport,
   liveTicks$,
+  type LiveHistory,
   type SignalState,
   type SignalStore,
   StoreReadError,
   type StrategySchema,
   type TickResult,
+  TradeLedger,
 } from "rxtrade";
 import { type FileStore, writeReport } from "rxtrade/node";
 import { describeHeld, eventLine, held, minute, price, statisticsLines, statusLine } from "./format";
@@ -45,6 +47,8 @@ export interface SessionOptions {
 
 export interface SessionEnd {
   stats: LiveStatistics;
+  /** The run's scheduled, opened, closed and cancelled results, each once, in order (merged with the journal's history at the end). */
+  trades: TickResult[];
 }
 
 /** The loop ended with an error (a locked or conflicting store); `printed`: it went through `error$` and was shown. */
@@ -101,6 +105,7 @@ export function resumedLine(state: SignalState): string {
 export function runSession(options: SessionOptions): Promise<SessionEnd> {
   const { terminal, symbol, strategy, scheduler } = options;
   const collector = new LiveStatisticsCollector();
+  const ledger = new TradeLedger();
   const stop$ = new Subject<void>();
   let stopping = false;
   let current: SignalState | null = options.resumed;
@@ -163,6 +168,7 @@ export function runSession(options: SessionOptions): Promise<SessionEnd> {
         const previous = current;
         current = held(result);
         collector.record(result);
+        ledger.add(result);
         if (result.action === "closed") {
           totals.totalClosed++;
           totals.totalPnl += result.pnl.pnlPercentage;
@@ -187,7 +193,7 @@ export function runSession(options: SessionOptions): Promise<SessionEnd> {
       },
       complete: () => {
         cleanUp();
-        resolve({ stats: collector.snapshot() });
+        resolve({ stats: collector.snapshot(), trades: ledger.results });
       },
     });
   });
@@ -200,7 +206,31 @@ export function runSession(options: SessionOptions): Promise<SessionEnd> {
  */
 export async function finish(terminal: Terminal, stats: LiveStatistics, symbol: string, strategyName: string, reportDir: string): Promise<string> {
   terminal.line("");
-  terminal.line("Statistics of this run");
+  return printStatistics(terminal, "Statistics of this run", stats, symbol, strategyName, reportDir);
+}
+
+/** `BTC/USDT:USDT:momentum` -> `["BTC/USDT:USDT", "momentum"]`: a strategy name has no `:`. */
+export function splitKey(key: string): [symbol: string, strategyName: string] {
+  const at = key.lastIndexOf(":");
+  return at < 0 ? [key, ""] : [key.slice(0, at), key.slice(at + 1)];
+}
+
+/**
+ * The title of a key's statistics over its journal's history: `Statistics of BTCUSDT:momentum
+ * since 2023-03-01 02:41 UTC (the first journaled trade; 2 runs)`.
+ */
+export function historyTitle(key: string, history: Pick<LiveHistory, "firstAt" | "runs">, since?: number): string {
+  const runs = history.runs > 0 ? `${history.runs} ${history.runs === 1 ? "run" : "runs"}` : undefined;
+  if (history.firstAt === null) {
+    return `Statistics of ${key}: no trades journaled${since === undefined ? " yet" : ` since ${minute(since)} UTC`}${runs === undefined ? "" : ` (${runs})`}`;
+  }
+  const from = since === undefined ? `${minute(history.firstAt)} UTC (the first journaled trade` : `${minute(since)} UTC (--since`;
+  return `Statistics of ${key} since ${from}${runs === undefined ? "" : `; ${runs}`})`;
+}
+
+/** Prints `title`, the statistics, and writes the Markdown report as `finish` does; returns its path. */
+export async function printStatistics(terminal: Terminal, title: string, stats: LiveStatistics, symbol: string, strategyName: string, reportDir: string): Promise<string> {
+  terminal.line(title);
   for (const line of statisticsLines(stats)) terminal.line(line);
   const file = await writeReport(reportDir, symbol, strategyName, liveReport(strategyName, stats));
   const shown = relative(process.cwd(), file);
