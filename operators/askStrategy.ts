@@ -3,6 +3,7 @@ import { type CandleFeed, candleFeed } from "../src/candleFeed";
 import { callWatcherOf, Deadline } from "../src/deadline";
 import { CallTimeoutError, StrategyError } from "../src/errors";
 import { emit } from "../src/events";
+import type { TickRecorder } from "../src/journalWriter";
 import { isDeferred, settle } from "../src/maybeAsync";
 import { type Candle, type CandleInterval, intervalMs, type SignalContext } from "../src/model";
 import { normalizeCandles } from "../src/pricing";
@@ -28,6 +29,8 @@ export interface StrategyAnswer {
 export class AskStrategy {
   /** Time of the last `getSignal` call. */
   lastAskedAt: number;
+  /** Level `full`: hears the strategy's answers and candle requests. */
+  recorder: TickRecorder | undefined;
   private pending: Unsubscribable | undefined;
   private deadline: Deadline | undefined;
   private listener: StrategyAnswer | undefined;
@@ -102,13 +105,16 @@ export class AskStrategy {
     const listener = this.settle();
     if (listener === undefined) return;
     if (dto === null || dto === undefined) {
+      this.recorder?.answered({ proposal: null });
       listener.answered(null);
       return;
     }
     let proposal: SignalState | null = null;
     try {
       proposal = createSignal(dto, this.price, this.at, this.context.config, this.context.identity, this.context.newId);
+      this.recorder?.answered({ proposal });
     } catch (invalid) {
+      this.recorder?.answered({ error: invalid });
       emit.error(invalid);
     }
     listener.answered(proposal);
@@ -118,7 +124,9 @@ export class AskStrategy {
     const listener = this.settle();
     if (listener === undefined) return;
     const { symbol, strategyName } = this.context.identity;
-    emit.error(new StrategyError(`getSignal of ${strategyName} failed for ${symbol}: ${describe(error)}`, this.context.identity, error));
+    const failure = new StrategyError(`getSignal of ${strategyName} failed for ${symbol}: ${describe(error)}`, this.context.identity, error);
+    this.recorder?.answered({ error: failure });
+    emit.error(failure);
     listener.answered(null);
   }
 
@@ -194,7 +202,24 @@ export class AskStrategy {
     const first = Math.floor(at / width) * width - limit * width;
     const closed = (candles: Candle[]) =>
       normalizeCandles(candles, this.context.identity).filter((c) => c.timestamp >= first && c.timestamp + width <= at);
-    const feed = candleFeed(this.context, interval, closed, next, error);
+    const recorder = this.recorder;
+    const record = recorder?.request(interval, first, limit);
+    const feed =
+      recorder === undefined || record === undefined
+        ? candleFeed(this.context, interval, closed, next, error)
+        : candleFeed(
+            this.context,
+            interval,
+            closed,
+            (candles) => {
+              recorder.received(record, candles);
+              next(candles);
+            },
+            (failure) => {
+              recorder.failed(record, failure);
+              error(failure);
+            },
+          );
     (this.feeds ??= []).push(feed);
     feed.request(first, limit);
     return feed;

@@ -2,6 +2,8 @@ import { type MonoTypeOperatorFunction, Observable, type Subscriber } from "rxjs
 import { attemptWithin } from "../src/deadline";
 import { CallTimeoutError, StoreLockedError, StoreWriteError } from "../src/errors";
 import { emit } from "../src/events";
+import type { JournalTrade } from "../src/journal";
+import type { JournalWriter } from "../src/journalWriter";
 import { isDeferred, settle } from "../src/maybeAsync";
 import type { SignalRow, SignalStore, TickResult } from "../src/model";
 import { createdSignal } from "../src/rules";
@@ -49,6 +51,12 @@ type PersistContext = Pick<TradeContext, "store" | "key" | "identity" | "strateg
  * result is passed on before anything that its delivery causes: a stop requested from
  * `onWrite` or from a listener further down ends the stream after that result, not before.
  *
+ * With a `journal` (the run's `JournalWriter`), each confirmed write is followed by its `trade`
+ * entry — the full result — before `onWrite` and before the result is passed on: whoever hears
+ * of a trade finds it in a healthy journal. A journal that fails or hangs holds nothing up for
+ * longer than CC_STORE_TIMEOUT_SECONDS, and not at all while it is known to be failing (see
+ * `JournalWriter`): the store, written first, is what the engine trades from.
+ *
  * ```
  * source:            --o---a---c--
  * persistState(ctx): --o---a---c--   (o written before it is passed on, c cleared)
@@ -58,11 +66,12 @@ type PersistContext = Pick<TradeContext, "store" | "key" | "identity" | "strateg
  * timer(0, 60_001).pipe(restoreState(context), tick(context), persistState(context));
  *
  * @param context the stream's `TradeContext` (its store and key; `onWrite` is called after each write)
+ * @param options `journal`: the run's `JournalWriter`, which gets a `trade` entry after each write
  */
-export function persistState(context: PersistContext): MonoTypeOperatorFunction<TickResult> {
+export function persistState(context: PersistContext, options: { journal?: JournalWriter } = {}): MonoTypeOperatorFunction<TickResult> {
   return (source) =>
     new Observable<TickResult>((subscriber) => {
-      source.subscribe(new PersistSubscriber(subscriber, context));
+      source.subscribe(new PersistSubscriber(subscriber, context, options.journal));
     });
 }
 
@@ -72,14 +81,25 @@ class PersistSubscriber extends ChainSubscriber<TickResult> {
   private writing = false;
   private queue: TickResult[] | undefined;
   private ended: { error: unknown } | "complete" | undefined;
+  /** The result whose trade entry is being appended. */
+  private journaling: { result: TickResult; value: object | null } | undefined;
+  private readonly afterJournal: (() => void) | undefined;
 
   constructor(
     destination: Subscriber<TickResult>,
     private readonly context: PersistContext,
+    private readonly journal: JournalWriter | undefined,
   ) {
     super(destination);
     this.store = context.store;
     this.key = context.key;
+    if (journal !== undefined) {
+      this.afterJournal = () => {
+        const pending = this.journaling;
+        this.journaling = undefined;
+        if (pending !== undefined) this.deliver(pending.result, pending.value);
+      };
+    }
   }
 
   protected override _next(result: TickResult): void {
@@ -139,6 +159,17 @@ class PersistSubscriber extends ChainSubscriber<TickResult> {
   }
 
   private confirmed(result: TickResult, value: object | null): void {
+    if (this.closed) return;
+    const journal = this.journal;
+    if (journal !== undefined) {
+      this.journaling = { result, value };
+      journal.trade(result as JournalTrade["result"], this.afterJournal as () => void);
+      return;
+    }
+    this.deliver(result, value);
+  }
+
+  private deliver(result: TickResult, value: object | null): void {
     if (this.closed) return;
     const symbol = this.context.identity.symbol;
     invokeCallback(this.context, "onWrite", (cb) => cb.onWrite?.(symbol, value === null ? null : (result.signal as SignalRow)));

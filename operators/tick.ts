@@ -1,6 +1,7 @@
 import { Observable, type ObservableInput, type OperatorFunction, type SchedulerLike, type Subscriber } from "rxjs";
 import type { Config } from "../src/config";
 import { CandleFeed, type CandleListener } from "../src/candleFeed";
+import { type JournalWriter, TickRecorder } from "../src/journalWriter";
 import type { Candle, TickResult } from "../src/model";
 import { vwapPrice, windowStart } from "../src/pricing";
 import { evaluate } from "../src/rules";
@@ -29,6 +30,8 @@ export interface TickOptions {
   stop?: StopRequest | ObservableInput<unknown>;
   /** State that outlives a resubscription; default: per subscription. */
   session?: TickSession;
+  /** The run's journal: at level `full`, each tick appends a `tick` entry (its candles, price, the strategy's answer and the action). */
+  journal?: JournalWriter;
 }
 
 /**
@@ -47,6 +50,12 @@ export interface TickOptions {
  * After the stop, it completes as soon as nothing is open or scheduled — at once, abandoning a
  * pending exchange or strategy call (a late answer is dropped) — but never in the middle of
  * delivering a result: a stop requested by whoever hears of a result takes effect after it.
+ *
+ * With a `journal` at level `full`, each tick appends a `tick` entry as it decides (before the
+ * store write of its result): the candles of each request it made — the pricing request's VWAP
+ * window first, then the strategy's `getCandles`/`candles$` requests in order —, the price,
+ * the strategy's answer when it was asked, and the action (`error` for a tick whose pricing
+ * failed). At the other levels the tick path does nothing more.
  *
  * ```
  * source:     0-----1-----2-----3--|
@@ -79,6 +88,8 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
   private readonly market: CandleFeed<number>;
   private readonly strategy: AskStrategy;
   private readonly timing: TickTiming;
+  /** Level `full` only. */
+  private readonly recorder: TickRecorder | undefined;
 
   private state: SignalState | null;
   private previousTimestamp: number | null;
@@ -108,6 +119,8 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     this.strategy = new AskStrategy(context, this.session.lastSignalAt ?? Number.NEGATIVE_INFINITY);
     this.timing = new TickTiming(this.identity);
     this.market = new CandleFeed(context, "1m", this);
+    const journal = options.journal;
+    if (journal?.full === true) this.strategy.recorder = this.recorder = new TickRecorder(journal, context.key);
     if (options.stop !== undefined) this.leaveStop = listenStop(options.stop, this);
   }
 
@@ -125,6 +138,7 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     this.now = now;
     this.since = windowStart(now, this.candleCount);
     this.timing.start();
+    this.recorder?.begin();
     this.market.request(this.since, this.candleCount);
   }
 
@@ -159,10 +173,17 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
 
   // Price: the VWAP of the window's closed candles (CandleListener).
   acceptCandles(candles: Candle[]): number {
-    return vwapPrice(candles, this.now, this.since, this.candleCount, this.identity);
+    const price = vwapPrice(candles, this.now, this.since, this.candleCount, this.identity);
+    this.recorder?.pricing(candles, this.now, this.since, this.candleCount);
+    return price;
   }
 
   candlesFailed(error: unknown): void {
+    const recorder = this.recorder;
+    if (recorder !== undefined && !this.closed) {
+      recorder.pricingFailed(this.since, this.candleCount, error);
+      recorder.end(this.now, "error", null, undefined);
+    }
     this.fail(error);
   }
 
@@ -182,6 +203,7 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     this.busy = false;
     this.timing.end(this.now, this.previousTimestamp);
     this.previousTimestamp = this.now;
+    this.recorder?.end(this.now, transition.result.action, this.price, transition.result);
     this.deliver(transition.result);
   }
 

@@ -1,5 +1,6 @@
 import { filter, NEVER, Observable, race, retry, type Subscriber, timer } from "rxjs";
 import { ChainSubscriber } from "../operators/chainSubscriber";
+import { StoreLockedError } from "./errors";
 import { emitEvents } from "../operators/emitEvents";
 import { isFatalError } from "../operators/isFatalError";
 import { isOpenedOrClosed } from "../operators/isOpenedOrClosed";
@@ -12,6 +13,8 @@ import { stopRequested$ } from "../operators/stopRequested";
 import { tick, type TickSession } from "../operators/tick";
 import { StallWatch } from "../operators/watchStall";
 import { emit } from "./events";
+import { JournalWriter } from "./journalWriter";
+import { holdsSignal } from "./rules";
 import type { LiveOptions, StrategySchema, TickResult, TickResultClosed, TickResultOpened } from "./model";
 import type { StreamIdentity } from "./signal";
 import { tradeContext } from "./tradeContext";
@@ -32,8 +35,9 @@ import { tradeContext } from "./tradeContext";
  * Composition: `restoreState` (the store, read on every subscribe) -> `timer(0, tickMs, scheduler)`
  * -> `tick` (watched by a `StallWatch`) -> `persistState` -> `emitEvents` -> rxjs's
  * `retry({ delay })` (each error on `error$`; a fatal one rethrown, otherwise
- * `timer(tickMs, scheduler)` raced by the stop) -> `lockKey` -> `stopGate(stop)` -> rxjs's
- * `filter(isOpenedOrClosed)`, the stages sharing one `StopRequest`.
+ * `timer(tickMs, scheduler)` raced by the stop) -> the journal's end of the run -> `lockKey`
+ * -> `stopGate(stop)` -> rxjs's `filter(isOpenedOrClosed)`, the stages sharing one
+ * `StopRequest` and, with `options.journal`, one `JournalWriter` (see `LiveOptions.journal`).
  *
  * @example
  * import { liveTrade$, replayExchange } from "rxtrade";
@@ -99,11 +103,14 @@ export function tradeLoop$(
     const stop = new StopRequest(stop$);
     const session: TickSession = { previousTimestamp: null };
     const stall = new StallWatch(context, onHealth);
-    restoreState(context, (restored) =>
-      timer(0, tickMs, scheduler).pipe(stall.clock(), tick(context, { restored, stop, session })),
-    )
+    // The run's journal: its entries, in order, across retries.
+    const journal = context.journal === undefined ? undefined : new JournalWriter(context);
+    restoreState(context, (restored) => {
+      journal?.started(restored);
+      return timer(0, tickMs, scheduler).pipe(stall.clock(), tick(context, { restored, stop, session, journal }));
+    })
       .pipe(
-        persistState(context),
+        persistState(context, { journal }),
         emitEvents(context),
         stall.results(),
         retry({
@@ -116,11 +123,91 @@ export function tradeLoop$(
             return stop.requested ? wait$ : race(wait$, stopRequested$(stop));
           },
         }),
+        (source) => (journal === undefined ? source : new Observable<TickResult>((inner) => source.subscribe(new JournalEnd(inner, journal, stop)))),
         lockKey(context),
         stopGate(stop),
       )
       .subscribe(new EndOfRun(subscriber, identity, stop, onEnd));
   });
+}
+
+/**
+ * The run's end, in its journal, while the store lock is still held (this stage sits inside
+ * `lockKey`): the `stop` entry goes in and the journal drains (bounded: see
+ * `JournalWriter.end`) before the end is passed on — so a process that reads the journal once
+ * the stream has ended finds all of it, and no later owner of the key shares its file.
+ *
+ * The last result of a graceful run (the stop requested, nothing held) is held back until then:
+ * `stopGate` ends the stream as it passes, by unsubscribing, not by completing. A stop that is
+ * requested only downstream of this stage, as that result is delivered, and a plain unsubscribe
+ * append the `stop` entry as the lock is released (synchronous journals: before).
+ */
+class JournalEnd extends ChainSubscriber<TickResult> {
+  private last: TickResult | undefined;
+  private ended: "complete" | { error: unknown } | undefined;
+  private ending = false;
+  /** Whether the last result passed on left a signal held (`undefined` before the first). */
+  private holding: boolean | undefined;
+
+  constructor(
+    destination: Subscriber<TickResult>,
+    private readonly journal: JournalWriter,
+    private readonly stop: StopRequest,
+  ) {
+    super(destination);
+  }
+
+  protected override _next(result: TickResult): void {
+    if (this.ending) return;
+    const holding = holdsSignal(result);
+    if (!this.stop.requested || holding) {
+      this.holding = holding;
+      this.out.next(result);
+      return;
+    }
+    this.last = result;
+    this.endRun("stopped", undefined);
+  }
+
+  protected override _complete(): void {
+    this.ended = "complete";
+    this.endRun("stopped", undefined);
+  }
+
+  protected override _error(error: unknown): void {
+    this.ended = { error };
+    // A lost lock: the key may be another process's now; this run appends nothing more.
+    if (error instanceof StoreLockedError) this.journal.abandon(`the run lost its store lock (${error.message})`);
+    this.endRun("error", error);
+  }
+
+  override unsubscribe(): void {
+    if (this.closed) return;
+    this.journal.close(this.stop.requested && this.holding === false ? "stopped" : "unsubscribed");
+    super.unsubscribe();
+  }
+
+  private endRun(reason: "stopped" | "error", error: unknown): void {
+    if (this.ending) {
+      this.passOn();
+      return;
+    }
+    this.ending = true;
+    this.journal.end(reason, error, () => this.passOn());
+  }
+
+  private passOn(): void {
+    if (this.closed || !this.journal.finished) return;
+    const last = this.last;
+    this.last = undefined;
+    if (last !== undefined) this.out.next(last);
+    if (this.closed) return;
+    const ended = this.ended;
+    if (ended === undefined) return;
+    if (ended === "complete") this.out.complete();
+    else this.out.error(ended.error);
+    this.unsubscribe();
+  }
 }
 
 // Ends the run: doneLive$ on a graceful end, exit$ on an error, the stop request released.

@@ -1,5 +1,6 @@
 import type { Observable, ObservableInput, SchedulerLike } from "rxjs";
 import type { Config } from "./config";
+import type { Journal, JournalLevel } from "./journal";
 
 /** Direction of a trade. */
 export type Position = "long" | "short";
@@ -225,6 +226,19 @@ export interface LiveOptions {
   tickMs?: number;
   /** Per-stream overrides of the global config. */
   config?: Partial<Config>;
+  /**
+   * Where the stream appends what it decided (and, at level `full`, why): `memoryJournal()`,
+   * `fileJournal(dir)` from `rxtrade/node`, `indexedDbJournal()` from `rxtrade/browser`, or
+   * your own. Default: none.
+   */
+  journal?: Journal;
+  /**
+   * How much goes to `journal`: `trades` (every scheduled, opened, closed and cancelled
+   * result, plus a `run` entry at each start and stop) or `full` (also one `tick` entry per
+   * tick: its candles, price, the strategy's answer and the action). Default `trades` when a
+   * journal is given, `off` without one.
+   */
+  journalLevel?: JournalLevel;
 }
 
 export const MINUTE_MS = 60_000;

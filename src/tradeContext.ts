@@ -2,6 +2,8 @@ import { asyncScheduler, type SchedulerLike } from "rxjs";
 import { type Config, getConfig, resolveConfig } from "./config";
 import { callWatcherOf, watchedStore } from "./deadline";
 import { randomId } from "./ids";
+import { type Journal, JOURNAL_LEVELS, type JournalLevel } from "./journal";
+import { watchedJournal } from "./journalWriter";
 import type { ExchangeSchema, LiveOptions, SignalStore, StrategySchema } from "./model";
 import { intervalMs } from "./model";
 import { checkExchange, checkStrategy, getExchange, getStrategy } from "./registry";
@@ -28,6 +30,13 @@ export interface TradeContext {
   readonly newId: () => string;
   /** The time limits in the scheduler's ms (config seconds x the scheduler's `timeScale`, if any). */
   readonly limits: TimeLimits;
+  /**
+   * The stream's journal, `undefined` at level `off`. Under a scheduler that watches calls it
+   * is a decorator of the given journal that reports its calls in flight, as the store is.
+   */
+  readonly journal: Journal | undefined;
+  /** What goes to the journal: `off`, `trades` or `full` (see `LiveOptions.journalLevel`). */
+  readonly journalLevel: JournalLevel;
 }
 
 /** Time limits of one stream, in its scheduler's ms. */
@@ -93,6 +102,8 @@ export function tradeContext(symbol: string, strategy: StrategySchema | string, 
   const scheduler = options.scheduler ?? asyncScheduler;
   const config = resolveConfig(getConfig(), options.config);
   const limits = timeLimits(config, tickMs, scheduler);
+  const journalLevel = checkJournal(options);
+  const journal = journalLevel === "off" ? undefined : (options.journal as Journal);
   // The store calls are made by several operators: they are watched here, once, for all of them.
   const watcher = callWatcherOf(scheduler);
   return {
@@ -107,5 +118,27 @@ export function tradeContext(symbol: string, strategy: StrategySchema | string, 
     signalIntervalMs: intervalMs(strategySchema.interval) as number,
     newId: randomId,
     limits,
+    journal: journal === undefined || watcher === undefined ? journal : watchedJournal(journal, watcher, limits.storeMs),
+    journalLevel,
   };
+}
+
+// The journal level in force: `trades` when a journal is given without a level, `off` without one.
+function checkJournal(options: LiveOptions): JournalLevel {
+  const { journal, journalLevel } = options;
+  if (journalLevel !== undefined && !JOURNAL_LEVELS.includes(journalLevel)) {
+    throw new TypeError(`rxtrade: journalLevel (${JSON.stringify(journalLevel)}) must be one of ${JOURNAL_LEVELS.join(", ")}`);
+  }
+  if (journal === undefined) {
+    if (journalLevel !== undefined && journalLevel !== "off") {
+      throw new TypeError(
+        `rxtrade: journalLevel ${JSON.stringify(journalLevel)} needs a journal: pass journal: memoryJournal() (or fileJournal(dir) from rxtrade/node, indexedDbJournal() from rxtrade/browser)`,
+      );
+    }
+    return "off";
+  }
+  if (journal === null || typeof journal !== "object" || typeof journal.append !== "function" || typeof journal.read !== "function" || typeof journal.keys !== "function") {
+    throw new TypeError("rxtrade: options.journal must have append(entry), read(key) and keys() (see memoryJournal())");
+  }
+  return journalLevel ?? "trades";
 }
