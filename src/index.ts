@@ -1,6 +1,7 @@
 // Streams
 export { liveTrade$, liveTicks$ } from "./liveTrade";
 export { tradeContext, DEFAULT_TICK_MS, type TradeContext } from "./tradeContext";
+export { backtest$, runBacktest, type BacktestOptions, type BacktestResult, type BacktestTrade, type BacktestOpenSignal } from "./backtest";
 
 // Stores
 export { memoryStore } from "./stores/memoryStore";
