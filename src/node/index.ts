@@ -5,6 +5,9 @@ export { listFileStore, type FileStoreListing, type ListedKey } from "./storeLis
 export type { LockInspection, LockOwner } from "./lockFile";
 export type { HolderState, ProcessIdentity } from "./processIdentity";
 
+// Journals
+export { fileJournal, JOURNAL_DIR, DEFAULT_JOURNAL_MAX_BYTES, type FileJournal, type FileJournalOptions, type JournalWarning } from "./fileJournal";
+
 // Reports
 export { reportFileName, writeReport, type ReportModes } from "../live/writeReport";
 
