@@ -1,4 +1,5 @@
 import { setLogger } from "rxtrade";
+import { BACKTEST_HELP, backtestCommand } from "./backtestCommand";
 import { DEMO_HELP, demoCommand } from "./demoCommand";
 import { LIVE_HELP, liveCommand } from "./liveCommand";
 import { STORE_HELP, storeCommand } from "./storeCommand";
@@ -12,6 +13,9 @@ Usage
   rxtrade demo [flags]   the live loop on bundled Binance.US BTC/USDT minutes (prices in USDT),
                          on a fast clock, offline
   rxtrade live [flags]   a strategy live on a real exchange, through ccxt
+  rxtrade backtest [flags]
+                         a strategy over history (bundled, CSV files, or fetched through ccxt),
+                         through the same live loop on a virtual clock
   rxtrade store list     what each key of a store holds, and who holds its lock
   rxtrade store clear    remove one key of a store (a signal left by a killed run)
   rxtrade <command> --help
@@ -24,6 +28,7 @@ Exit codes
 const COMMANDS: Record<string, { run: (args: readonly string[], terminal: Terminal) => Promise<number>; help: string }> = {
   demo: { run: demoCommand, help: DEMO_HELP },
   live: { run: liveCommand, help: LIVE_HELP },
+  backtest: { run: backtestCommand, help: BACKTEST_HELP },
   store: { run: storeCommand, help: STORE_HELP },
 };
 const NAMES = Object.keys(COMMANDS);
