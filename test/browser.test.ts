@@ -1,7 +1,8 @@
 // The browser example (examples/browser/) in a real Chromium: Debian's /usr/bin/chromium driven
 // by playwright-core. Builds the page with Vite, serves it on 127.0.0.1, starts a run on an
 // accelerated clock, reloads the page while a signal is open, and checks that the same signal is
-// resumed from IndexedDB and closed exactly once. Screenshots go to test-results/.
+// resumed from IndexedDB and closed exactly once, and that the history — read from the journal
+// in IndexedDB — survives the reload. Screenshots go to test-results/.
 //
 // Without chromium the test fails under CI (CI set; .ci/run installs it) and is skipped elsewhere.
 import { spawnSync } from "node:child_process";
@@ -110,7 +111,9 @@ describe.skipIf(!haveChromium && !inCi)("the browser example in Chromium", () =>
       expect(id).toMatch(/^[0-9a-f-]{36}$/);
       await page.reload();
 
-      // The new page resumes that signal from IndexedDB.
+      // The history survives the reload: the journal (IndexedDB) still has the open.
+      await page.waitForSelector(`#history tr[data-action="opened"][data-id="${id}"]`, { timeout: 10_000 });
+      // The new page resumes that signal from IndexedDB (its run's start entry says so: below).
       await page.waitForSelector(`#resumed[data-id="${id}"]`, { timeout: 10_000 });
       expect(await page.textContent("#resumed")).toContain(`resumed ${id}`);
       expect((await events(page)).filter((e) => e.id === id).map((e) => e.type)).toEqual(["opened"]);
@@ -130,6 +133,21 @@ describe.skipIf(!haveChromium && !inCi)("the browser example in Chromium", () =>
       expect(await page.locator(`#closed-list tr[data-id="${id}"]`).count()).toBe(1);
       expect(await page.locator("#closed-list tbody tr").count()).toBe(ids.length);
       expect(await page.getAttribute("#open-signal", "data-id")).toBeNull();
+
+      // The history from the journal: both runs' trades, each once, and the runs' starts and stop.
+      await page.waitForSelector('#history tr[data-kind="run"][data-event="stop"]', { timeout: 10_000 });
+      const history = await page.$$eval("#history tbody tr", (rows) =>
+        rows.map((row) => ({ ...(row as HTMLElement).dataset })).reverse(),
+      );
+      const trades = history.filter((row) => row.kind === "trade");
+      expect(trades.filter((row) => row.id === id).map((row) => row.action)).toEqual(["opened", "closed"]);
+      for (const each of ids) expect(trades.filter((row) => row.id === each).map((row) => row.action)).toEqual(["opened", "closed"]);
+      expect(trades).toHaveLength(2 * ids.length);
+      expect(history.filter((row) => row.kind === "run").map((row) => [row.event, row.resumed])).toEqual([
+        ["start", undefined],
+        ["start", id],
+        ["stop", undefined],
+      ]);
       const stored = await page.evaluate(
         () =>
           new Promise<unknown[]>((resolve, reject) => {
@@ -144,7 +162,7 @@ describe.skipIf(!haveChromium && !inCi)("the browser example in Chromium", () =>
       );
       expect(stored).toEqual([]);
       expect(pageErrors).toEqual([]);
-      console.log(`browser example: signal ${id} resumed after a reload and closed once; ${ids.length} signal(s) in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+      console.log(`browser example: signal ${id} resumed after a reload and closed once, journaled once; ${ids.length} signal(s) in ${((Date.now() - began) / 1000).toFixed(1)} s`);
     } catch (error) {
       await page.screenshot({ path: join(root, "test-results/browser-example-failure.png"), fullPage: true }).catch(() => undefined);
       throw error;

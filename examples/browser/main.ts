@@ -1,6 +1,7 @@
 // rxtrade in a browser page: the live loop on replayed BTCUSDT minutes, on an accelerated
-// clock, with the open signal in IndexedDB. Served by `npm run example:browser`; driven in
-// Chromium by test/browser.test.ts.
+// clock, with the open signal in IndexedDB and every trade in a journal in IndexedDB (its
+// history survives a reload). Served by `npm run example:browser`; driven in Chromium by
+// test/browser.test.ts.
 import { Subject, type SchedulerLike, type Subscription } from "rxjs";
 import {
   acceleratedScheduler,
@@ -12,10 +13,11 @@ import {
   replayExchange,
   type SignalRow,
   StoreLockedError,
+  type JournalEntry,
   type StoredState,
   type TickResult,
 } from "rxtrade";
-import { indexedDbStore } from "rxtrade/browser";
+import { indexedDbJournal, indexedDbStore } from "rxtrade/browser";
 import csvUrl from "../../data/BTCUSDT_1m_2023-03-01_2023-03-21.csv.gz?url";
 import { momentumStrategy } from "../strategies/momentum";
 import { fetchCandles } from "./candles";
@@ -26,6 +28,9 @@ const SYMBOL = "BTCUSDT";
 const KEY = `${SYMBOL}:momentum`; // the store key: symbol:strategyName
 const SPEEDS = [60, 600, 1800, 3000, 6000]; // simulated ms per real ms
 const store = indexedDbStore("rxtrade-example", "signals");
+// Every scheduled, opened, closed and cancelled result, and each run's start and stop.
+const JOURNAL_DB = "rxtrade-example-journal";
+let journal = indexedDbJournal({ dbName: JOURNAL_DB });
 
 const $ = <T extends Element = HTMLElement>(selector: string): T => document.querySelector(selector) as T;
 const ui = {
@@ -41,6 +46,7 @@ const ui = {
   open: $("#open-signal"),
   chart: $<SVGSVGElement>("#chart"),
   closed: $("#closed-list tbody"),
+  history: $("#history tbody"),
   errors: $("#errors"),
 };
 
@@ -81,7 +87,7 @@ async function start(stopAtOnce = false, attempt = 1): Promise<void> {
   const stop$ = new Subject<void>();
   const end = (candles.at(-1) as Candle).timestamp + 2 * 60_000;
   session.setMode(stopAtOnce ? "stopping" : "running");
-  const subscription = liveTicks$(SYMBOL, momentumStrategy(), { exchange: replayExchange(candles, clock), store, scheduler: clock, stop$ }).subscribe({
+  const subscription = liveTicks$(SYMBOL, momentumStrategy(), { exchange: replayExchange(candles, clock), store, journal, scheduler: clock, stop$ }).subscribe({
     next: (result) => {
       onTick(result);
       if (clock.now() > end && run !== undefined) {
@@ -108,11 +114,13 @@ async function start(stopAtOnce = false, attempt = 1): Promise<void> {
       session.setMode("idle");
       setStatus("stopped", "stopped gracefully");
       render();
+      void renderHistory(); // the run's stop entry
     },
   });
   if (subscription.closed) return; // ended synchronously (an error, handled above)
   run = { clock, stop$, subscription };
   setStatus("running", "running");
+  void renderHistory(); // the run's start entry
   if (stopAtOnce) stop();
   requestAnimationFrame(frame);
 }
@@ -134,6 +142,8 @@ function onTick(result: TickResult): void {
     }
     resuming = undefined;
   }
+  // A trade is in the journal before the stream emits it: show the history as the journal has it.
+  if (result.action !== "idle" && result.action !== "active" && !(result.action === "scheduled" && open?.id === result.signal.id)) void renderHistory();
   if (result.action === "opened") {
     const { id, position, priceOpen } = result.signal;
     session.log({ type: "opened", id, position, at: result.timestamp, price: priceOpen, priceOpen });
@@ -196,6 +206,55 @@ function render(): void {
   drawChart(ui.chart, candles, simNow(), events, open);
 }
 
+// The history, read from the journal (IndexedDB): after a reload it shows every earlier run too.
+let historyRead = 0;
+async function renderHistory(): Promise<void> {
+  const reading = ++historyRead;
+  const entries: JournalEntry[] = [];
+  try {
+    for await (const entry of journal.read(KEY)) entries.push(entry);
+  } catch (error) {
+    ui.errors.textContent = `cannot read the journal: ${(error as Error).message}`;
+    return;
+  }
+  if (reading !== historyRead) return; // a later read is under way
+  ui.history.replaceChildren(
+    ...entries
+      .filter((e) => e.kind !== "tick")
+      .reverse()
+      .map((e) => {
+        const row = document.createElement("tr");
+        row.dataset.kind = e.kind;
+        let what: string;
+        let detail = "";
+        if (e.kind === "trade") {
+          const r = e.result;
+          row.dataset.action = r.action;
+          row.dataset.id = r.signal.id;
+          what = r.action.toUpperCase();
+          detail =
+            r.action === "closed"
+              ? `${r.closeReason} @ ${fmt(r.pnl.priceClose)} ${signed(r.pnl.pnlPercentage)}`
+              : r.action === "cancelled"
+                ? r.cancelReason
+                : `${r.signal.position} @ ${fmt(r.signal.priceOpen)}${e.recovered ? " (recovered from the store)" : ""}`;
+        } else if (e.kind === "run") {
+          row.dataset.event = e.event;
+          what = `RUN ${e.event.toUpperCase()}`;
+          if (e.resumedSignalId !== undefined) row.dataset.resumed = e.resumedSignalId;
+          detail =
+            e.event === "start"
+              ? [e.resumedSignalId === undefined ? "" : `resumed ${e.resumedSignalId.slice(0, 8)}`, e.recovery?.unfinishedRun ? "the previous run did not stop (a reload)" : ""].filter(Boolean).join("; ")
+              : (e.reason ?? "");
+        } else what = "TICK";
+        const id = row.dataset.id === undefined ? "" : row.dataset.id.slice(0, 8);
+        row.innerHTML = `<td>${time(e.at).slice(5, 16)}</td><td>${what}</td><td title="${row.dataset.id ?? ""}">${id}</td><td>${detail}</td>`;
+        return row;
+      }),
+  );
+  ui.history.dataset.entries = String(entries.length);
+}
+
 // Between ticks the clock moves on: keep the time and the chart current while running.
 function frame(): void {
   if (run === undefined) return;
@@ -213,6 +272,14 @@ ui.stop.addEventListener("click", stop);
 ui.reset.addEventListener("click", async () => {
   if (run !== undefined) return;
   await store.write(KEY, null);
+  // A fresh history too: the journal's database goes.
+  await journal.close();
+  await new Promise((resolve) => {
+    const request = indexedDB.deleteDatabase(JOURNAL_DB);
+    request.onsuccess = request.onerror = request.onblocked = resolve;
+  });
+  journal = indexedDbJournal({ dbName: JOURNAL_DB });
+  void renderHistory();
   session.clear();
   open = null;
   last = undefined;
@@ -239,6 +306,7 @@ try {
 }
 setStatus("idle", `${candles.length.toLocaleString("en-US")} candles loaded: press Start`);
 render();
+await renderHistory();
 // A run that was going when the page was left (reloaded, closed) goes on where it was.
 const mode = session.mode();
 if (mode !== "idle") await start(mode === "stopping");
