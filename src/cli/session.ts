@@ -11,6 +11,8 @@ import {
   type LiveHistory,
   type SignalState,
   type SignalStore,
+  type Journal,
+  type JournalLevel,
   StoreReadError,
   type StrategySchema,
   type TickResult,
@@ -26,6 +28,10 @@ export interface SessionOptions {
   strategy: StrategySchema;
   exchange: ExchangeSchema;
   store: SignalStore;
+  /** Where the loop journals (`<store>/journal/` by default; none with `--journal off`). */
+  journal?: Journal;
+  /** `trades` (the default with a journal) or `full`. */
+  journalLevel?: JournalLevel;
   scheduler: SchedulerLike;
   tickMs: number;
   terminal: Terminal;
@@ -160,6 +166,7 @@ export function runSession(options: SessionOptions): Promise<SessionEnd> {
     liveTicks$(symbol, strategy, {
       exchange: options.exchange,
       store: options.store,
+      ...(options.journal === undefined ? {} : { journal: options.journal, journalLevel: options.journalLevel ?? "trades" }),
       scheduler,
       tickMs: options.tickMs,
       stop$,
