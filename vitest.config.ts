@@ -14,6 +14,7 @@ export default defineConfig({
       { find: /^rxtrade\/node$/, replacement: here("./src/node/index.ts") },
       { find: /^rxtrade\/browser$/, replacement: here("./src/browser/index.ts") },
       { find: /^rxtrade\/ccxt$/, replacement: here("./src/ccxt/index.ts") },
+      { find: /^rxtrade\/service$/, replacement: here("./src/service/index.ts") },
     ],
   },
   test: {
