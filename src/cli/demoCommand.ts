@@ -10,6 +10,7 @@ import { explainReportError, explainRunError } from "./runErrors";
 import { EXIT, numberFlag, parseFlags, UsageError } from "./usage";
 import { MODULE_TIMEOUT_HELP, moduleTimeoutMs } from "./userModule";
 import { checkWritableFolder } from "./writableFolder";
+import { closeJournal, JOURNAL_HELP, journalLevelFlag, storeJournal } from "./journalFlag";
 
 const SYMBOL = "BTCUSDT";
 const EXCHANGE_NAME = "replay";
@@ -30,6 +31,7 @@ const FLAGS = {
   speed: { type: "string" },
   strategy: { type: "string" },
   store: { type: "string" },
+  journal: { type: "string" },
   from: { type: "string" },
   minutes: { type: "string" },
   "report-dir": { type: "string" },
@@ -49,6 +51,7 @@ the clock was.
 
 Usage
   rxtrade demo [--speed N] [--strategy name|path] [--store dir] [--from ISO] [--minutes N]
+               [--journal off|trades|full]
 
 Flags
   --speed N          simulated minutes per second of wall time, at most (a slow disk slows it),
@@ -56,6 +59,7 @@ Flags
   --strategy S       an example strategy: ${Object.keys(EXAMPLE_STRATEGIES).join(", ")} (default momentum);
                      or a path to a module exporting a StrategySchema as \`strategy\` or default
   --store DIR        where open signals are persisted (default ${DEMO_STORE}; live's is ./.rxtrade)
+${JOURNAL_HELP}
   --from ISO         simulated start, e.g. 2023-03-08T12:00Z (default: where the last run of this
                      strategy stopped, else 2023-03-01 02:00 UTC)
   --minutes N        stop gracefully after N simulated minutes (default ${DEFAULT_MINUTES}, 3 days);
@@ -80,6 +84,7 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
     speed: "240",
     strategy: "ma-cross",
     store: "./.rxtrade",
+    journal: "full",
     from: "2023-03-08T12:00Z",
     minutes: "1440",
     "report-dir": "./dump/live",
@@ -96,6 +101,7 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
       : numberFlag("demo", "minutes", flags.minutes, { min: 1, max: 100_000, integer: true, what: "simulated minutes before the graceful stop", example: "1440" });
   const requestedFrom = flags.from === undefined ? undefined : parseTime(flags.from);
   const timeoutMs = moduleTimeoutMs("demo", flags["module-timeout"]);
+  const journalLevel = journalLevelFlag("demo", flags.journal);
   const strategy = await resolveStrategy("demo", flags.strategy ?? "momentum", timeoutMs);
   const storeDir = flags.store ?? DEMO_STORE;
   const reportDir = flags["report-dir"] ?? "./dump/live";
@@ -119,6 +125,7 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
   }
 
   const store = fileStore(storeDir);
+  const journal = storeJournal(store, journalLevel);
   const key = `${SYMBOL}:${strategy.strategyName}`;
   const clockFile = DemoClockFile.in(store.dir, key);
   const saved = clockFile.read();
@@ -173,6 +180,8 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
       strategy: tracked.strategy,
       exchange: tracked.exchange,
       store: tracked.store,
+      journal,
+      journalLevel,
       scheduler,
       tickMs: DEFAULT_TICK_MS,
       terminal,
@@ -192,6 +201,7 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
     return explainRunError("demo", error, terminal, storeDir);
   } finally {
     scheduler.stop();
+    await closeJournal(journal, terminal);
   }
   // Where the replay got to (at high speeds the last tick may be well before the stop).
   const stoppedAt = Math.max(lastTick, scheduler.now());

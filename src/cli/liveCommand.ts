@@ -9,6 +9,7 @@ import { explainReportError, explainRunError } from "./runErrors";
 import { EXIT, numberFlag, parseFlags, UsageError } from "./usage";
 import { describeThrown, loadUserExport, looksLikePath, MODULE_TIMEOUT_HELP, moduleTimeoutMs } from "./userModule";
 import { checkWritableFolder } from "./writableFolder";
+import { closeJournal, JOURNAL_HELP, journalLevelFlag, storeJournal } from "./journalFlag";
 
 /** Where `rxtrade live` keeps its store unless `--store` says otherwise (`fileStore()`'s default too). */
 export const LIVE_STORE = "./.rxtrade";
@@ -18,6 +19,7 @@ const FLAGS = {
   symbol: { type: "string" },
   strategy: { type: "string" },
   store: { type: "string" },
+  journal: { type: "string" },
   "tick-ms": { type: "string" },
   "report-dir": { type: "string" },
   "module-timeout": { type: "string" },
@@ -33,6 +35,7 @@ signals against live prices. Stop with Ctrl-C (graceful) — a restart resumes w
 
 Usage
   rxtrade live --exchange <ccxt id> --symbol <symbol> --strategy <path> [--store dir] [--tick-ms N]
+               [--journal off|trades|full]
 
 Flags
   --exchange ID      a ccxt exchange id: binance, kraken, bybit, okx, … (needs: npm install ccxt);
@@ -42,6 +45,7 @@ Flags
   --strategy S       a path to a module exporting a StrategySchema as \`strategy\` or default
                      (a .ts file loads through tsx), or an example: ${Object.keys(EXAMPLE_STRATEGIES).join(", ")}
   --store DIR        where open signals are persisted (default ${LIVE_STORE}; see rxtrade store list)
+${JOURNAL_HELP}
   --tick-ms N        ms between ticks, 100 to 86400000 (default ${DEFAULT_TICK_MS})
   --report-dir DIR   where the Markdown report is written at the end (default ./dump/live)
 ${MODULE_TIMEOUT_HELP}
@@ -62,6 +66,7 @@ export async function liveCommand(args: readonly string[], terminal: Terminal): 
     symbol: "BTCUSDT",
     strategy: "./my-strategy.js",
     store: LIVE_STORE,
+    journal: "full",
     "tick-ms": "60001",
     "report-dir": "./dump/live",
     "module-timeout": "30",
@@ -83,6 +88,7 @@ export async function liveCommand(args: readonly string[], terminal: Terminal): 
       ? DEFAULT_TICK_MS
       : numberFlag("live", "tick-ms", flags["tick-ms"], { min: 100, max: 86_400_000, integer: true, what: "ms between ticks", example: "60001" });
   const timeoutMs = moduleTimeoutMs("live", flags["module-timeout"]);
+  const journalLevel = journalLevelFlag("live", flags.journal);
   const storeDir = flags.store ?? LIVE_STORE;
   const reportDir = flags["report-dir"] ?? "./dump/live";
 
@@ -120,6 +126,7 @@ export async function liveCommand(args: readonly string[], terminal: Terminal): 
   }
 
   const store = fileStore(storeDir);
+  const journal = storeJournal(store, journalLevel);
   let resumed;
   try {
     resumed = await storedState(store, symbol, strategy.strategyName, exchange.exchangeName, terminal);
@@ -141,6 +148,8 @@ export async function liveCommand(args: readonly string[], terminal: Terminal): 
       strategy,
       exchange,
       store,
+      journal,
+      journalLevel,
       scheduler: asyncScheduler,
       tickMs,
       terminal,
@@ -150,6 +159,8 @@ export async function liveCommand(args: readonly string[], terminal: Terminal): 
     });
   } catch (error) {
     return explainRunError("live", error, terminal, storeDir);
+  } finally {
+    await closeJournal(journal, terminal);
   }
   terminal.line("");
   terminal.line("Stopped gracefully.");
