@@ -11,7 +11,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { type JournalEntry, type LiveStatistics, memoryJournal, type SignalDto, type SignalStore, type TickResult } from "rxtrade";
+import type { Subscription } from "rxjs";
+import { type Journal, type JournalEntry, type LiveStatistics, memoryJournal, type SignalDto, type SignalStore, type TickResult } from "rxtrade";
 import * as rxtrade from "rxtrade";
 import { candlesFromPrices, VirtualClock } from "rxtrade/testing";
 
@@ -38,10 +39,13 @@ const PRICES = Array.from({ length: 600 }, (_, m) => Math.round((100 + 3 * Math.
  * entry 1 % below the price (scheduled, then opened or cancelled). Signal ids are `<tag>-<n>`.
  * Returns every tick result the loop produced.
  */
-function runScenario(rx: Rx, options: { name: string; tag: string; store: SignalStore; fromMinute: number; minutes: number; journal?: unknown; crashAt?: number }): TickResult[] {
+function runScenario(
+  rx: Rx,
+  options: { name: string; tag: string; store: SignalStore; fromMinute?: number; from?: number; minutes: number; journal?: Journal | null; until?: number; crash?: (clock: VirtualClock, subscription: Subscription) => void },
+): TickResult[] {
   const { name, tag } = options;
-  const clock = new VirtualClock(options.fromMinute * TICK);
-  const exchangeName = `${name}-ex-${tag}`;
+  const clock = new VirtualClock(options.from ?? (options.fromMinute ?? 0) * TICK);
+  const exchangeName = `${name}-ex`;
   rx.addExchange(rx.replayExchange(candlesFromPrices(PRICES, { start: -60_000 }), clock, { exchangeName }));
   try {
     rx.getStrategy(name);
@@ -70,14 +74,14 @@ function runScenario(rx: Rx, options: { name: string; tag: string; store: Signal
   const off = rx.listenSignalLive((result) => result.strategyName === name && results.push(result));
   const ctx = { strategyName: name, exchangeName, scheduler: clock, config, store: options.store, ...(options.journal === undefined ? {} : { journal: options.journal }) } as rxtrade.LiveContext;
   const subscription = rx.Live.run(SYMBOL, ctx).subscribe({ error: () => {} });
-  if (options.crashAt === undefined) {
-    clock.schedule(() => void rx.Live.stop(SYMBOL, name), options.minutes * TICK);
-    clock.flush();
-  } else {
-    // A crash: the loop is torn down mid-run, as by kill -9 (what is open stays in the store).
-    clock.schedule(() => subscription.unsubscribe(), options.crashAt * TICK);
-    clock.flush();
+  options.crash?.(clock, subscription);
+  if (options.until !== undefined) {
+    clock.flush(options.until); // the loop goes on running, for the caller to look at
+    off();
+    return results;
   }
+  clock.schedule(() => void rx.Live.stop(SYMBOL, name), options.minutes * TICK);
+  clock.flush();
   off();
   return results;
 }
@@ -223,6 +227,38 @@ describe("Live reads the journal", () => {
     expect(await readFile(join(dir, `${SYMBOL}_eq.md`), "utf8")).toBe(await rx2.Live.getReport(SYMBOL, "eq"));
   });
 
+  it("the same run journaled by the loop (LiveContext.journal, then setDefaultJournal): the in-memory numbers, every trade once", async () => {
+    const rx1 = await freshProcess();
+    runScenario(rx1, { name: "same", tag: "s", store: rx1.memoryStore(), fromMinute: 10, minutes: 300 });
+    const inMemory = await rx1.Live.getData(SYMBOL, "same");
+    expect(inMemory.totalClosed).toBeGreaterThanOrEqual(5);
+
+    const journal = memoryJournal();
+    const rx2 = await freshProcess();
+    runScenario(rx2, { name: "same", tag: "s", store: rx2.memoryStore(), fromMinute: 10, minutes: 300, journal });
+    const journaled = await rx2.Live.getData(SYMBOL, "same");
+    expect(numbers(journaled)).toEqual(numbers(inMemory));
+    expect(journaled.eventList).toEqual(inMemory.eventList.filter((r) => r.action !== "active"));
+
+    // The facade's default journal gives the same in a process that did not run the pair.
+    const rx3 = await freshProcess();
+    rx3.addStrategy({ strategyName: "same", interval: "5m", getSignal: () => null });
+    rx3.setDefaultJournal(journal);
+    expect(await rx3.Live.getData(SYMBOL, "same")).toEqual(journaled);
+  });
+
+  it("while a signal is open, the journal's trades and then the open signal's latest active row", async () => {
+    const rx = await freshProcess();
+    const journal = memoryJournal();
+    const results = runScenario(rx, { name: "open", tag: "o", store: rx.memoryStore(), fromMinute: 10, minutes: 0, journal, until: 75 * TICK });
+    const last = results.at(-1);
+    expect(last?.action).toBe("active");
+    const stats = await rx.Live.getData(SYMBOL, "open");
+    expect(stats.eventList[0]).toEqual(last);
+    expect(stats.eventList.slice(1)).toEqual(rx.liveStatistics(results).eventList.slice(1).filter((r) => r.action !== "active"));
+    expect((await rx.Live.list()).find((p) => p.id === `${SYMBOL}:open`)?.status).toBe("running");
+  });
+
   it("a pair whose loop ran with journal null keeps its statistics in memory, whatever the default", async () => {
     const rx = await freshProcess();
     const journal = memoryJournal();
@@ -232,6 +268,87 @@ describe("Live reads the journal", () => {
     const stats = await rx.Live.getData(SYMBOL, "mem");
     expect(stats.totalClosed).toBeGreaterThan(0);
     expect(stats.eventList.some((r) => r.action === "active")).toBe(true); // the in-memory list
+  });
+});
+
+describe("two Live runs on one journal, a crash between them", () => {
+  it("the second process reports the trades of both runs, each once, with the numbers of both runs' results", async () => {
+    const journal = memoryJournal();
+    const store = rxtrade.memoryStore(); // what survives the crash, with the journal
+    const key = `${SYMBOL}:crash`;
+
+    // Process 1 journals through a journal that, once, says an append of a close failed after
+    // it was kept (a timed-out fsync): the writer appends it again. After two closes, the
+    // process is killed between the store write of an open and its journal append: that
+    // entry and every later one are lost, no stop entry is written, the store keeps the open.
+    const closes = new Set<string>();
+    let failedOnce = false;
+    let dead = false;
+    let killedAt = 0;
+    let kill = () => {};
+    const rx1 = await freshProcess();
+    const faulty: Journal = {
+      append(entry) {
+        if (dead) return;
+        if (entry.kind === "trade" && entry.result.action === "opened" && closes.size >= 2) {
+          dead = true;
+          killedAt = entry.at;
+          kill();
+          return;
+        }
+        journal.append(entry);
+        if (entry.kind === "trade" && entry.result.action === "closed") {
+          closes.add(entry.result.signal.id);
+          if (!failedOnce) {
+            failedOnce = true;
+            throw new Error("fsync timed out");
+          }
+        }
+      },
+      read: (k) => journal.read(k),
+      keys: () => journal.keys(),
+      tail: (k) => journal.tail(k), // synchronous: the run's start stays inside clock.flush()
+    };
+    const first = runScenario(rx1, {
+      name: "crash",
+      tag: "c",
+      store,
+      fromMinute: 10,
+      minutes: 400,
+      journal: faulty,
+      // The kill: the loop is torn down at the clock's next step after the lost append.
+      crash: (clock, subscription) => {
+        kill = () => void clock.schedule(() => subscription.unsubscribe());
+      },
+    });
+    const killed = first.filter((r) => r.timestamp <= killedAt);
+    const stored = (await store.read(key)) as { status: string; signal: { id: string } } | null;
+    expect(stored?.status).toBe("opened");
+    expect(killed.at(-1)).toMatchObject({ action: "opened", signal: { id: stored?.signal.id } });
+    expect(killed.filter((r) => r.action === "closed")).toHaveLength(2);
+    const raw = [];
+    for await (const entry of journal.read(key)) raw.push(entry);
+    expect(raw.filter((e) => e.kind === "trade" && e.result.action === "closed")).toHaveLength(3); // the first close twice
+    expect(raw.some((e) => e.kind === "run" && e.event === "stop")).toBe(false);
+
+    // Process 2: the same store and journal; it resumes the open signal, trades on, stops.
+    const rx2 = await freshProcess();
+    const second = runScenario(rx2, { name: "crash", tag: "d", store, from: killedAt + 1, minutes: 200, journal });
+    expect(second.find((r) => r.action === "closed")?.signal?.id).toBe(stored?.signal.id);
+    expect(await store.read(key)).toBeNull();
+
+    const stats = await rx2.Live.getData(SYMBOL, "crash");
+    const both = new rxtrade.TradeLedger();
+    for (const result of [...killed, ...second]) both.add(result);
+    const closedIds = both.results.filter((r) => r.action === "closed").map((r) => r.signal.id);
+    expect(closedIds.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(closedIds).size).toBe(closedIds.length);
+    expect(stats.totalClosed).toBe(closedIds.length);
+    expect(numbers(stats)).toEqual(numbers(rxtrade.liveStatistics(both.results)));
+    // The lost open came back from the store (recovered), once; every trade of both runs is listed once.
+    expect(stats.eventList.map((r) => `${r.action} ${r.signal?.id}`).reverse()).toEqual(both.results.map((r) => `${r.action} ${r.signal.id}`));
+    const history = await rx2.readLiveHistory(journal, key);
+    expect(history).toMatchObject({ runs: 2, duplicates: 1, endedUnrecorded: [] });
   });
 });
 
