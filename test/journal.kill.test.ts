@@ -9,9 +9,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { JournalEntry, JournalRun, JournalTrade } from "rxtrade";
+import type { JournalEntry } from "rxtrade";
 import { BUNDLED_BTCUSDT_1M, csvCandles, fileJournal, fileStore, type JournalWarning } from "rxtrade/node";
 import { bundleFixture } from "./fixtures/crashHarness";
+import { checkJournal } from "./fixtures/journalCheck";
 import { Child } from "./fixtures/processHarness";
 
 const SYMBOL = "BTCUSDT";
@@ -29,37 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
-
-/** Checks a key's journal; returns what it found. */
-export function checkJournal(entries: readonly JournalEntry[], reported: ReadonlyArray<{ action: string; id: string }>) {
-  const problems: string[] = [];
-  const trades = entries.filter((e): e is JournalTrade => e.kind === "trade");
-  const runs = entries.filter((e): e is JournalRun => e.kind === "run");
-  // Exactly once: one entry per signal and action.
-  const seen = new Set<string>();
-  for (const t of trades) {
-    const id = `${t.result.action} ${t.result.signal.id}`;
-    if (seen.has(id)) problems.push(`${id} journaled twice`);
-    seen.add(id);
-  }
-  // Everything the child reported was journaled (the append comes before the report).
-  for (const r of reported) if (!seen.has(`${r.action} ${r.id}`)) problems.push(`${r.action} ${r.id} was reported but not journaled`);
-  // In order: trade times never go back; each signal's actions in their order.
-  for (let i = 1; i < trades.length; i++) {
-    if ((trades[i] as JournalTrade).at < (trades[i - 1] as JournalTrade).at) problems.push(`trade ${i} at ${(trades[i] as JournalTrade).at} before trade ${i - 1}`);
-  }
-  const rank = { scheduled: 0, opened: 1, closed: 2, cancelled: 2 } as const;
-  const last = new Map<string, number>();
-  for (const t of trades) {
-    const previous = last.get(t.result.signal.id);
-    if (previous !== undefined && previous >= rank[t.result.action]) problems.push(`${t.result.action} ${t.result.signal.id} after a later state`);
-    last.set(t.result.signal.id, rank[t.result.action]);
-  }
-  // No phantom position: a signal left held by the journal is closed, cancelled, or said ended by a later start.
-  const ended = new Set(runs.flatMap((r) => (r.recovery?.endedSignal === undefined ? [] : [r.recovery.endedSignal.signalId])));
-  for (const [id, state] of last) if (state < 2 && !ended.has(id)) problems.push(`${id} is left ${state === 0 ? "scheduled" : "open"} in the journal`);
-  return { problems, trades, runs, ended };
-}
 
 it("a child killed with SIGKILL 8 times, then stopped: every run's trades exactly once, in order, no phantom position", async () => {
   const candles = await csvCandles(BUNDLED_BTCUSDT_1M);
