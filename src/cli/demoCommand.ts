@@ -210,7 +210,7 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
   terminal.line(`Stopped gracefully at ${minute(stoppedAt)} (simulated).`);
   let code: number = EXIT.ok;
   try {
-    await finish(terminal, end.stats, SYMBOL, strategy.strategyName, reportDir);
+    await finish(terminal, end, SYMBOL, strategy.strategyName, reportDir, store.dir);
   } catch (error) {
     code = explainReportError("demo", error, terminal, reportDir);
   }

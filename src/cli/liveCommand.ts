@@ -165,7 +165,7 @@ export async function liveCommand(args: readonly string[], terminal: Terminal): 
   terminal.line("");
   terminal.line("Stopped gracefully.");
   try {
-    await finish(terminal, end.stats, symbol, strategy.strategyName, reportDir);
+    await finish(terminal, end, symbol, strategy.strategyName, reportDir, store.dir);
   } catch (error) {
     return explainReportError("live", error, terminal, reportDir);
   }

@@ -1,4 +1,5 @@
-import { relative } from "node:path";
+import { stat } from "node:fs/promises";
+import { join, relative } from "node:path";
 import { Subject, type SchedulerLike, type Subscription } from "rxjs";
 import {
   decodeState,
@@ -9,6 +10,8 @@ import {
   liveReport,
   liveTicks$,
   type LiveHistory,
+  liveStatistics,
+  readLiveHistory,
   type SignalState,
   type SignalStore,
   type Journal,
@@ -18,8 +21,8 @@ import {
   type TickResult,
   TradeLedger,
 } from "rxtrade";
-import { type FileStore, writeReport } from "rxtrade/node";
-import { describeHeld, eventLine, held, minute, price, statisticsLines, statusLine } from "./format";
+import { type FileStore, fileJournal, JOURNAL_DIR, writeReport } from "rxtrade/node";
+import { describeHeld, displayPath, eventLine, held, minute, price, statisticsLines, statusLine } from "./format";
 import type { Terminal } from "./terminal";
 import { EXIT } from "./usage";
 
@@ -207,13 +210,52 @@ export function runSession(options: SessionOptions): Promise<SessionEnd> {
 }
 
 /**
- * Prints the statistics and writes the Markdown report to `{dir}/{symbol}_{strategyName}.md`
- * (named by `reportFileName`, written as `Live.dump` writes: temp file + rename, 0600, never
- * through a symlink); returns its path.
+ * Prints the statistics a run ends with and writes the Markdown report to
+ * `{dir}/{symbol}_{strategyName}.md` (named by `reportFileName`, written as `Live.dump` writes:
+ * temp file + rename, 0600, never through a symlink); returns its path. With a journal in
+ * `<store>/journal/`, the statistics and the report are the key's whole history: every run's
+ * trades, each once, this run's included (also when it journaled nothing, `--journal off`), so
+ * a later run never replaces the report of earlier ones with its own. Without a journal, or
+ * when it cannot be read (said on stderr), they are this run's.
  */
-export async function finish(terminal: Terminal, stats: LiveStatistics, symbol: string, strategyName: string, reportDir: string): Promise<string> {
+export async function finish(terminal: Terminal, end: SessionEnd, symbol: string, strategyName: string, reportDir: string, storeDir: string): Promise<string> {
   terminal.line("");
-  return printStatistics(terminal, "Statistics of this run", stats, symbol, strategyName, reportDir);
+  const key = `${symbol}:${strategyName}`;
+  const dir = join(storeDir, JOURNAL_DIR);
+  let history: LiveHistory | undefined;
+  if (await isFolder(dir)) {
+    try {
+      history = await readLiveHistory(fileJournal(storeDir), key);
+    } catch (error) {
+      terminal.warn(`warning: the journal ${displayPath(dir)} could not be read (${(error as Error).message}); the statistics below are this run's alone`);
+    }
+  }
+  if (history === undefined) return printStatistics(terminal, "Statistics of this run", end.stats, symbol, strategyName, reportDir);
+  const ledger = new TradeLedger();
+  for (const result of history.results) ledger.add(result);
+  const unjournaled = end.trades.filter((result) => ledger.add(result)).length;
+  const firstAt = ledger.results[0]?.timestamp ?? null;
+  const notes = historyNotes(history);
+  if (unjournaled > 0) {
+    notes.push(`  note: ${unjournaled} of this run's trades are not in the journal (--journal off, or appends that failed): counted here, not by a later rxtrade report`);
+  }
+  return printStatistics(terminal, historyTitle(key, { firstAt, runs: history.runs }), liveStatistics(ledger.results), symbol, strategyName, reportDir, notes);
+}
+
+async function isFolder(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** What the statistics of a history leave out, said under them: signals whose end died with their process. */
+export function historyNotes(history: Pick<LiveHistory, "endedUnrecorded">): string[] {
+  return history.endedUnrecorded.map(
+    ({ signalId, status, since }) =>
+      `  note: signal ${signalId} (${status} since ${minute(since)}) ended unrecorded: its process was killed between the store write and the journal; it is in no statistic`,
+  );
 }
 
 /** `BTC/USDT:USDT:momentum` -> `["BTC/USDT:USDT", "momentum"]`: a strategy name has no `:`. */
@@ -236,9 +278,17 @@ export function historyTitle(key: string, history: Pick<LiveHistory, "firstAt" |
 }
 
 /** Prints `title`, the statistics, and writes the Markdown report as `finish` does; returns its path. */
-export async function printStatistics(terminal: Terminal, title: string, stats: LiveStatistics, symbol: string, strategyName: string, reportDir: string): Promise<string> {
+export async function printStatistics(
+  terminal: Terminal,
+  title: string,
+  stats: LiveStatistics,
+  symbol: string,
+  strategyName: string,
+  reportDir: string,
+  notes: readonly string[] = [],
+): Promise<string> {
   terminal.line(title);
-  for (const line of statisticsLines(stats)) terminal.line(line);
+  for (const line of [...statisticsLines(stats), ...notes]) terminal.line(line);
   const file = await writeReport(reportDir, symbol, strategyName, liveReport(strategyName, stats));
   const shown = relative(process.cwd(), file);
   terminal.line(`Report: ${shown.startsWith("..") ? file : shown}`);
