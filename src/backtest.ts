@@ -2,7 +2,8 @@ import { merge, Observable, type SchedulerAction, type SchedulerLike, Subject, t
 import { getConfig, resolveConfig } from "./config";
 import type { CallWatcher } from "./deadline";
 import { replayExchange } from "./exchanges/replayExchange";
-import { type LiveStatistics, LiveStatisticsCollector } from "./live/liveStatistics";
+import { historyStatistics, TradeLedger } from "./live/liveHistory";
+import type { LiveStatistics } from "./live/liveStatistics";
 import { liveTicks$ } from "./liveTrade";
 import {
   type Candle,
@@ -75,9 +76,13 @@ export interface BacktestResult {
   ticks: number;
   /** One-minute candles of the data from `from` up to the last tick: the history replayed. */
   candles: number;
-  /** Every change of position, oldest first. */
+  /** Every change of position, oldest first: what a journal at level `trades` holds of the run. */
   trades: BacktestTrade[];
-  /** The statistics a live run gives (`LiveStatisticsCollector` over every tick result). */
+  /**
+   * The statistics a live run gives, sourced as `Live.getData` sources them from a journal
+   * (`historyStatistics`): the trades, then the open signal's latest active row if one was
+   * left open.
+   */
   stats: LiveStatistics;
 }
 
@@ -138,8 +143,9 @@ export function backtest$(symbol: string, strategy: StrategySchema | string, opt
 }
 
 /**
- * Runs `backtest$` to its end and resolves to the statistics and the report data a live run
- * gives (`LiveStatisticsCollector`), the trades, and what was left open if the data ran out.
+ * Runs `backtest$` to its end and resolves to the statistics a live run gives (its trades, each
+ * once, as `TradeLedger` and `historyStatistics` count a journal's), the trades, and what was
+ * left open if the data ran out. `liveReport(result.strategyName, result.stats)` is its report.
  *
  * @example
  * import { runBacktest } from "rxtrade";
@@ -157,8 +163,7 @@ export function runBacktest(
 ): Promise<BacktestResult> {
   const { candles, from, to, dataEnd, tickMs } = backtestPlan(options);
   const { onTick, maxEvents, ...rest } = options;
-  const collector = new LiveStatisticsCollector(maxEvents);
-  const trades: BacktestTrade[] = [];
+  const ledger = new TradeLedger();
   let last: TickResult | undefined;
   let ticks = 0;
   return new Promise<BacktestResult>((resolve, reject) => {
@@ -166,8 +171,7 @@ export function runBacktest(
       next: (result) => {
         ticks++;
         last = result;
-        collector.record(result);
-        if (isTrade(result)) trades.push(result);
+        ledger.add(result);
         onTick?.(result);
       },
       error: reject,
@@ -186,8 +190,8 @@ export function runBacktest(
           lastTick,
           ticks,
           candles: lastTick === null ? 0 : countCandles(candles, from, lastTick),
-          trades,
-          stats: collector.snapshot(),
+          trades: ledger.results,
+          stats: historyStatistics(ledger, maxEvents, open?.action === "active" ? open : undefined),
         });
       },
     });
@@ -237,20 +241,6 @@ function inTimeOrder(candles: readonly Candle[]): readonly Candle[] {
     if ((candles[i] as Candle).timestamp <= (candles[i - 1] as Candle).timestamp) return [...candles].sort((a, b) => a.timestamp - b.timestamp);
   }
   return candles;
-}
-
-function isTrade(result: TickResult): result is BacktestTrade {
-  switch (result.action) {
-    case "opened":
-    case "closed":
-    case "cancelled":
-      return true;
-    case "scheduled":
-      // A limit entry is reported on every tick while it waits: placed once.
-      return result.timestamp === result.signal.scheduledAt;
-    default:
-      return false;
-  }
 }
 
 function heldBy(result: TickResult): BacktestOpenSignal | null {

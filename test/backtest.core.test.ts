@@ -45,6 +45,8 @@ describe("runBacktest", () => {
     expect(strategy.calls.map(minutesOf)).toEqual([10, 41, 72]);
     expect(result).toMatchObject({ end: "stopped", open: null, from: at(10), to: at(100), lastTick: at(102), ticks: 93, candles: 93 });
     expect(result.stats).toMatchObject({ totalClosed: 3, winCount: 0, lossCount: 3 });
+    // As a live run's statistics from its journal: the trades, newest first, no active rows.
+    expect(result.stats.eventList.map((r) => [minutesOf(r.timestamp), r.action])).toEqual([...trades(result)].reverse());
     expect(result.stats.totalPnl).toBeCloseTo(-1.1994, 4);
   });
 
@@ -60,6 +62,13 @@ describe("runBacktest", () => {
     expect(result).toMatchObject({ end: "data-ended", to: at(60), dataEnd: at(60), lastTick: at(60), ticks: 51 });
     expect(result.open).toMatchObject({ action: "active", timestamp: at(60), signal: { pendingAt: at(41) } });
     expect(result.stats.totalClosed).toBe(1);
+    // The open signal's latest active row heads the event list, as Live.getData shows one.
+    expect(result.stats.eventList.map((r) => [minutesOf(r.timestamp), r.action])).toEqual([
+      [60, "active"],
+      [41, "opened"],
+      [40, "closed"],
+      [10, "opened"],
+    ]);
   });
 
   it("says the data ended, not a stop, when `to` lies past the data and nothing was open", async () => {

@@ -2,7 +2,7 @@ import { readdir, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { isMainThread, parentPort, workerData } from "node:worker_threads";
+import { isMainThread, workerData } from "node:worker_threads";
 import { firstValueFrom, isObservable } from "rxjs";
 import {
   type BacktestResult,
@@ -23,7 +23,7 @@ import {
   type TickResult,
 } from "rxtrade";
 import { BUNDLED_BTCUSDT_1M, csvCandles, writeReport } from "rxtrade/node";
-import { type PoolMessage, type PoolOutcome, runPool } from "../node/backtestPool";
+import { type PoolOutcome, runPool, servePool } from "../node/backtestPool";
 import { describeHeld, displayPath, duration, eventLine, held, minute, price, signedPercent, statisticsLines } from "./format";
 import { explainReportError } from "./runErrors";
 import { EXAMPLE_STRATEGIES, resolveStrategy } from "./strategies";
@@ -41,7 +41,8 @@ const FETCH_HISTORY_MINUTES = 24 * 60;
 const FETCH_PAGE = 1000;
 const DEFAULT_REPORT_DIR = "./dump/backtest";
 const BUNDLED_NAME = "Binance.US BTC/USDT one-minute candles";
-const WORKER_JOB = "rxtrade-backtest-job";
+/** The `workerData` that makes this command a worker of a folder's run. */
+const WORKER_JOBS = "rxtrade-backtest-worker";
 
 const FLAGS = {
   strategy: { type: "string" },
@@ -89,8 +90,9 @@ Flags
   --to ISO           the graceful stop (default: the end of the data; with --exchange, now)
   --json             print the results as JSON on stdout (the statistics are LiveStatistics)
   --tick-ms N        ms between ticks, 100 to 86400000 (default ${DEFAULT_TICK_MS}, as the demo and live)
-  --threads N        worker threads for a folder, 1 to 64 (default: one per file, at most one per
-                     core); 1 runs the files one after another in this thread, without workers
+  --threads N        worker threads for a folder, 1 to 64 (default: one per core, at most one per
+                     file); each loads the strategy once and backtests its files one after
+                     another; 1 runs them all in this thread, without workers
   --report-dir DIR   where the Markdown reports go (default ${DEFAULT_REPORT_DIR})
 ${MODULE_TIMEOUT_HELP}
   -h, --help         show this help
@@ -147,7 +149,7 @@ type RunHooks = {
  * @param progressOut where the progress bar goes (stderr); drawn only when it is a terminal
  */
 export async function backtestCommand(args: readonly string[], terminal: Terminal, progressOut: Output = process.stderr): Promise<number> {
-  if (!isMainThread && (workerData as { kind?: unknown } | null)?.kind === WORKER_JOB) return serveJob((workerData as { job: CsvJob }).job);
+  if (!isMainThread && (workerData as { kind?: unknown } | null)?.kind === WORKER_JOBS) return serveJobs();
 
   const flags = parseFlags("backtest", args, FLAGS, {
     strategy: "momentum",
@@ -166,7 +168,8 @@ export async function backtestCommand(args: readonly string[], terminal: Termina
     return EXIT.ok;
   }
   if (flags.strategy === undefined || flags.strategy.trim() === "") {
-    throw new UsageError("backtest", "--strategy is required, e.g. --strategy momentum (examples: " + `${Object.keys(EXAMPLE_STRATEGIES).join(", ")}) or --strategy ./my-strategy.mjs`);
+    const examples = Object.keys(EXAMPLE_STRATEGIES).join(", ");
+    throw new UsageError("backtest", `--strategy is required, e.g. --strategy momentum (examples: ${examples}) or --strategy ./my-strategy.mjs`);
   }
   if (flags.exchange !== undefined && flags.data !== undefined) {
     throw new UsageError("backtest", `--exchange and --data are two sources of candles; give one (--data ${flags.data} reads a file, --exchange ${flags.exchange} fetches)`);
@@ -264,21 +267,29 @@ async function runSingle(run: SingleRun): Promise<number> {
   let closed = 0;
   const started = performance.now();
   const span = Math.max(1, Math.min(plan.to, last + MINUTE) - plan.from);
-  const result = await runWindow(symbol, strategy, candles, plan, window.tickMs, {
-    onTick: (tick) => {
-      if (!stopSeen && tick.timestamp >= plan.to) {
-        stopSeen = true;
-        if (current !== null && !run.json) out.line(`${minute(plan.to)}  --to reached: graceful stop, no new signals; ${describeHeld(current)} runs to its close`);
-      }
-      const line = eventLine(tick, current);
-      current = held(tick);
-      if (tick.action === "closed") closed++;
-      if (line !== undefined && !run.json) out.line(line);
-      const done = Math.min(1, (tick.timestamp - plan.from) / span);
-      bar.update(done, `${minute(tick.timestamp)} · ${closed} closed${done >= 1 && current !== null ? " · past --to: the open signal runs to its close" : ""}`, started);
-    },
-    onError: (error) => out.warn(`error$ ${error.name}: ${error.message}`),
-  });
+  let result: RunResult;
+  try {
+    result = await runWindow(symbol, strategy, candles, plan, window.tickMs, {
+      onTick: (tick) => {
+        if (!stopSeen && tick.timestamp >= plan.to) {
+          stopSeen = true;
+          if (current !== null && !run.json) out.line(`${minute(plan.to)}  --to reached: graceful stop, no new signals; ${describeHeld(current)} runs to its close`);
+        }
+        const line = eventLine(tick, current);
+        current = held(tick);
+        if (tick.action === "closed") closed++;
+        if (line !== undefined && !run.json) out.line(line);
+        const done = Math.min(1, (tick.timestamp - plan.from) / span);
+        bar.update(done, `${minute(tick.timestamp)} · ${closed} closed${done >= 1 && current !== null ? " · past --to: the open signal runs to its close" : ""}`, started);
+      },
+      onError: (error) => out.warn(`error$ ${error.name}: ${error.message}`),
+    });
+  } catch (error) {
+    // An error the loop does not survive (a fatal one, after error$ said it).
+    bar.end();
+    out.warn(`rxtrade backtest: the run failed: ${describeThrown(error).replace(/^rxtrade: /, "")}`);
+    return EXIT.failed;
+  }
   bar.end();
 
   let reportPath: string;
@@ -370,13 +381,17 @@ async function runFolder(run: FolderRun): Promise<number> {
     outcomes = await runPool<CsvJob, RunResult, WorkerProgress>(jobs, {
       entry: workerEntry(),
       argv: ["backtest"],
+      workerData: { kind: WORKER_JOBS },
       threads,
-      workerData: (job) => ({ kind: WORKER_JOB, job }),
       onProgress: (index, message) => {
         if (message.kind === "progress") progress(index, message);
         else out.warn(`${(jobs[index] as CsvJob).symbol}: error$ ${message.name}: ${message.message}`);
       },
-      onOutput: (index, stream, line) => (stream === "stdout" && !run.json ? out.line(line) : out.warn(`${basename((jobs[index] as CsvJob).file)}: ${line}`)),
+      onOutput: (index, stream, line) => {
+        const from = index === undefined ? "worker" : basename((jobs[index] as CsvJob).file);
+        if (stream === "stdout" && !run.json) out.line(`${from}: ${line}`);
+        else out.warn(`${from}: ${line}`);
+      },
       onDone: (index, outcome) => settle(index, outcome as PoolOutcome<RunResult>),
     });
   }
@@ -467,19 +482,17 @@ async function folderJobs(dir: string, strategy: string, moduleTimeoutMs: number
 
 type WorkerProgress = ({ kind: "progress" } & RunProgress & { from: number; to: number }) | { kind: "error"; name: string; message: string };
 
-/** A worker thread's side: backtests its file and posts progress, then the result or why it failed. */
-async function serveJob(job: CsvJob): Promise<number> {
-  const post = (message: PoolMessage<RunResult, WorkerProgress>) => parentPort?.postMessage(message);
-  try {
-    const result = await runJob(
-      job,
-      (progress) => post({ kind: "progress", progress: { kind: "progress", ...progress } }),
-      (error) => post({ kind: "progress", progress: { kind: "error", name: error.name, message: error.message } }),
-    );
-    post({ kind: "result", result });
-  } catch (error) {
-    post({ kind: "failed", message: describeThrown(error).replace(/^rxtrade: /, "") });
-  }
+/** A worker thread's side of a folder's run: backtests the files it is given, one after another. */
+async function serveJobs(): Promise<number> {
+  await servePool<CsvJob, RunResult, WorkerProgress>(
+    (job, progress) =>
+      runJob(
+        job,
+        (value) => progress({ kind: "progress", ...value }),
+        (error) => progress({ kind: "error", name: error.name, message: error.message }),
+      ),
+    (error) => describeThrown(error).replace(/^rxtrade: /, ""),
+  );
   return EXIT.ok;
 }
 
