@@ -215,8 +215,9 @@ export function runSession(options: SessionOptions): Promise<SessionEnd> {
  * temp file + rename, 0600, never through a symlink); returns its path. With a journal in
  * `<store>/journal/`, the statistics and the report are the key's whole history: every run's
  * trades, each once, this run's included (also when it journaled nothing, `--journal off`), so
- * a later run never replaces the report of earlier ones with its own. Without a journal, or
- * when it cannot be read (said on stderr), they are this run's.
+ * a later run never replaces the report of earlier ones with its own; titled `Statistics of
+ * <key> since <first journaled trade> (…; N runs)` once earlier runs have traded. Without a
+ * journal, or when it cannot be read (said on stderr), they are this run's.
  */
 export async function finish(terminal: Terminal, end: SessionEnd, symbol: string, strategyName: string, reportDir: string, storeDir: string): Promise<string> {
   terminal.line("");
@@ -234,12 +235,16 @@ export async function finish(terminal: Terminal, end: SessionEnd, symbol: string
   const ledger = new TradeLedger();
   for (const result of history.results) ledger.add(result);
   const unjournaled = end.trades.filter((result) => ledger.add(result)).length;
-  const firstAt = ledger.results[0]?.timestamp ?? null;
   const notes = historyNotes(history);
   if (unjournaled > 0) {
     notes.push(`  note: ${unjournaled} of this run's trades are not in the journal (--journal off, or appends that failed): counted here, not by a later rxtrade report`);
   }
-  return printStatistics(terminal, historyTitle(key, { firstAt, runs: history.runs }), liveStatistics(ledger.results), symbol, strategyName, reportDir, notes);
+  // A history of this run alone (a first run, or earlier runs that traded nothing) is titled as such.
+  const own = new TradeLedger();
+  for (const result of end.trades) own.add(result);
+  const earlier = history.results.filter((result) => own.add(result)).length;
+  const title = earlier === 0 ? "Statistics of this run" : historyTitle(key, { firstAt: ledger.results[0]?.timestamp ?? null, runs: history.runs });
+  return printStatistics(terminal, title, liveStatistics(ledger.results), symbol, strategyName, reportDir, notes);
 }
 
 async function isFolder(path: string): Promise<boolean> {
