@@ -328,3 +328,21 @@ export class SchemaError extends TypeError {
   }
 }
 Object.defineProperty(SchemaError.prototype, RXTRADE_ERROR, { value: true });
+
+/**
+ * A journal that cannot be replayed (`replayJournal$`, `runReplay`, `rxtrade replay`): it has no
+ * entries (`empty`), entries of several keys (`keys`), or no run recorded at level `full`
+ * (`not-full`: it has the trades, not the ticks' inputs a replay needs; record with
+ * `journalLevel: "full"` or `--journal full`). (Additive to the API's error list.)
+ */
+export class ReplayError extends RxTradeError {
+  override readonly name = "ReplayError";
+  readonly reason: "empty" | "keys" | "not-full";
+  /** The journal's key, when it has one. */
+  readonly key: string | undefined;
+  constructor(options: { reason: "empty" | "keys" | "not-full"; message: string; key?: string; context?: ErrorContext }) {
+    super(`rxtrade: ${options.message}`, options.context ?? {});
+    this.reason = options.reason;
+    this.key = options.key;
+  }
+}

@@ -101,6 +101,7 @@ export {
   ReportWriteError,
   RegistryError,
   JournalError,
+  ReplayError,
   SchemaError,
   type ErrorContext,
 } from "./errors";

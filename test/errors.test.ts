@@ -28,6 +28,7 @@ import {
   type ExchangeSchema,
   type StrategySchema,
   JournalError,
+  ReplayError,
 } from "rxtrade";
 import * as browser from "rxtrade/browser";
 import * as ccxt from "rxtrade/ccxt";
@@ -52,6 +53,7 @@ const instances: Record<string, Error> = {
   RegistryError: new RegistryError("strategy s not found", { strategyName: "s" }, []),
   SchemaError: new SchemaError("strategy", ["getSignal (undefined) must be a function"], {}),
   JournalError: new JournalError({ key: "BTCUSDT:s", operation: "append", message: "journal append failed: ENOSPC", cause: new Error("ENOSPC") }),
+  ReplayError: new ReplayError({ reason: "not-full", key: "BTCUSDT:s", message: "the journal of BTCUSDT:s was recorded at level trades" }),
 };
 
 const thrown = (fn: () => unknown): Error => {
