@@ -5,7 +5,8 @@
 // days later (k = 0..7), so each is its own market. Each way runs in several fresh processes of
 // the built command (dist/cli.js, as users run it), alternating; the figures are medians of the
 // time inside the command (from the first file read to the last result: candles/s) and of the
-// wall time of the whole process (start-up, strategy and CSV loading included).
+// wall time of the whole process (start-up, strategy and CSV loading included). The CPU time of
+// the command (all its threads) tells how many cores it got: on a busy machine, fewer than it asked.
 //
 // node bench/backtest.mjs [--trials N] [--json]   (after npm run build; npm run bench runs it)
 import { spawn } from "node:child_process";
@@ -59,7 +60,10 @@ export async function benchBacktest(log = console.log) {
         const wallMs = performance.now() - began;
         if (result === undefined) continue;
         ways[way].push({ ...result, wallMs });
-        log(`  trial ${trial} ${way === "workers" ? `worker threads (${result.threads})` : "one thread"}: ${(result.elapsedMs / 1000).toFixed(2)} s in the command, ${fmt(result.candlesPerSecond)} candles/s, ${(wallMs / 1000).toFixed(2)} s wall`);
+        log(
+          `  trial ${trial} ${way === "workers" ? `worker threads (${result.threads})` : "one thread"}: ${(result.elapsedMs / 1000).toFixed(2)} s in the command ` +
+            `(CPU ${(result.cpuMs / 1000).toFixed(2)} s), ${fmt(result.candlesPerSecond)} candles/s, ${(wallMs / 1000).toFixed(2)} s wall`,
+        );
       }
     }
     const summary = {};
@@ -70,6 +74,7 @@ export async function benchBacktest(log = console.log) {
         candles: runs[0].candles,
         closed: runs[0].combined.totalClosed,
         elapsedMs: median(runs.map((r) => r.elapsedMs)),
+        cpuMs: median(runs.map((r) => r.cpuMs)),
         candlesPerSecond: median(runs.map((r) => r.candlesPerSecond)),
         wallMs: median(runs.map((r) => r.wallMs)),
       };
@@ -80,6 +85,7 @@ export async function benchBacktest(log = console.log) {
       log(
         `  median: worker threads (${workers.threads}) ${(workers.elapsedMs / 1000).toFixed(2)} s, ${fmt(workers.candlesPerSecond)} candles/s, ${(workers.wallMs / 1000).toFixed(2)} s wall; ` +
           `one thread ${(oneThread.elapsedMs / 1000).toFixed(2)} s, ${fmt(oneThread.candlesPerSecond)} candles/s, ${(oneThread.wallMs / 1000).toFixed(2)} s wall; ` +
+          `CPU ${(workers.cpuMs / 1000).toFixed(2)} s with workers, ${(oneThread.cpuMs / 1000).toFixed(2)} s in one thread; ` +
           `x${(oneThread.elapsedMs / workers.elapsedMs).toFixed(2)} with workers (${fmt(workers.candles)} candles, ${workers.closed} closed signals${same ? ", the same both ways" : `; one thread closed ${oneThread.closed}: DIFFERENT`})`,
       );
       summary.speedup = oneThread.elapsedMs / workers.elapsedMs;

@@ -4,7 +4,7 @@
 // would roughly halve the engine's speed. Reports only; always exits 0.
 //
 // On a shared machine, run only what you need: `--only replay,streams` (any of replay,
-// streams, stores, size) after `npm run build`.
+// streams, stores, size, backtest) after `npm run build`.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { loadBundledCandles } from "./loadCandles.mjs";
@@ -23,7 +23,7 @@ const candles = loadBundledCandles();
 console.log(`data: ${candles.length.toLocaleString("en-US")} one-minute BTCUSDT candles, replayed in virtual time (VirtualClock), default tickMs 60,001`);
 console.log(`strategy: every 3rd idle minute a long with TP +1% / SL -1%, lifetime 120 min; memoryStore persistence\n`);
 
-const PARTS = ["replay", "streams", "stores", "size"];
+const PARTS = ["replay", "streams", "stores", "size", "backtest"];
 const onlyArg = process.argv.indexOf("--only");
 const only = onlyArg < 0 ? PARTS : (process.argv[onlyArg + 1] ?? "").split(",");
 const unknown = only.filter((part) => !PARTS.includes(part));
@@ -96,6 +96,12 @@ if (runs("size")) {
   core = await printSizes();
 }
 
+let backtest;
+if (runs("backtest")) {
+  console.log("\n6. backtest throughput: 8 symbols, worker threads vs one thread (rxtrade backtest --data <folder>; bench/backtest.mjs)");
+  backtest = await (await import("./backtest.mjs")).benchBacktest();
+}
+
 const fmt = (x) => Math.round(x).toLocaleString("en-US");
 const rows = [];
 if (runs("replay")) {
@@ -127,6 +133,16 @@ if (runs("stores") && stores !== undefined) {
   );
 } else if (runs("stores")) {
   rows.push(["stores", 0, "did not finish", "", false]);
+}
+if (runs("backtest")) {
+  const { workers, oneThread } = backtest ?? {};
+  if (workers === undefined || oneThread === undefined) rows.push(["backtest, 8 symbols", 0, "did not finish", "", false]);
+  else {
+    rows.push(
+      [`backtest, 8 symbols: worker threads (${workers.threads}) / one thread`, workers.candlesPerSecond, `${fmt(workers.candlesPerSecond)} / ${fmt(oneThread.candlesPerSecond)} candles/s`, "report", true],
+      ["backtest, 8 symbols: same results both ways", 0, backtest.sameResults ? "yes" : "NO", "yes", backtest.sameResults],
+    );
+  }
 }
 if (runs("size")) rows.push(["core gzipped size (rxjs external)", core.gzipped, `${(core.gzipped / 1024).toFixed(1)} KB`, "<= 20 KB", core.gzipped <= CORE_BUDGET_BYTES]);
 const width = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[2].length)), 10];

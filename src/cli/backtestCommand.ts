@@ -347,6 +347,7 @@ async function runFolder(run: FolderRun): Promise<number> {
   const closed = jobs.map(() => 0);
   let finished = 0;
   const started = performance.now();
+  const cpuAtStart = process.cpuUsage();
   const redraw = () => {
     const fraction = done.reduce((sum, value) => sum + value, 0) / jobs.length;
     bar.update(fraction, `${finished}/${jobs.length} files · ${closed.reduce((sum, value) => sum + value, 0)} closed`, started);
@@ -415,6 +416,7 @@ async function runFolder(run: FolderRun): Promise<number> {
   }
   const combined = combinedStatistics(results.map(({ result }) => result.trades));
   const elapsedMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuAtStart);
   const candles = results.reduce((sum, { result }) => sum + result.candles, 0);
 
   if (run.json) {
@@ -425,6 +427,8 @@ async function runFolder(run: FolderRun): Promise<number> {
           data: resolve(run.data),
           threads,
           elapsedMs: Math.round(elapsedMs),
+          // CPU time of the whole process, every thread: over elapsedMs, how many cores it kept busy.
+          cpuMs: Math.round((cpu.user + cpu.system) / 1000),
           candles,
           candlesPerSecond: Math.round(candles / Math.max(elapsedMs / 1000, 1e-3)),
           results: results.map(({ job, result, report }) => ({ file: job.file, ...jsonOf(result, report) })),
