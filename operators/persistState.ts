@@ -81,8 +81,9 @@ class PersistSubscriber extends ChainSubscriber<TickResult> {
   private writing = false;
   private queue: TickResult[] | undefined;
   private ended: { error: unknown } | "complete" | undefined;
-  /** The result whose trade entry is being appended. */
-  private journaling: { result: TickResult; value: object | null } | undefined;
+  /** The result whose trade entry is being appended, and what was written for it. */
+  private journaling: TickResult | undefined;
+  private journaledValue: object | null = null;
   private readonly afterJournal: (() => void) | undefined;
 
   constructor(
@@ -95,9 +96,9 @@ class PersistSubscriber extends ChainSubscriber<TickResult> {
     this.key = context.key;
     if (journal !== undefined) {
       this.afterJournal = () => {
-        const pending = this.journaling;
+        const result = this.journaling;
         this.journaling = undefined;
-        if (pending !== undefined) this.deliver(pending.result, pending.value);
+        if (result !== undefined) this.deliver(result, this.journaledValue);
       };
     }
   }
@@ -162,7 +163,8 @@ class PersistSubscriber extends ChainSubscriber<TickResult> {
     if (this.closed) return;
     const journal = this.journal;
     if (journal !== undefined) {
-      this.journaling = { result, value };
+      this.journaling = result;
+      this.journaledValue = value;
       journal.trade(result as JournalTrade["result"], this.afterJournal as () => void);
       return;
     }

@@ -185,12 +185,12 @@ export function memoryJournal(): Journal & {
     entries,
     append(entry) {
       const list = entries.get(entry.key);
-      // A structured copy: what is journaled cannot change afterwards with the caller's object.
-      if (list === undefined) entries.set(entry.key, [structuredClone(entry)]);
-      else list.push(structuredClone(entry));
+      // A copy: what is journaled cannot change afterwards with the caller's object.
+      if (list === undefined) entries.set(entry.key, [copyEntry(entry)]);
+      else list.push(copyEntry(entry));
     },
     async *read(key) {
-      for (const entry of entries.get(key) ?? []) yield structuredClone(entry);
+      for (const entry of entries.get(key) ?? []) yield copyEntry(entry);
     },
     keys: () => [...entries.keys()],
     tail(key) {
@@ -198,12 +198,38 @@ export function memoryJournal(): Journal & {
       const tail: JournalTail = {};
       for (let i = list.length - 1; i >= 0 && (tail.lastTrade === undefined || tail.lastRun === undefined); i--) {
         const entry = list[i] as JournalEntry;
-        if (entry.kind === "trade") tail.lastTrade ??= structuredClone(entry);
-        else if (entry.kind === "run") tail.lastRun ??= structuredClone(entry);
+        if (entry.kind === "trade") tail.lastTrade ??= copyEntry(entry);
+        else if (entry.kind === "run") tail.lastRun ??= copyEntry(entry);
       }
       return tail;
     },
   };
+}
+
+/**
+ * A deep copy of an entry as a JSON round trip would give it (properties set to `undefined`
+ * left out), several times faster than `structuredClone` or `JSON.parse(JSON.stringify())`:
+ * journals copy every entry they keep.
+ */
+export function copyEntry<T extends JournalEntry>(entry: T): T {
+  return copyJson(entry) as T;
+}
+
+function copyJson(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    const copy = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) copy[i] = copyJson(value[i]);
+    return copy;
+  }
+  const copy: Record<string, unknown> = {};
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const field = (value as Record<string, unknown>)[key];
+    if (field !== undefined && typeof field !== "function") copy[key] = typeof field === "object" ? copyJson(field) : field;
+  }
+  return copy;
 }
 
 /** The last `trade` and `run` entries among `entries` (a whole key's, oldest first). */

@@ -3,6 +3,7 @@ import { attemptWithin, type CallWatcher } from "./deadline";
 import { CallTimeoutError, JournalError } from "./errors";
 import { emit, getLogger } from "./events";
 import {
+  copyEntry,
   errorInfo,
   type Journal,
   type JournalAnswer,
@@ -16,7 +17,7 @@ import {
   type JournalTrade,
   journalTail,
 } from "./journal";
-import { attempt, isDeferred, settle } from "./maybeAsync";
+import { isDeferred, settle } from "./maybeAsync";
 import { type Candle, type CandleInterval, MINUTE_MS, type SignalDto, type TickAction, type TickResult } from "./model";
 import type { SignalState, StreamIdentity } from "./signal";
 
@@ -184,10 +185,31 @@ export class JournalWriter {
   }
 
   private push(entry: JournalEntry, waiter: (() => void) | undefined): void {
-    const idle = this.queue.length === 0 && !this.busy && this.starting === undefined && this.retryTimer === undefined;
-    // Held for later: a snapshot, so that what is journaled is what happened, whatever the
-    // caller's object becomes. Appended at once, the journal copies it itself.
-    this.queue.push({ entry: idle ? entry : structuredClone(entry), waiter: this.failing ? undefined : waiter });
+    if (this.queue.length === 0 && !this.busy && this.starting === undefined && this.retryTimer === undefined) {
+      // Nothing waits before it (the common case): a synchronous journal is done here, without
+      // allocating anything (the journal copies what it keeps).
+      let value: void | PromiseLike<void>;
+      try {
+        value = this.journal.append(entry);
+      } catch (error) {
+        const head = { entry: copyEntry(entry), waiter };
+        this.queue.push(head);
+        this.failed(head, error);
+        return;
+      }
+      if (value === undefined) {
+        this.recovered();
+        waiter?.();
+        return;
+      }
+      // Kept until it settles: a retry appends this snapshot, whatever the caller's object becomes.
+      const head = { entry: copyEntry(entry), waiter };
+      this.queue.push(head);
+      this.settleHead(head, value);
+      if (!this.busy) this.pump();
+      return;
+    }
+    this.queue.push({ entry: copyEntry(entry), waiter: this.failing ? undefined : waiter });
     if (this.failing) waiter?.();
     this.pump();
   }
@@ -215,10 +237,26 @@ export class JournalWriter {
 
   // Returns true when the head was appended synchronously (go on with the next).
   private appendHead(head: Pending): boolean {
+    let value: void | PromiseLike<void>;
+    try {
+      value = this.journal.append(head.entry);
+    } catch (error) {
+      this.failed(head, error);
+      return false;
+    }
+    if (value === undefined) {
+      this.appended(head);
+      return true;
+    }
+    return this.settleHead(head, value);
+  }
+
+  // Adopts what `append` answered for the head: true when it settled synchronously and fine.
+  private settleHead(head: Pending, value: PromiseLike<void>): boolean {
     let sync = true;
     let outcome: { ok: true } | { error: unknown } | undefined;
-    attempt<unknown>(
-      () => this.journal.append(head.entry),
+    settle<unknown>(
+      value,
       () => {
         if (sync) outcome = { ok: true };
         else this.settled(head, undefined);
@@ -254,13 +292,16 @@ export class JournalWriter {
 
   private appended(head: Pending): void {
     this.queue.shift();
-    if (this.failing) {
-      this.failing = false;
-      getLogger().info(`rxtrade: the journal of ${this.context.key} accepts entries again; ${this.queue.length} more waiting`);
-    }
+    this.recovered();
     const waiter = head.waiter;
     head.waiter = undefined;
     waiter?.();
+  }
+
+  private recovered(): void {
+    if (!this.failing) return;
+    this.failing = false;
+    getLogger().info(`rxtrade: the journal of ${this.context.key} accepts entries again; ${this.queue.length} more waiting`);
   }
 
   private failed(head: Pending, error: unknown): void {
@@ -531,11 +572,20 @@ export class TickRecorder {
 
   /** The pricing request's candles: those of the VWAP window (closed as of `now`, from `since`, the newest `count`). */
   pricing(candles: readonly Candle[], now: number, since: number, count: number): void {
-    const window = candles
-      .filter((c) => c !== null && typeof c === "object" && c.timestamp >= since && c.timestamp + MINUTE_MS <= now)
-      .sort((a, b) => a.timestamp - b.timestamp)
-      .slice(-count)
-      .map(copyCandle);
+    // The window as vwapPrice takes it: the newest `count` candles closed by `now`, from `since`.
+    const window: Candle[] = [];
+    for (let i = candles.length - 1; i >= 0 && window.length < count; i--) {
+      const c = candles[i] as Candle;
+      if (c.timestamp >= since && c.timestamp + MINUTE_MS <= now) window.push(copyCandle(c));
+    }
+    window.reverse();
+    // Candles that came newest first (rare): vwapPrice sorted a copy; so does this.
+    for (let i = 1; i < window.length; i++) {
+      if ((window[i] as Candle).timestamp < (window[i - 1] as Candle).timestamp) {
+        this.requests[0] = { interval: "1m", since, limit: count, candles: sortedWindow(candles, now, since, count) };
+        return;
+      }
+    }
     this.requests[0] = { interval: "1m", since, limit: count, candles: window };
   }
 
@@ -582,6 +632,14 @@ export class TickRecorder {
     this.requests = [];
     this.answer = undefined;
   }
+}
+
+function sortedWindow(candles: readonly Candle[], now: number, since: number, count: number): Candle[] {
+  return candles
+    .filter((c) => c.timestamp >= since && c.timestamp + MINUTE_MS <= now)
+    .sort((a, b) => a.timestamp - b.timestamp)
+    .slice(-count)
+    .map(copyCandle);
 }
 
 function copyCandle(c: Candle): Candle {

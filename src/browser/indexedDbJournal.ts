@@ -1,5 +1,5 @@
 import { getLogger } from "../events";
-import { type Journal, type JournalEntry, journalEntryProblem, type JournalTail } from "../journal";
+import { copyEntry, type Journal, type JournalEntry, journalEntryProblem, type JournalTail } from "../journal";
 import { serialByKey } from "../stores/keyed";
 
 /** A record of an IndexedDB journal that `read` skipped. */
@@ -186,7 +186,7 @@ export function indexedDbJournal(options: IndexedDbJournalOptions = {}): Indexed
       const problem = journalEntryProblem(entry);
       if (problem !== undefined) throw new TypeError(`rxtrade: indexedDbJournal.append: not a journal entry (${problem})`);
       // A copy now: what is journaled is the entry as it was when appended.
-      const copy = structuredClone(entry);
+      const copy = copyEntry(entry);
       const buffer = bufferOf(entry.key);
       if (entry.kind === "tick") {
         buffer.entries.push(copy);
