@@ -7,6 +7,7 @@ export type { HolderState, ProcessIdentity } from "./processIdentity";
 
 // Journals
 export { fileJournal, JOURNAL_DIR, DEFAULT_JOURNAL_MAX_BYTES, type FileJournal, type FileJournalOptions, type JournalWarning } from "./fileJournal";
+export { readJournalFile, type JournalFile, type ReadJournalFileOptions } from "./replayFile";
 
 // Reports
 export { reportFileName, writeReport, type ReportModes } from "../live/writeReport";

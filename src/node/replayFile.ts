@@ -1,0 +1,136 @@
+import { createReadStream } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { basename, dirname, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { getLogger } from "../events";
+import { type JournalEntry, journalEntryProblem } from "../journal";
+import { fileJournal, JOURNAL_DIR, type JournalWarning } from "./fileJournal";
+
+/** A key's journal as `readJournalFile` read it. */
+export interface JournalFile {
+  /** The journal's key, `<symbol>:<strategyName>` (its first entry's). */
+  key: string;
+  /** The files read, oldest first: every segment of the key when the file is one of a store's journal segments, else the file alone. */
+  files: string[];
+  /** The entries, oldest first (what is not an entry of the key is skipped, with a warning). */
+  entries: JournalEntry[];
+  /** Lines that were skipped. */
+  skipped: number;
+}
+
+/** Options of `readJournalFile`. */
+export interface ReadJournalFileOptions {
+  /** Told of every line skipped: torn, not JSON, or not an entry of the key. Default: the logger's `warn`. */
+  onWarning?: (warning: JournalWarning) => void;
+}
+
+const SEGMENT = /^(.+)\.(\d{6,})\.jsonl$/;
+
+/**
+ * Reads the journal a file belongs to, for a replay (`rxtrade replay <file>`): its key is its
+ * first entry's. A segment of a store's journal (`<store>/journal/<name>.000002.jsonl`) stands
+ * for its key: every segment of the key is read, oldest first, through `fileJournal`. Any other
+ * file (a copy, a file sent along with a report) is read alone. Either way a torn last line (a
+ * kill mid-write) and any line that is not an entry of the key is skipped with a warning.
+ * A file with no journal entry at all resolves with `entries` empty (and a warning per line).
+ *
+ * @example
+ * import { runReplay } from "rxtrade";
+ * import { readJournalFile } from "rxtrade/node";
+ * const { entries } = await readJournalFile(".rxtrade/journal/BTCUSDT_momentum-3f9c0a6d1e2b4c5f.000001.jsonl");
+ * const summary = await runReplay(entries, () => momentumStrategy());
+ *
+ * @param path a journal file
+ * @param options where warnings go
+ */
+export async function readJournalFile(path: string, options: ReadJournalFileOptions = {}): Promise<JournalFile> {
+  const file = resolve(path);
+  const info = await stat(file);
+  if (!info.isFile()) throw Object.assign(new Error(`rxtrade: ${file} is not a file`), { code: "EISDIR" });
+  const warn = options.onWarning ?? ((warning: JournalWarning) => getLogger().warn(`rxtrade: ${warning.message}`));
+  const key = await firstKey(file);
+  if (key !== undefined && basename(dirname(file)) === JOURNAL_DIR && SEGMENT.test(basename(file))) {
+    let skipped = 0;
+    const journal = fileJournal(dirname(dirname(file)), {
+      onWarning: (warning) => {
+        skipped++;
+        warn(warning);
+      },
+    });
+    const files = await journal.segmentsOf(key);
+    // Its name must be its key's: a renamed file is read alone, as any other.
+    if (files.includes(file)) {
+      const entries: JournalEntry[] = [];
+      for await (const entry of journal.read(key)) entries.push(entry);
+      return { key, files, entries, skipped };
+    }
+  }
+  return { ...(await readAlone(file, key, warn)), files: [file] };
+}
+
+// The key of the first line that is a journal entry (read up to it, not the whole file).
+async function firstKey(file: string): Promise<string | undefined> {
+  const lines = createInterface({ input: createReadStream(file, { encoding: "utf8" }), crlfDelay: Number.POSITIVE_INFINITY });
+  try {
+    for await (const line of lines) {
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (journalEntryProblem(value) === undefined) return (value as JournalEntry).key;
+    }
+  } finally {
+    lines.close();
+  }
+  return undefined;
+}
+
+async function readAlone(file: string, key: string | undefined, warn: (warning: JournalWarning) => void): Promise<Omit<JournalFile, "files">> {
+  const text = await readFile(file, "utf8");
+  const lines = text.split("\n");
+  const entries: JournalEntry[] = [];
+  let skipped = 0;
+  lines.forEach((line, index) => {
+    if (line.trim() === "") return;
+    const number = index + 1;
+    const ended = index < lines.length - 1;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      skipped++;
+      warn({
+        key,
+        path: file,
+        line: number,
+        reason: ended ? "unparsable" : "torn",
+        skipped,
+        message: ended
+          ? `journal ${file}:${number}: not JSON: skipped (${skipped} skipped in this read): ${preview(line)}`
+          : `journal ${file}:${number}: the last line is incomplete (a kill mid-write, or being written right now): skipped (${skipped} skipped in this read)`,
+      });
+      return;
+    }
+    const problem = key === undefined ? "no line of the file is a journal entry" : journalEntryProblem(value, key);
+    if (problem !== undefined) {
+      skipped++;
+      warn({
+        key,
+        path: file,
+        line: number,
+        reason: "foreign",
+        skipped,
+        message: `journal ${file}:${number}: not a journal entry${key === undefined ? "" : ` of ${key}`} (${problem}): skipped (${skipped} skipped in this read)`,
+      });
+      return;
+    }
+    entries.push(value as JournalEntry);
+  });
+  return { key: key ?? "", entries, skipped };
+}
+
+function preview(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
