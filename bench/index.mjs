@@ -4,7 +4,7 @@
 // would roughly halve the engine's speed. Reports only; always exits 0.
 //
 // On a shared machine, run only what you need: `--only replay,streams` (any of replay,
-// streams, stores, size, backtest) after `npm run build`.
+// streams, stores, size, backtest, journal) after `npm run build`.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { loadBundledCandles } from "./loadCandles.mjs";
@@ -23,7 +23,7 @@ const candles = loadBundledCandles();
 console.log(`data: ${candles.length.toLocaleString("en-US")} one-minute BTCUSDT candles, replayed in virtual time (VirtualClock), default tickMs 60,001`);
 console.log(`strategy: every 3rd idle minute a long with TP +1% / SL -1%, lifetime 120 min; memoryStore persistence\n`);
 
-const PARTS = ["replay", "streams", "stores", "size", "backtest"];
+const PARTS = ["replay", "streams", "stores", "size", "backtest", "journal"];
 const onlyArg = process.argv.indexOf("--only");
 const only = onlyArg < 0 ? PARTS : (process.argv[onlyArg + 1] ?? "").split(",");
 const unknown = only.filter((part) => !PARTS.includes(part));
@@ -102,6 +102,12 @@ if (runs("backtest")) {
   backtest = await (await import("./backtest.mjs")).benchBacktest();
 }
 
+let journal;
+if (runs("journal")) {
+  console.log("\n7. journal overhead on the live path, virtual time: no journal vs trades vs full, memoryJournal and fileJournal (bench/journal.mjs)");
+  journal = await (await import("./journal.mjs")).journalBench();
+}
+
 const fmt = (x) => Math.round(x).toLocaleString("en-US");
 const rows = [];
 if (runs("replay")) {
@@ -141,6 +147,18 @@ if (runs("backtest")) {
     rows.push(
       [`backtest, 8 symbols: worker threads (${workers.threads}) / one thread`, workers.candlesPerSecond, `${fmt(workers.candlesPerSecond)} / ${fmt(oneThread.candlesPerSecond)} candles/s`, "report", true],
       ["backtest, 8 symbols: same results both ways", 0, backtest.sameResults ? "yes" : "NO", "yes", backtest.sameResults],
+    );
+  }
+}
+if (runs("journal")) {
+  const trades = journal?.["memory-trades"];
+  if (trades === undefined) rows.push(["journal overhead", 0, "did not finish", "", false]);
+  else {
+    const pct = (config) => (journal[config] === undefined ? "n/a" : `${(journal[config].slower * 100).toFixed(1)} %`);
+    rows.push(
+      ["journal trades (memoryJournal): slower than none", trades.slower, pct("memory-trades"), "<= 15 %", trades.slower <= 0.15],
+      ["journal full (memoryJournal): slower than none", 0, pct("memory-full"), "report", true],
+      ["journal trades / full (fileJournal, fsync)", 0, `${pct("file-trades")} / ${pct("file-full")}`, "report", true],
     );
   }
 }
