@@ -1,3 +1,4 @@
+import { realpathSync } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, join, resolve } from "node:path";
@@ -658,12 +659,23 @@ function table(rows: string[][]): string[] {
   return rows.map((row) => row.map((cell, column) => (column >= 1 && column <= 6 ? cell.padStart(widths[column] as number) : cell.padEnd(widths[column] as number))).join("  ").trimEnd());
 }
 
-// The module the workers run: this command's own bundle (dist/cli.js) — started with argv
-// ["backtest"] and a job in workerData, it runs that job (serveJob). From the TypeScript
-// sources (tsx), the entry script the process was started with, loaded the same way.
+// The module the workers run: the script this process was started with — the command's own
+// entry (dist/cli.js; src/cli/index.ts under tsx). Started with argv ["backtest"] and
+// WORKER_JOBS in workerData, it serves a folder's files (serveJobs). Not import.meta.url: in a
+// build split into chunks, that would be a chunk, which runs nothing by itself.
 function workerEntry(): URL {
-  const here = import.meta.url;
-  return /\.[cm]?ts$/.test(here) ? pathToFileURL(resolve(process.argv[1] as string)) : new URL(here);
+  const script = process.argv[1];
+  if (script === undefined) return new URL(import.meta.url);
+  const entry = pathToFileURL(realpathSync(script));
+  if (!/\.[cm]?ts$/.test(entry.pathname)) return entry;
+  // The TypeScript sources under tsx: its loader hooks do not reach a worker (Node 20), so the
+  // worker loads the entry through tsx's tsImport, with process.argv as if it were the script.
+  const load = [
+    `import { tsImport } from ${JSON.stringify(import.meta.resolve("tsx/esm/api"))};`,
+    `process.argv.splice(1, 0, ${JSON.stringify(script)});`,
+    `await tsImport(${JSON.stringify(entry.href)}, ${JSON.stringify(entry.href)});`,
+  ].join("\n");
+  return new URL(`data:text/javascript,${encodeURIComponent(load)}`);
 }
 
 // --- candles from an exchange ---------------------------------------------------------------
