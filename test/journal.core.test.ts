@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   encodeState,
   JournalError,
+  StoreConflictError,
+  StoreLockedError,
   listenError,
   liveTrade$,
   memoryJournal,
@@ -143,6 +145,72 @@ describe("level trades", () => {
     run.subscription.unsubscribe();
     expect(run.results.map((r) => r.action)).toEqual(["opened"]);
     expect(journal.entries.size).toBe(0);
+  });
+});
+
+describe("runs that end with an error", () => {
+  it("a store value that is not the stream's: the run never started, nothing is journaled", async () => {
+    const name = "j-conflict";
+    const key = `${SYMBOL}:${name}`;
+    const clock = new VirtualClock(0);
+    const journal = memoryJournal();
+    const store = memoryStore();
+    store.write(key, encodeState({ status: "opened", signal: { ...openRow("someone-else", "X1") } }));
+    errorsAt(clock);
+    const run = start(clock, scriptedStrategy(name, []), { exchange: exchangeOf(clock, () => 100), store, journal });
+    clock.flush(TICK);
+    expect(run.error).toBeInstanceOf(StoreConflictError);
+    expect(journal.entries.get(key)).toBeUndefined();
+  });
+
+  it("a lost lock (a write refused with StoreLockedError): the run appends nothing more, not even its stop", async () => {
+    const name = "j-lost-lock";
+    const key = `${SYMBOL}:${name}`;
+    const clock = new VirtualClock(0);
+    const journal = memoryJournal();
+    const inner = memoryStore();
+    const errors = errorsAt(clock);
+    let lost = false;
+    const store: SignalStore = {
+      read: (k) => inner.read(k),
+      write: (k, v) => {
+        if (lost) throw new StoreLockedError({ key: k, message: `${k}: the lock file was replaced` });
+        return inner.write(k, v);
+      },
+    };
+    const run = start(clock, scriptedStrategy(name, [LONG]), { exchange: exchangeOf(clock, risesAtMinute3), store, journal });
+    clock.schedule(() => (lost = true), 2 * TICK);
+    clock.flush(400_000);
+    expect(run.error).toBeInstanceOf(StoreLockedError);
+    expect(kindsOf(journal.entries.get(key) ?? [])).toEqual(["run start @0", "trade opened P1 @0"]);
+    expect(errors.map((e) => e.error.name)).toEqual(["StoreLockedError"]);
+  });
+
+  it("a fatal error: the stop entry says it", async () => {
+    const name = "j-fatal";
+    const key = `${SYMBOL}:${name}`;
+    const clock = new VirtualClock(0);
+    const journal = memoryJournal();
+    const inner = memoryStore();
+    errorsAt(clock);
+    let foreign = false;
+    // From the second read on (the retry after a failed write), the key holds another strategy's signal.
+    const store: SignalStore = {
+      read: (k) => (foreign ? encodeState({ status: "opened", signal: openRow("someone-else", "X1") }) : inner.read(k)),
+      write: (k, v) => {
+        if (v === null) {
+          foreign = true;
+          throw new Error("EIO");
+        }
+        return inner.write(k, v);
+      },
+    };
+    const run = start(clock, scriptedStrategy(name, [LONG]), { exchange: exchangeOf(clock, risesAtMinute3), store, journal });
+    clock.flush(400_000);
+    expect(run.error).toBeInstanceOf(StoreConflictError);
+    const entries = journal.entries.get(key) ?? [];
+    expect(kindsOf(entries)).toEqual(["run start @0", "trade opened P1 @0", `run stop @${5 * TICK}`]);
+    expect(entries[2]).toMatchObject({ reason: "error", error: { name: "StoreConflictError", message: expect.stringContaining(`${key} holds signal X1 of strategy someone-else`) } });
   });
 });
 
