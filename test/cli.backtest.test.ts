@@ -150,7 +150,7 @@ describe("rxtrade backtest --data <folder>", () => {
     await writeFile(join(cwd, "data", "BADUSDT.csv"), "timestamp,open,high,low,close,volume\n1678320000000,1,1,1,oops,1\n");
     const exit = await rxtrade(cwd, ["backtest", "--strategy", fixture("backtestCrashStrategy.mjs"), "--data", "data"]);
     expect(exit.code).toBe(1);
-    expect(exit.stdout).toMatch(/^AAAUSDT +0 +0 +0 +n\/a +0\.00 % +n\/a +stopped at --to +AAAUSDT\.csv$/m);
+    expect(exit.stdout).toMatch(/^AAAUSDT +0 +0 +0 +n\/a +0\.00 % +n\/a +stopped +AAAUSDT\.csv$/m);
     expect(exit.stdout).toMatch(/^ZZZUSDT +0 +0 +0 +n\/a .* +ZZZUSDT\.csv$/m);
     expect(exit.stdout).toMatch(/^CRASHUSDT +- .* CRASHED +CRASHUSDT\.csv$/m);
     expect(exit.stdout).toMatch(/^BADUSDT +- .* FAILED +BADUSDT\.csv$/m);

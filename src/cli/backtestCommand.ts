@@ -455,7 +455,7 @@ async function runFolder(run: FolderRun): Promise<number> {
       s.winRate === null ? "n/a" : `${s.winRate.toFixed(1)} %`,
       signedPercent(s.totalPnl),
       s.maxDrawdown === null ? "n/a" : `${s.maxDrawdown.toFixed(2)} %`,
-      result.end === "stopped" ? "stopped at --to" : result.open === null ? "data ended" : "data ended, 1 open",
+      result.end === "stopped" ? "stopped" : result.open === null ? "data ended" : "data ended, 1 open",
       basename(job.file),
     ]);
   }
