@@ -1,0 +1,40 @@
+// rxtrade/service (Node only): many pairs in one process, Prometheus metrics, JSON logs, /health.
+
+// Service
+export {
+  startService,
+  type Service,
+  type ServiceOptions,
+  type ServicePair,
+  type ServiceEvent,
+  type ServiceEnd,
+  type ServiceHealth,
+  type PairSnapshot,
+  type PairStatus,
+  type HeldSignal,
+} from "./service";
+export { drainOnSignals, type DrainOnSignalsOptions } from "./drainOnSignals";
+
+// Config
+export {
+  checkServiceFile,
+  configProblems,
+  describeProblem,
+  duplicatePairProblems,
+  ServiceConfigError,
+  TICK_MS_RANGE,
+  type ServiceFile,
+  type ServiceFilePair,
+  type ServiceFileProblem,
+} from "./serviceFile";
+
+// Metrics, logs, HTTP
+export { ServiceMetrics, PairMetrics, POSITION_STATE } from "./serviceMetrics";
+export { serviceLogger, isLogLevel, LOG_LEVELS, type LogLevel, type ServiceLoggerOptions } from "./serviceLogger";
+export { ServiceRouter, sendJson, send, listen, type Route, type RouteHandler, type ServiceServer } from "./serviceHttp";
+
+// Exchanges
+export { bundledExchange, bundledOffset, type BundledExchangeOptions } from "./bundledExchange";
+
+// Errors (re-exported so instanceof works from this entry)
+export * from "../errors";

@@ -1,0 +1,190 @@
+// rxtrade/service in process, on a VirtualClock: /metrics parsed by a strict Prometheus text
+// parser, with rxtrade's series moving as trades happen (a tick counter, the position state,
+// a close by take profit and its PnL, an error by class name, the store and exchange call
+// histograms), /api/pairs, and the routes' 404 / 405 / HEAD.
+import { afterEach, expect, it } from "vitest";
+import { memoryStore, replayExchange, type StrategySchema } from "rxtrade";
+import { ServiceConfigError, type Service, serviceLogger, startService } from "rxtrade/service";
+import { candlesFromPrices, VirtualClock } from "rxtrade/testing";
+import { type Family, parsePrometheusText, sampleValue } from "./fixtures/prometheusText";
+
+const MINUTE = 60_000;
+const TICK = 60_001;
+const START = 10 * MINUTE;
+
+let service: Service | undefined;
+let clock: VirtualClock | undefined;
+
+afterEach(async () => {
+  if (service === undefined) return;
+  service.drainAll("test over");
+  await clock?.flushAsync(START + 400 * TICK);
+  await service.done;
+  service = undefined;
+});
+
+// 100 until minute 40, then 102: a long with TP 101 opens at once and closes by take profit.
+const prices = Array.from({ length: 400 }, (_, minute) => (minute < 40 ? 100 : 102));
+
+/** AAA goes long at its first ask; BBB throws at its first (a StrategyError) and goes long at its second. */
+function spikeStrategy(): StrategySchema {
+  const asked = new Map<string, number>();
+  return {
+    strategyName: "spike",
+    interval: "1m",
+    getSignal: (symbol) => {
+      const n = (asked.get(symbol) ?? 0) + 1;
+      asked.set(symbol, n);
+      if (symbol === "BBB" && n === 1) throw new Error("not ready yet");
+      return n === (symbol === "BBB" ? 2 : 1) ? { position: "long", priceTakeProfit: 101, priceStopLoss: 99, minuteEstimatedTime: 120 } : null;
+    },
+  };
+}
+
+async function start(): Promise<{ url: string; lines: Array<Record<string, unknown>> }> {
+  clock = new VirtualClock(START);
+  const lines: Array<Record<string, unknown>> = [];
+  service = await startService({
+    pairs: ["AAA", "BBB"].map((symbol) => ({ symbol, strategy: spikeStrategy(), exchange: replayExchange(candlesFromPrices(prices), clock) })),
+    store: memoryStore(),
+    scheduler: clock,
+    http: { host: "127.0.0.1", port: 0 },
+    logger: serviceLogger({ destination: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) } }),
+  });
+  return { url: service.url as string, lines };
+}
+
+async function scrape(url: string): Promise<Map<string, Family>> {
+  const response = await fetch(`${url}/metrics`);
+  expect(response.status).toBe(200);
+  expect(response.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+  return parsePrometheusText(await response.text());
+}
+
+const A = { symbol: "AAA", strategy: "spike" };
+const B = { symbol: "BBB", strategy: "spike" };
+
+it("/metrics is valid Prometheus text whose series move as the pairs trade", async () => {
+  const { url } = await start();
+  // Before any tick: every pair's series exist, at zero.
+  let metrics = await scrape(url);
+  expect(sampleValue(metrics, "rxtrade_ticks_total", A)).toBe(0);
+  expect(sampleValue(metrics, "rxtrade_position_state", A)).toBe(0);
+  expect(sampleValue(metrics, "rxtrade_closed_total", { ...A, reason: "take_profit" })).toBe(0);
+  expect(sampleValue(metrics, "rxtrade_pnl_percent_total", B)).toBe(0);
+  expect(sampleValue(metrics, "rxtrade_tick_duration_seconds_count", B)).toBe(0);
+  expect(metrics.get("rxtrade_tick_duration_seconds")?.type).toBe("histogram");
+  expect(metrics.get("rxtrade_ticks_total")?.type).toBe("counter");
+  expect(metrics.get("rxtrade_position_state")?.type).toBe("gauge");
+  // prom-client's default process metrics are there too.
+  expect(sampleValue(metrics, "process_cpu_user_seconds_total")).toBeGreaterThan(0);
+  expect(metrics.has("nodejs_heap_size_used_bytes")).toBe(true);
+
+  // 21 ticks (0 … 20), then half a tick period more: both positions open.
+  await clock!.flushAsync(START + 20 * TICK + 30_000);
+  metrics = await scrape(url);
+  expect(sampleValue(metrics, "rxtrade_ticks_total", A)).toBe(21);
+  expect(sampleValue(metrics, "rxtrade_ticks_total", B)).toBe(21);
+  expect(sampleValue(metrics, "rxtrade_tick_duration_seconds_count", A)).toBe(21);
+  expect(sampleValue(metrics, "rxtrade_position_state", A)).toBe(2);
+  expect(sampleValue(metrics, "rxtrade_position_state", B)).toBe(2);
+  expect(sampleValue(metrics, "rxtrade_errors_total", { ...B, kind: "StrategyError" })).toBe(1);
+  expect(() => sampleValue(metrics, "rxtrade_errors_total", { ...A, kind: "StrategyError" })).toThrow("0 samples");
+  expect(sampleValue(metrics, "rxtrade_last_tick_age_seconds", A)).toBe(30);
+  expect(sampleValue(metrics, "rxtrade_store_write_seconds_count")).toBe(2); // each pair's "opened"
+  expect(sampleValue(metrics, "rxtrade_exchange_call_seconds_count", { exchange: "replay" })).toBeGreaterThanOrEqual(42);
+
+  const pairs = (await (await fetch(`${url}/api/pairs`)).json()) as Array<Record<string, any>>;
+  expect(pairs.map((pair) => [pair.id, pair.status, pair.position])).toEqual([
+    ["AAA:spike", "running", "opened"],
+    ["BBB:spike", "running", "opened"],
+  ]);
+  expect(pairs[0]!.signal).toMatchObject({ status: "opened", position: "long", priceTakeProfit: 101, priceStopLoss: 99 });
+  expect(pairs[0]!.statistics).toMatchObject({ totalClosed: 0, totalPnl: 0 });
+  expect(pairs[0]!.lastTickAt).toBe(new Date(START + 20 * TICK).toISOString());
+
+  // Minute 40 on: the price is 102, above the take profit.
+  await clock!.flushAsync(START + 60 * TICK);
+  metrics = await scrape(url);
+  const [pairA] = service!.list();
+  expect(pairA!.statistics.totalClosed).toBe(1);
+  for (const labels of [A, B]) {
+    expect(sampleValue(metrics, "rxtrade_closed_total", { ...labels, reason: "take_profit" })).toBe(1);
+    expect(sampleValue(metrics, "rxtrade_closed_total", { ...labels, reason: "stop_loss" })).toBe(0);
+    expect(sampleValue(metrics, "rxtrade_position_state", labels)).toBe(0);
+    expect(sampleValue(metrics, "rxtrade_ticks_total", labels)).toBe(61);
+  }
+  expect(sampleValue(metrics, "rxtrade_pnl_percent_total", A)).toBeCloseTo(pairA!.statistics.totalPnl, 9);
+  expect(pairA!.statistics.totalPnl).toBeGreaterThan(0.5);
+  expect(sampleValue(metrics, "rxtrade_store_write_seconds_count")).toBe(4); // and each "closed"
+  expect(sampleValue(metrics, "rxtrade_stalled", A)).toBe(0);
+});
+
+it("serves HEAD like GET, 405 with Allow for another method, 404 elsewhere", async () => {
+  const { url } = await start();
+  await clock!.flushAsync(START + 2 * TICK);
+  const get = await fetch(`${url}/metrics`);
+  const body = await get.text();
+  const head = await fetch(`${url}/metrics`, { method: "HEAD" });
+  expect(head.status).toBe(200);
+  expect(head.headers.get("content-type")).toBe(get.headers.get("content-type"));
+  expect(Number(head.headers.get("content-length"))).toBeGreaterThan(1000);
+  expect(await head.text()).toBe("");
+  expect(Number(get.headers.get("content-length"))).toBe(Buffer.byteLength(body));
+
+  const post = await fetch(`${url}/api/pairs`, { method: "POST" });
+  expect(post.status).toBe(405);
+  expect(post.headers.get("allow")).toBe("GET, HEAD");
+  expect(await post.json()).toEqual({ error: "POST is not allowed on /api/pairs; use GET or HEAD" });
+
+  const missing = await fetch(`${url}/healthz?x=1`);
+  expect(missing.status).toBe(404);
+  expect(await missing.json()).toEqual({ error: "nothing at /healthz; try GET /metrics, GET /health, GET /api/pairs" });
+  expect((await fetch(`${url}/health?verbose=1`)).status).toBe(200);
+});
+
+it("logs one JSON line per state change and per error, with the pair's fields", async () => {
+  const { lines } = await start();
+  await clock!.flushAsync(START + 60 * TICK);
+  const pairLines = lines.filter((line) => line.pair !== undefined).map(({ time: _t, pid: _p, hostname: _h, ...rest }) => rest);
+  expect(pairLines.map((line) => `${line.pair} ${line.level} ${line.msg}`)).toEqual([
+    "AAA:spike info opened",
+    "BBB:spike warn error",
+    "BBB:spike info opened",
+    "AAA:spike info closed",
+    "BBB:spike info closed",
+  ]);
+  const closed = pairLines.find((line) => line.msg === "closed" && line.pair === "AAA:spike")!;
+  expect(closed).toMatchObject({ symbol: "AAA", strategy: "spike", action: "closed", position: "long", reason: "take_profit", priceTakeProfit: 101 });
+  expect(closed.signalId).toMatch(/^[0-9a-f-]{36}$/);
+  expect(closed.pnlPercent).toBeCloseTo(service!.list()[0]!.statistics.totalPnl, 5);
+  expect(pairLines[1]).toMatchObject({ symbol: "BBB", kind: "StrategyError", level: "warn" });
+  expect(String(pairLines[1]!.error)).toContain("not ready yet");
+  expect(lines[0]).toMatchObject({ level: "info", msg: "listening" });
+});
+
+it("refuses pairs that share an id, and a bad config, naming each pair", async () => {
+  const exchange = replayExchange(candlesFromPrices(prices));
+  const strategy = spikeStrategy();
+  const attempt = startService({
+    pairs: [
+      { symbol: "AAA", strategy, exchange },
+      { symbol: "BBB", strategy, exchange, config: { CC_STALL_TICKS: 0 } },
+      { symbol: "AAA", strategy, exchange },
+    ],
+    store: memoryStore(),
+    logger: false,
+    metrics: false,
+  });
+  await expect(attempt).rejects.toThrow(ServiceConfigError);
+  const error = (await attempt.catch((e: unknown) => e)) as ServiceConfigError;
+  expect(error.problems).toEqual([
+    { index: 1, symbol: "BBB", field: "(pair)", message: "invalid config: CC_STALL_TICKS (0) must be a positive integer" },
+    {
+      index: 2,
+      symbol: "AAA",
+      field: "strategy",
+      message: "pair id AAA:spike is also pairs[0]'s: one pair per symbol and strategy name (their loops would share one store key); remove one, or give one another strategy",
+    },
+  ]);
+});
