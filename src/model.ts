@@ -230,6 +230,13 @@ export interface LiveOptions {
    * Where the stream appends what it decided (and, at level `full`, why): `memoryJournal()`,
    * `fileJournal(dir)` from `rxtrade/node`, `indexedDbJournal()` from `rxtrade/browser`, or
    * your own. Default: none.
+   *
+   * Each `trade` entry is appended after the store write it follows and before the result is
+   * emitted. Every journal call is bounded by CC_STORE_TIMEOUT_SECONDS; a failure is a
+   * `JournalError` on `error$`, and the entry is kept and retried — it does not stop trading:
+   * the store, written first, is what the engine trades from, and an open position must still
+   * reach its take profit or stop loss while a log's disk is full. At each start the journal is
+   * reconciled with the store (see `JournalRecovery`).
    */
   journal?: Journal;
   /**
