@@ -2,6 +2,7 @@ import { setLogger } from "rxtrade";
 import { BACKTEST_HELP, backtestCommand } from "./backtestCommand";
 import { DEMO_HELP, demoCommand } from "./demoCommand";
 import { LIVE_HELP, liveCommand } from "./liveCommand";
+import { REPORT_HELP, reportCommand } from "./reportCommand";
 import { STORE_HELP, storeCommand } from "./storeCommand";
 import { Terminal } from "./terminal";
 import { editDistance, EXIT, UsageError } from "./usage";
@@ -16,6 +17,7 @@ Usage
   rxtrade backtest [flags]
                          a strategy over history (bundled, CSV files, or fetched through ccxt),
                          through the same live loop on a virtual clock
+  rxtrade report [flags] the statistics and Markdown report of every run, from a store's journal
   rxtrade store list     what each key of a store holds, and who holds its lock
   rxtrade store clear    remove one key of a store (a signal left by a killed run)
   rxtrade <command> --help
@@ -29,6 +31,7 @@ const COMMANDS: Record<string, { run: (args: readonly string[], terminal: Termin
   demo: { run: demoCommand, help: DEMO_HELP },
   live: { run: liveCommand, help: LIVE_HELP },
   backtest: { run: backtestCommand, help: BACKTEST_HELP },
+  report: { run: reportCommand, help: REPORT_HELP },
   store: { run: storeCommand, help: STORE_HELP },
 };
 const NAMES = Object.keys(COMMANDS);
