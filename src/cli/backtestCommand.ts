@@ -340,7 +340,6 @@ async function runFolder(run: FolderRun): Promise<number> {
       `the live loop on a virtual clock, memory store, per symbol: a tick every ${run.window.tickMs} ms from ${from === undefined ? "two hours into each file's data" : minute(from)}; ` +
         `graceful stop at ${to === undefined ? "the end of each file's data" : minute(to)}`,
     );
-    out.line("");
   }
 
   // Share of each file's window done (a finished file counts whole), and its closed signals.
