@@ -20,7 +20,14 @@ export abstract class ChainSubscriber<T, R = T> extends Subscriber<T> {
     super();
     this.out = destination;
     this.destination = destination;
-    if (destination instanceof ChainSubscriber) destination.upstream = this;
+    // A link made for a destination that has already closed is born closed, as rxjs's own
+    // (whose `destination.add(this)` unsubscribes it at once): whatever it is then subscribed to
+    // — a `timer` — is torn down at once instead of running into a dead end forever. This
+    // happens: `tick` completes in its constructor when the stop was requested before it
+    // subscribed (a retry after the stop), and only then subscribes its source. Closed here
+    // with rxjs's own `unsubscribe`: a subclass's override would run before its fields exist.
+    if (destination.closed) super.unsubscribe();
+    else if (destination instanceof ChainSubscriber) destination.upstream = this;
     else destination.add(this);
   }
 
