@@ -146,7 +146,8 @@ function selectKeys(keys: readonly string[], symbol: string | undefined, strateg
   });
   if (selected.length > 0 || (symbol === undefined && strategyName === undefined)) return selected;
   const wanted = [symbol === undefined ? undefined : `--symbol ${symbol}`, strategyName === undefined ? undefined : `--strategy ${strategyName}`].filter((part) => part !== undefined).join(" ");
-  const near = keys.find((key) => nearPart(key, symbol, strategyName));
+  // The closest: an exact strategy name with the symbol written another way first, then a typo.
+  const near = keys.find((key) => nearPart(key, symbol, strategyName, 0)) ?? keys.find((key) => nearPart(key, symbol, strategyName, 2));
   const known = keys.length === 0 ? "it holds no runs yet" : `it holds ${keys.join(", ")}`;
   throw new UsageError("report", `the journal of ${storeDir} has nothing for ${wanted}: ${known}${near === undefined ? "" : `; did you mean ${near}?`}`);
 }
@@ -155,11 +156,11 @@ function selectKeys(keys: readonly string[], symbol: string | undefined, strateg
  * A key close to what was asked for: its symbol written another way (`btc/usdt` for `BTCUSDT`)
  * or its strategy name mistyped (`momentun`), the other part matching when given.
  */
-function nearPart(key: string, symbol: string | undefined, strategyName: string | undefined): boolean {
+function nearPart(key: string, symbol: string | undefined, strategyName: string | undefined, typos: number): boolean {
   const [keySymbol, keyStrategy] = splitKey(key);
   const bare = (text: string) => text.toUpperCase().replace(/[/:\-_]/g, "");
   const symbolNear = symbol === undefined || bare(keySymbol) === bare(symbol) || bare(keySymbol) === bare(symbol.split(":")[0] as string);
-  const strategyNear = strategyName === undefined || editDistance(keyStrategy.toLowerCase(), strategyName.toLowerCase()) <= 2;
+  const strategyNear = strategyName === undefined || editDistance(keyStrategy.toLowerCase(), strategyName.toLowerCase()) <= typos;
   return symbolNear && strategyNear;
 }
 
