@@ -2,6 +2,7 @@ import { setLogger } from "rxtrade";
 import { BACKTEST_HELP, backtestCommand } from "./backtestCommand";
 import { DEMO_HELP, demoCommand } from "./demoCommand";
 import { LIVE_HELP, liveCommand } from "./liveCommand";
+import { RUN_HELP, runCommand } from "./runCommand";
 import { REPORT_HELP, reportCommand } from "./reportCommand";
 import { STORE_HELP, storeCommand } from "./storeCommand";
 import { Terminal } from "./terminal";
@@ -14,6 +15,8 @@ Usage
   rxtrade demo [flags]   the live loop on bundled Binance.US BTC/USDT minutes (prices in USDT),
                          on a fast clock, offline
   rxtrade live [flags]   a strategy live on a real exchange, through ccxt
+  rxtrade run <config.json> [flags]
+                         many pairs in one process, as a service: /metrics, /health, JSON logs
   rxtrade backtest [flags]
                          a strategy over history (bundled, CSV files, or fetched through ccxt),
                          through the same live loop on a virtual clock
@@ -30,6 +33,7 @@ Exit codes
 const COMMANDS: Record<string, { run: (args: readonly string[], terminal: Terminal) => Promise<number>; help: string }> = {
   demo: { run: demoCommand, help: DEMO_HELP },
   live: { run: liveCommand, help: LIVE_HELP },
+  run: { run: runCommand, help: RUN_HELP },
   backtest: { run: backtestCommand, help: BACKTEST_HELP },
   report: { run: reportCommand, help: REPORT_HELP },
   store: { run: storeCommand, help: STORE_HELP },

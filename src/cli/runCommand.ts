@@ -1,0 +1,453 @@
+import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import type { SchedulerLike } from "rxjs";
+import {
+  type Candle,
+  decodeState,
+  type ExchangeSchema,
+  getConfig,
+  type SignalState,
+  setLogger,
+  StoreReadError,
+  type StrategySchema,
+} from "rxtrade";
+import { BUNDLED_BTCUSDT_1M, csvCandles, type FileStore, fileJournal, fileStore } from "rxtrade/node";
+import type { LogLevel, Service, ServiceFilePair, ServiceFileProblem, ServicePair } from "rxtrade/service";
+import { pacedScheduler, type PacedScheduler } from "../schedulers/pacedScheduler";
+import { displayPath } from "./format";
+import { EXAMPLE_STRATEGIES, resolveStrategy } from "./strategies";
+import type { Terminal } from "./terminal";
+import { editDistance, EXIT, numberFlag, parseCommandLine, UsageError } from "./usage";
+import { describeThrown, loadUserExport, looksLikePath, MODULE_TIMEOUT_HELP, moduleTimeoutMs } from "./userModule";
+import { checkWritableFolder } from "./writableFolder";
+
+/** Where `rxtrade run` keeps its store when the file names none: `rxtrade live`'s folder. */
+const RUN_STORE = "./.rxtrade";
+const MINUTE = 60_000;
+/** `LOG_LEVELS` of rxtrade/service, which this module loads only when a service starts (pino and prom-client take a moment). */
+const LEVELS = "fatal, error, warn, info, debug, trace, silent";
+
+const FLAGS = {
+  http: { type: "string" },
+  speed: { type: "string" },
+  from: { type: "string" },
+  "log-level": { type: "string" },
+  "module-timeout": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export const RUN_HELP = `rxtrade run — many pairs in one process, as a service: metrics, health, JSON logs
+
+Runs every pair of a config file, each in its own live loop (persisted in one file store, trades
+journaled), until SIGTERM or Ctrl-C drains them. Logs go to stdout as JSON lines (one per trade,
+state change and error); only a wrong command line or config, or a start that fails, is printed
+for people, on stderr. With --http it serves GET /metrics (Prometheus), GET /health (200, or
+503 naming the stalled or failed pairs) and GET /api/pairs.
+
+Usage
+  rxtrade run <config.json> [--http host:port] [--speed N [--from ISO]] [--log-level L]
+
+Config file
+  { "pairs": [ { "symbol": "BTCUSDT", "strategy": "momentum", "exchange": "bundled",
+                 "tickMs": 60001, "config": { "CC_STALL_TICKS": 3 } } ],
+    "store": "./.rxtrade" }
+  symbol      as the exchange writes it (BTCUSDT, BTC/USDT, …)
+  strategy    an example (${Object.keys(EXAMPLE_STRATEGIES).join(", ")}) or a path to a module exporting a StrategySchema
+  exchange    a ccxt id (binance, kraken, …; needs npm install ccxt), a path to a module exporting
+              an ExchangeSchema, or bundled: the bundled BTC/USDT minutes for any symbol, offline
+              (each symbol shifted by a hash of its name, played forward and back without end)
+  tickMs      ms between ticks, 100 to 86400000 (default 60001)
+  config      config overrides for this pair, e.g. CC_STALL_TICKS (stalled after that many tick
+              periods without a completed tick, default 5)
+  store       the file store's folder (default ${RUN_STORE}); its journal is <store>/journal
+  Paths in the file are relative to the file's folder. A pair's id is <symbol>:<strategy name>:
+  one pair per id. Every problem is listed, with its pair and field, and nothing starts (exit 2).
+
+Flags
+  --http HOST:PORT   serve /metrics, /health and /api/pairs there, e.g. 127.0.0.1:9464 (a port
+                     alone binds 127.0.0.1; port 0 picks a free one, see the "listening" line)
+  --speed N          every pair's clock runs N simulated minutes per second, 1 to 100000, paced
+                     and deterministic (bundled or exchange modules; not ccxt); time limits and
+                     the stall limit keep their wall-clock length, as in the demo
+  --from ISO         with --speed: where the clocks start, e.g. 2023-03-08T12:00Z (default: the
+                     current minute; a pair never starts before the signal it resumes)
+  --log-level L      ${LEVELS} (default: LOG_LEVEL, else info)
+${MODULE_TIMEOUT_HELP}
+  -h, --help         show this help
+
+Stopping
+  SIGTERM or Ctrl-C  drain: no new signals; open ones run to their close; then exit 0 (1 if a pair failed)
+  a second one       exit at once (code 130); open signals stay in the store, the next run resumes them
+
+Example
+  rxtrade run ./rxtrade.json --http 127.0.0.1:9464
+`;
+
+/** `rxtrade run <config.json>`: the pairs of a config file as one service, until it is drained. */
+export async function runCommand(args: readonly string[], terminal: Terminal): Promise<number> {
+  const { flags, positionals } = parseCommandLine("run", args, FLAGS, {
+    http: "127.0.0.1:9464",
+    speed: "600",
+    from: "2023-03-08T12:00Z",
+    "log-level": "info",
+    "module-timeout": "30",
+  });
+  if (flags.help) {
+    terminal.line(RUN_HELP);
+    return EXIT.ok;
+  }
+  const { bundledExchange, checkServiceFile, describeProblem, drainOnSignals, duplicatePairProblems, isLogLevel, serviceLogger, startService } = await import("rxtrade/service");
+  if (positionals.length === 0) throw new UsageError("run", "the config file is required, e.g. rxtrade run ./rxtrade.json");
+  if (positionals.length > 1) throw new UsageError("run", `one config file, got ${positionals.length}: ${positionals.map((arg) => JSON.stringify(arg)).join(" ")}`);
+  const level = logLevel(flags["log-level"], isLogLevel);
+  const http = flags.http === undefined ? undefined : parseHttp(flags.http);
+  const speed = flags.speed === undefined ? undefined : numberFlag("run", "speed", flags.speed, { min: 1, max: 100_000, what: "simulated minutes per second", example: "600" });
+  if (flags.from !== undefined && speed === undefined) throw new UsageError("run", "--from sets where simulated clocks start: it needs --speed, e.g. --speed 600 --from 2023-03-08T12:00Z");
+  const from = flags.from === undefined ? undefined : parseTime(flags.from);
+  const timeoutMs = moduleTimeoutMs("run", flags["module-timeout"]);
+
+  const path = positionals[0] as string;
+  const file = await readConfig(path);
+  const base = dirname(resolve(path));
+  const { file: config, problems } = checkServiceFile(file);
+  const resolved = await resolvePairs(file, base, timeoutMs, speed !== undefined, problems);
+  problems.push(...duplicatePairProblems(resolved.map(({ index, symbol, strategy }) => ({ index, symbol, strategyName: strategy.strategyName }))));
+  if (config === undefined || problems.length > 0) throw configError(path, problems, describeProblem);
+
+  const storeDir = config.store === undefined ? RUN_STORE : resolve(base, config.store);
+  try {
+    await checkWritableFolder("run", "store", storeDir, RUN_STORE);
+  } catch (error) {
+    if (error instanceof UsageError) throw configError(path, [{ field: "store", message: error.message.replace(/^--store \S+ /, `${displayPath(storeDir)} `) }], describeProblem);
+    throw error;
+  }
+
+  // ccxt pairs: the symbol looked up in the exchange's markets before anything starts (as live).
+  const symbolProblems: ServiceFileProblem[] = [];
+  for (const pair of resolved) {
+    const outcome = await checkSymbol(pair);
+    if (outcome === "unreachable") return EXIT.failed;
+    if (outcome !== undefined) symbolProblems.push({ index: pair.index, symbol: pair.symbol, field: "symbol", message: outcome });
+  }
+  if (symbolProblems.length > 0) throw configError(path, symbolProblems, describeProblem);
+
+  const logger = serviceLogger({ level });
+  // The library's own warnings (a journal line skipped, an unreadable file) as log lines too.
+  setLogger({ warn: (...parts: unknown[]) => logger.warn(parts.map(String).join(" ")), error: (...parts: unknown[]) => logger.error(parts.map(String).join(" ")) });
+
+  // What each key holds, under its lock (released at once: the loop takes it again), so a key
+  // another process runs is refused before anything starts.
+  const store = fileStore(storeDir);
+  const stored = new Map<number, SignalState | null>();
+  const held: string[] = [];
+  for (const pair of resolved) {
+    try {
+      stored.set(pair.index, await storedState(store, pair, (message) => logger.warn({ pair: pair.id }, message)));
+    } catch (error) {
+      held.push(`${pair.id}: ${describeThrown(error).replace(/^rxtrade: /, "")}`);
+    }
+  }
+  if (held.length > 0) {
+    terminal.warn(`rxtrade run: ${held.length === 1 ? "a pair" : `${held.length} pairs`} cannot start on the store ${displayPath(storeDir)}:`);
+    for (const line of held) terminal.warn(`  ${line}`);
+    terminal.warn("Stop the process that runs them (or settle what the store holds: rxtrade store list), then start again.");
+    return EXIT.failed;
+  }
+
+  const bundled = resolved.some((pair) => pair.exchange === "bundled") ? await csvCandles(BUNDLED_BTCUSDT_1M) : [];
+  const clocks: PacedScheduler[] = [];
+  const origin = from ?? Math.floor(Date.now() / MINUTE) * MINUTE;
+  const pairs: ServicePair[] = resolved.map((pair) => {
+    let scheduler: SchedulerLike | undefined;
+    if (speed !== undefined) {
+      const resumed = stored.get(pair.index) ?? null;
+      const since = resumed === null ? origin : resumed.status === "opened" ? resumed.signal.pendingAt : resumed.signal.scheduledAt;
+      const clock = pacedScheduler({ origin: Math.max(origin, since), speed: (speed * MINUTE) / 1000 });
+      clocks.push(clock);
+      scheduler = clock;
+    }
+    const exchange = pair.exchange === "bundled" ? bundledExchange(bundled as Candle[], scheduler) : pair.exchange;
+    return {
+      symbol: pair.symbol,
+      strategy: pair.strategy,
+      exchange,
+      ...(pair.spec.tickMs === undefined ? {} : { tickMs: pair.spec.tickMs }),
+      ...(pair.spec.config === undefined ? {} : { config: pair.spec.config }),
+      ...(scheduler === undefined ? {} : { scheduler }),
+    };
+  });
+
+  for (const pair of resolved) {
+    const resumed = stored.get(pair.index);
+    if (resumed !== null && resumed !== undefined) {
+      const { signal } = resumed;
+      logger.info({ pair: pair.id, symbol: pair.symbol, strategy: pair.strategy.strategyName, signalId: signal.id, status: resumed.status, position: signal.position, priceOpen: signal.priceOpen }, "resumed");
+    }
+  }
+  logger.info(
+    { config: resolve(path), store: store.dir, pairs: pairs.length, ...(speed === undefined ? {} : { speed, from: new Date(origin).toISOString() }) },
+    "starting",
+  );
+  const journal = fileJournal(store);
+  // Listening before it starts (startService runs on the next microtask): a signal while the
+  // service starts drains it once it has.
+  const starting = Promise.resolve().then(() => startService({ pairs, store, journal, journalLevel: "trades", logger, ...(http === undefined ? {} : { http }) }));
+  drainOnSignals(starting, {
+    onForcedExit: (signal) => {
+      const open = service?.list().filter((pair) => pair.signal !== null).map((pair) => pair.id);
+      logger.warn({ signal, open }, `${signal} while draining: exiting at once (130); ${open?.length === 0 ? "nothing was open" : "the open signals stay in the store and resume at the next start"}`);
+      process.exit(EXIT.interrupted);
+    },
+  });
+  let service: Service | undefined;
+  try {
+    service = await starting;
+  } catch (error) {
+    for (const clock of clocks) clock.stop();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (http !== undefined && typeof code === "string") {
+      terminal.warn(
+        `rxtrade run: cannot listen on ${flags.http}: ${code === "EADDRINUSE" ? "the address is in use" : code === "EADDRNOTAVAIL" ? "the address is not this machine's" : describeThrown(error)} (${code}); give another --http, e.g. --http 127.0.0.1:9465`,
+      );
+      return EXIT.failed;
+    }
+    throw error;
+  }
+  const end = await service.done;
+  for (const clock of clocks) clock.stop();
+  await journal.close().catch((error: unknown) => logger.warn({ error: describeThrown(error) }, "the journal could not be closed"));
+  return end.code === 0 ? EXIT.ok : EXIT.failed;
+}
+
+/** A pair of the file with its strategy and exchange resolved (`bundled` is made per pair, on its clock). */
+interface ResolvedPair {
+  index: number;
+  symbol: string;
+  id: string;
+  spec: ServiceFilePair;
+  strategy: StrategySchema;
+  exchange: ExchangeSchema | "bundled";
+}
+
+// Every pair's strategy and exchange: example names, modules (each loaded once, by path), ccxt
+// ids; each failure a problem of its pair. Pairs with problems in those fields are skipped.
+async function resolvePairs(file: unknown, base: string, timeoutMs: number, simulated: boolean, problems: ServiceFileProblem[]): Promise<ResolvedPair[]> {
+  // The file may have problems elsewhere: the fields that are fine are still resolved, so that
+  // every problem is listed at once.
+  const raw: unknown[] = isList(file) ? (file as { pairs: unknown[] }).pairs : [];
+  const modules = new Map<string, Promise<unknown>>();
+  const ccxt = new Map<string, ExchangeSchema>();
+  const out: ResolvedPair[] = [];
+  for (const [index, value] of raw.entries()) {
+    if (value === null || typeof value !== "object") continue;
+    const spec = value as ServiceFilePair;
+    const fieldOk = (field: "strategy" | "exchange") =>
+      typeof spec[field] === "string" && spec[field].trim() !== "" && !problems.some((p) => p.index === index && p.field === field);
+    const symbol = typeof spec.symbol === "string" ? spec.symbol : undefined;
+    const problem = (field: string, message: string) => problems.push({ index, ...(symbol === undefined || symbol === "" ? {} : { symbol }), field, message });
+    let strategy: StrategySchema | undefined;
+    let exchange: ExchangeSchema | "bundled" | undefined;
+    if (fieldOk("strategy")) {
+      try {
+        strategy = await pairStrategy(spec.strategy, base, timeoutMs, modules);
+      } catch (error) {
+        problem("strategy", describeThrown(error));
+      }
+    }
+    if (fieldOk("exchange")) {
+      try {
+        exchange = await pairExchange(spec.exchange, base, timeoutMs, simulated, modules, ccxt);
+      } catch (error) {
+        problem("exchange", describeThrown(error));
+      }
+    }
+    if (strategy !== undefined && exchange !== undefined && symbol !== undefined && symbol !== "") {
+      out.push({ index, symbol, id: `${symbol}:${strategy.strategyName}`, spec, strategy, exchange });
+    }
+  }
+  return out;
+}
+
+async function pairStrategy(value: string, base: string, timeoutMs: number, modules: Map<string, Promise<unknown>>): Promise<StrategySchema> {
+  if (!looksLikePath(value)) {
+    const example = EXAMPLE_STRATEGIES[value];
+    if (example !== undefined) return example.create();
+    const names = Object.keys(EXAMPLE_STRATEGIES);
+    const near = names.find((name) => editDistance(value, name) <= 2);
+    throw new Error(
+      `${JSON.stringify(value)} is neither an example strategy nor a file path${near === undefined ? "" : `; did you mean ${near}?`} (examples: ${names.join(", ")}; a module: "./my-strategy.js", relative to the config file)`,
+    );
+  }
+  const file = resolve(base, value);
+  if (!existsSync(file)) throw new Error(`${value}: no such file (${file})`);
+  const loading = modules.get(`strategy ${file}`) ?? resolveStrategy("run", file, timeoutMs);
+  modules.set(`strategy ${file}`, loading);
+  try {
+    return (await loading) as StrategySchema;
+  } catch (error) {
+    throw new Error(`${value}: ${withoutFlag(error, "strategy", file)}`);
+  }
+}
+
+async function pairExchange(
+  value: string,
+  base: string,
+  timeoutMs: number,
+  simulated: boolean,
+  modules: Map<string, Promise<unknown>>,
+  ccxt: Map<string, ExchangeSchema>,
+): Promise<ExchangeSchema | "bundled"> {
+  if (value === "bundled") return "bundled";
+  if (looksLikePath(value)) {
+    const file = resolve(base, value);
+    if (!existsSync(file)) throw new Error(`${value}: no such file (${file})`);
+    const loading = modules.get(`exchange ${file}`) ?? loadUserExport({ command: "run", flag: "exchange", path: file, timeoutMs }, "exchange");
+    modules.set(`exchange ${file}`, loading);
+    let exchange: Partial<ExchangeSchema> | null;
+    try {
+      exchange = (await loading) as Partial<ExchangeSchema> | null;
+    } catch (error) {
+      throw new Error(`${value}: ${withoutFlag(error, "exchange", file)}`);
+    }
+    let valid: boolean;
+    try {
+      valid = exchange !== null && typeof exchange === "object" && typeof exchange.getCandles === "function" && typeof exchange.exchangeName === "string";
+    } catch (error) {
+      throw new Error(`${value}: reading the exported exchange threw: ${describeThrown(error)}`);
+    }
+    if (!valid) throw new Error(`${value}: the module must export an ExchangeSchema ({ exchangeName, getCandles }) as \`exchange\` or as its default export`);
+    return exchange as ExchangeSchema;
+  }
+  if (!/^[a-z][a-z0-9_]*$/.test(value)) {
+    throw new Error(`${JSON.stringify(value)} is not a ccxt exchange id (lower case, e.g. binance, kraken, bybit), a file path nor bundled`);
+  }
+  if (simulated) {
+    throw new Error(`${value} is a real exchange, trading in real time: --speed runs simulated clocks, for bundled or an exchange module; leave --speed out, or use "exchange": "bundled"`);
+  }
+  let exchange = ccxt.get(value);
+  if (exchange === undefined) {
+    // Loaded only here: a service without ccxt pairs never imports it (a second of start-up).
+    let ccxtExchange;
+    try {
+      ({ ccxtExchange } = await import("rxtrade/ccxt"));
+    } catch (error) {
+      throw new Error(`${value}: ccxt could not be loaded (npm install ccxt): ${describeThrown(error)}`);
+    }
+    exchange = ccxtExchange(value);
+    ccxt.set(value, exchange);
+  }
+  return exchange;
+}
+
+// `--strategy /abs/x.js: the module failed …` -> `the module failed …` (the caller names the field and the path).
+function withoutFlag(error: unknown, flag: string, file: string): string {
+  return describeThrown(error).replace(`--${flag} ${file}: `, "").replace(`--${flag} ${file}`, "");
+}
+
+// A ccxt pair's symbol, looked up in its markets within CC_EXCHANGE_TIMEOUT_SECONDS: `undefined`
+// when it is listed (or the exchange cannot look symbols up), the problem when it is not,
+// "unreachable" (said on stderr) when the exchange could not be asked.
+async function checkSymbol(pair: ResolvedPair): Promise<string | undefined | "unreachable"> {
+  if (pair.exchange === "bundled") return undefined;
+  const lookUp = (pair.exchange as { resolveSymbol?: (symbol: string) => Promise<string> }).resolveSymbol;
+  if (typeof lookUp !== "function") return undefined;
+  const limitSeconds = getConfig().CC_EXCHANGE_TIMEOUT_SECONDS;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      lookUp.call(pair.exchange, pair.symbol),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${limitSeconds} s (CC_EXCHANGE_TIMEOUT_SECONDS)`), { cause: "timeout" })), limitSeconds * 1000);
+      }),
+    ]);
+    return undefined;
+  } catch (error) {
+    const message = describeThrown(error).replace(/^rxtrade: /, "");
+    // Without a cause the exchange answered and the name is wrong; with one, it could not be reached.
+    if ((error as { cause?: unknown })?.cause === undefined) return message;
+    process.stderr.write(`rxtrade run: cannot check ${pair.symbol} on ${pair.exchange.exchangeName} (pairs[${pair.index}]): ${message}\n`);
+    return "unreachable";
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** What the store holds for a pair, read under its lock; a corrupt value is moved aside (said through `warn`) and the pair starts fresh. */
+async function storedState(store: FileStore, pair: ResolvedPair, warn: (message: string) => void): Promise<SignalState | null> {
+  const release = await store.lock(pair.id);
+  let value: unknown;
+  try {
+    value = await store.read(pair.id);
+  } catch (error) {
+    if (error instanceof StoreReadError && error.quarantinedTo !== undefined) {
+      warn(error.message);
+      return null;
+    }
+    throw error;
+  } finally {
+    release();
+  }
+  const exchangeName = pair.exchange === "bundled" ? "bundled" : pair.exchange.exchangeName;
+  return decodeState(value, pair.id, { symbol: pair.symbol, strategyName: pair.strategy.strategyName, exchangeName });
+}
+
+async function readConfig(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "a folder, not a file" : code === "EACCES" ? "permission denied" : describeThrown(error);
+    throw new UsageError("run", `${path} (${resolve(path)}): ${why}; give the config file, e.g. rxtrade run ./rxtrade.json (see rxtrade run --help for its format)`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    const message = describeThrown(error);
+    const at = /position (\d+)/.exec(message);
+    const where = at === null ? "" : ` (line ${text.slice(0, Number(at[1])).split("\n").length})`;
+    throw new UsageError("run", `${path} is not JSON${where}: ${message}`);
+  }
+}
+
+function configError(path: string, problems: readonly ServiceFileProblem[], describeProblem: (problem: ServiceFileProblem) => string): UsageError {
+  const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+  return new UsageError("run", `${path}: ${count}, nothing started:\n${problems.map((problem) => `  ${describeProblem(problem)}`).join("\n")}`);
+}
+
+function logLevel(flag: string | undefined, isLogLevel: (value: unknown) => value is LogLevel): LogLevel {
+  const [source, value] = flag !== undefined ? ["--log-level", flag] : ["LOG_LEVEL", process.env.LOG_LEVEL];
+  if (value === undefined || (source === "LOG_LEVEL" && value === "")) return "info";
+  if (!isLogLevel(value)) {
+    throw new UsageError("run", `${source} must be one of ${LEVELS}, got ${JSON.stringify(value)}; e.g. ${source === "LOG_LEVEL" ? "LOG_LEVEL=info" : "--log-level info"}`);
+  }
+  return value;
+}
+
+/** `--http 127.0.0.1:9464`, `[::1]:9464`, or a port alone (127.0.0.1). */
+function parseHttp(text: string): { host: string; port: number } {
+  const match = /^\[([0-9A-Fa-f:.]+)\]:(\d+)$/.exec(text) ?? /^([^:[\]\s]+):(\d+)$/.exec(text) ?? (/^\d+$/.test(text) ? [text, "127.0.0.1", text] : null);
+  const port = match === null ? Number.NaN : Number(match[2]);
+  if (match === null || !(Number.isInteger(port) && port >= 0 && port <= 65_535)) {
+    throw new UsageError("run", `--http must be host:port (port 0 to 65535; 0 picks a free one), got ${JSON.stringify(text)}; e.g. --http 127.0.0.1:9464, --http [::1]:9464, --http 0.0.0.0:9464 in a container`);
+  }
+  return { host: match[1] as string, port };
+}
+
+/** `--from`: ISO 8601 (UTC unless an offset is given) or epoch ms. */
+function parseTime(text: string): number {
+  const trimmed = text.trim();
+  let ms: number;
+  if (/^\d{12,}$/.test(trimmed)) ms = Number(trimmed);
+  else {
+    const iso = trimmed.replace(" ", "T");
+    ms = Date.parse(/T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(iso) ? `${iso}Z` : iso);
+  }
+  if (!Number.isFinite(ms)) throw new UsageError("run", `--from ${JSON.stringify(text)} is not a time; give ISO 8601 in UTC, e.g. --from 2023-03-08T12:00Z`);
+  return ms;
+}
+
+function isList(file: unknown): boolean {
+  return file !== null && typeof file === "object" && Array.isArray((file as { pairs?: unknown }).pairs);
+}

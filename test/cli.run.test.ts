@@ -1,0 +1,193 @@
+// `rxtrade run <config.json>` as a real process (bundled from src/cli by the process harness):
+// a wrong config file lists every problem with its pair and field and starts nothing (exit 2);
+// a good one runs its pairs on the bundled exchange with --speed, logs JSON lines to stdout,
+// serves /metrics, /health and /api/pairs on a loopback port, drains on SIGTERM (exit 0) and
+// exits at once with 130 on a second signal, the open signal resumed by the next start.
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundle, Child, run } from "./fixtures/processHarness";
+import { parsePrometheusText, sampleValue } from "./fixtures/prometheusText";
+
+const hold = fileURLToPath(new URL("./fixtures/cliHoldStrategy.mjs", import.meta.url));
+
+let cli: string[];
+let work: string;
+
+beforeAll(async () => {
+  [cli, work] = await Promise.all([bundle("src/cli/index.ts"), mkdtemp(join(tmpdir(), "rxtrade-cli-run-"))]);
+}, 30_000);
+
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+  if (cli !== undefined) await rm(dirname(cli[1] as string), { recursive: true, force: true });
+});
+
+/** A folder with `config.json` (and any other files) in `conf/`; the process runs from the folder, not from conf/. */
+async function project(name: string, config: unknown, files: Record<string, string> = {}): Promise<{ cwd: string; config: string }> {
+  const cwd = await mkdtemp(join(work, `${name}-`));
+  await mkdir(join(cwd, "conf"));
+  for (const [file, text] of Object.entries(files)) await writeFile(join(cwd, "conf", file), text);
+  await writeFile(join(cwd, "conf", "config.json"), typeof config === "string" ? config : JSON.stringify(config, null, 2));
+  return { cwd, config: "conf/config.json" };
+}
+
+const logLines = (stdout: string) =>
+  stdout
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => JSON.parse(line) as Record<string, any>);
+
+describe("a wrong command line or config file: exit 2, nothing started", () => {
+  it("lists every problem of the file with its pair and field", async () => {
+    const { cwd, config } = await project(
+      "problems",
+      {
+        pairs: [
+          { symbol: "BTCUSDT", strategy: "momentun", exchange: "bundled" },
+          { symbol: "ETHUSDT", strategy: "./strategies/nope.mjs", exchange: "bundled", tickMs: 5 },
+          { symbol: "SOLUSDT", strategy: "momentum", exchange: "./exchange.mjs", config: { CC_STALL_TICKS: 0 } },
+          { symbol: "BTCUSDT", strategy: "ma-cross", exchange: "bundled" },
+          { symbol: "BTCUSDT", strategy: "ma-cross", exchange: "bundled", colour: "red" },
+        ],
+        store: "data",
+        logLevel: "info",
+      },
+      {},
+    );
+    const exit = await run(cli, ["run", config], { cwd });
+    expect(exit.code).toBe(2);
+    expect(exit.stdout).toBe("");
+    expect(exit.stderr).toBe(
+      [
+        "rxtrade run: conf/config.json: 8 problems, nothing started:",
+        "  logLevel: unknown key (known: pairs, store)",
+        "  pairs[1] (ETHUSDT) tickMs: must be a whole number of ms from 100 to 86400000, got 5; e.g. 60001",
+        "  pairs[2] (SOLUSDT) config: CC_STALL_TICKS (0) must be a positive integer",
+        "  pairs[4] (BTCUSDT) colour: unknown key (known: symbol, strategy, exchange, tickMs, config)",
+        '  pairs[0] (BTCUSDT) strategy: "momentun" is neither an example strategy nor a file path; did you mean momentum? (examples: momentum, ma-cross, breakout; a module: "./my-strategy.js", relative to the config file)',
+        `  pairs[1] (ETHUSDT) strategy: ./strategies/nope.mjs: no such file (${join(cwd, "conf", "strategies", "nope.mjs")})`,
+        `  pairs[2] (SOLUSDT) exchange: ./exchange.mjs: no such file (${join(cwd, "conf", "exchange.mjs")})`,
+        "  pairs[4] (BTCUSDT) strategy: pair id BTCUSDT:ma-cross is also pairs[3]'s: one pair per symbol and strategy name (their loops would share one store key); remove one, or give one another strategy",
+        "Run 'rxtrade run --help' for the flags.",
+        "",
+      ].join("\n"),
+    );
+    expect(existsSync(join(cwd, "conf", "data"))).toBe(false);
+  });
+
+  it.each([
+    [["run"], "rxtrade run: the config file is required, e.g. rxtrade run ./rxtrade.json"],
+    [["run", "missing.json"], "rxtrade run: missing.json ("],
+    [["run", "conf/config.json", "--log-level", "loud"], 'rxtrade run: --log-level must be one of fatal, error, warn, info, debug, trace, silent, got "loud"; e.g. --log-level info'],
+    [["run", "conf/config.json", "--http", "localhost"], 'rxtrade run: --http must be host:port (port 0 to 65535; 0 picks a free one), got "localhost"'],
+    [["run", "conf/config.json", "--from", "2023-03-08T12:00Z"], "rxtrade run: --from sets where simulated clocks start: it needs --speed"],
+    [["run", "conf/config.json", "--speed", "600"], 'pairs[0] (BTCUSDT) exchange: binance is a real exchange, trading in real time: --speed runs simulated clocks, for bundled or an exchange module; leave --speed out, or use "exchange": "bundled"'],
+  ])("rxtrade %j", async (args, message) => {
+    const { cwd } = await project("flags", { pairs: [{ symbol: "BTCUSDT", strategy: "momentum", exchange: "binance" }] });
+    const exit = await run(cli, args, { cwd });
+    expect(exit.code).toBe(2);
+    expect(exit.stdout).toBe("");
+    expect(exit.stderr).toContain(message);
+  });
+
+  it("names a file that is not JSON, and a LOG_LEVEL that is not a level", async () => {
+    const { cwd, config } = await project("json", '{ "pairs": [\n  { "symbol": "BTCUSDT", }\n] }');
+    const exit = await run(cli, ["run", config], { cwd });
+    expect(exit).toMatchObject({ code: 2, stdout: "" });
+    expect(exit.stderr).toMatch(/^rxtrade run: conf\/config\.json is not JSON \(line 2\): /);
+    const level = await run(cli, ["run", config], { cwd, env: { LOG_LEVEL: "verbose" } });
+    expect(level.stderr).toContain('rxtrade run: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"; e.g. LOG_LEVEL=info');
+  });
+});
+
+it("runs the pairs on the bundled exchange, serves /metrics, /health and /api/pairs, and drains on SIGTERM (exit 0)", async () => {
+  const { cwd, config } = await project("service", {
+    pairs: [
+      { symbol: "BTCUSDT", strategy: "momentum", exchange: "bundled" },
+      { symbol: "ETHUSDT", strategy: "momentum", exchange: "bundled", config: { CC_STALL_TICKS: 3 } },
+      { symbol: "ETHUSDT", strategy: "./hold.mjs", exchange: "bundled" },
+    ],
+    store: "../store",
+  }, { "hold.mjs": `export * from ${JSON.stringify(hold)};\n` });
+  const child = new Child(cli, ["run", config, "--speed", "3000", "--from", "2023-03-08T12:00Z", "--http", "127.0.0.1:0"], { cwd });
+  const [, port] = (await child.waitFor(/"port":(\d+)[^\n]*"msg":"listening"/)) as [string, string];
+  await child.waitFor(/"msg":"closed"/, 15_000);
+  const url = `http://127.0.0.1:${port}`;
+
+  const metrics = parsePrometheusText(await (await fetch(`${url}/metrics`)).text());
+  const closedBefore = logLines(child.stdout).filter((line) => line.msg === "closed").length;
+  let closedTotal = 0;
+  for (const [symbol, strategy] of [["BTCUSDT", "momentum"], ["ETHUSDT", "momentum"], ["ETHUSDT", "hold"]] as const) {
+    expect(sampleValue(metrics, "rxtrade_ticks_total", { symbol, strategy })).toBeGreaterThan(10);
+    for (const reason of ["take_profit", "stop_loss", "time_expired"]) closedTotal += sampleValue(metrics, "rxtrade_closed_total", { symbol, strategy, reason });
+  }
+  expect(closedTotal).toBeGreaterThanOrEqual(closedBefore);
+  expect(sampleValue(metrics, "rxtrade_store_write_seconds_count")).toBeGreaterThan(0);
+  expect(metrics.has("process_resident_memory_bytes")).toBe(true);
+
+  const health = await fetch(`${url}/health`);
+  expect(health.status).toBe(200);
+  expect(await health.json()).toEqual({ status: "ok", draining: false, pairs: 3, stalled: [], failed: [] });
+  const pairs = (await (await fetch(`${url}/api/pairs`)).json()) as Array<Record<string, any>>;
+  // Under --speed the stall limit keeps its wall-clock length (CC_STALL_TICKS tick periods of
+  // 60 s), like the engine's other time limits: on the pair's clock, which runs 180,000 times
+  // faster (3000 simulated minutes per second), that is 5 x 60.001 x 180,000 s.
+  expect(pairs.map((pair) => [pair.id, pair.exchange, pair.tickMs, pair.status])).toEqual([
+    ["BTCUSDT:momentum", "bundled", 60_001, "running"],
+    ["ETHUSDT:momentum", "bundled", 60_001, "running"],
+    ["ETHUSDT:hold", "bundled", 60_001, "running"],
+  ]);
+  [5, 3, 5].forEach((ticks, i) => expect(pairs[i]!.stallLimitSeconds).toBeCloseTo(ticks * 60.001 * 180_000, 3));
+  expect(pairs[0]!.lastTickAt > "2023-03-08T12:00").toBe(true);
+
+  child.kill("SIGTERM");
+  const exit = await child.exited;
+  expect(exit.stderr).toBe("");
+  expect(exit.code).toBe(0);
+  const lines = logLines(exit.stdout);
+  expect(lines.every((line) => typeof line.time === "string" && typeof line.level === "string")).toBe(true);
+  expect(lines[0]).toMatchObject({ msg: "starting", pairs: 3, speed: 3000, from: "2023-03-08T12:00:00.000Z" });
+  const stopping = lines.findIndex((line) => line.msg === "stopping");
+  expect(lines[stopping]).toMatchObject({ level: "info", reason: "SIGTERM" });
+  expect(lines.slice(stopping).filter((line) => line.msg === "done").map((line) => line.pair).sort()).toEqual(["BTCUSDT:momentum", "ETHUSDT:hold", "ETHUSDT:momentum"]);
+  expect(lines.at(-1)).toMatchObject({ msg: "stopped", code: 0, failed: [] });
+  // Every position opened was closed: the drain let each run to its end.
+  const opened = lines.filter((line) => line.msg === "opened").map((line) => line.signalId).sort();
+  expect(lines.filter((line) => line.msg === "closed").map((line) => line.signalId).sort()).toEqual(opened);
+  expect(lines.filter((line) => line.level === "error")).toEqual([]);
+  const closed = lines.find((line) => line.msg === "closed")!;
+  expect(Object.keys(closed)).toEqual(expect.arrayContaining(["pair", "symbol", "strategy", "signalId", "action", "price", "reason", "pnlPercent", "at"]));
+  // The trades are journaled in the store (at level trades).
+  expect((await readdir(join(cwd, "store", "journal"))).length).toBe(3);
+}, 40_000);
+
+it("exits at once with 130 on a second signal, and the next start resumes the open signal and closes it once", async () => {
+  const { cwd, config } = await project("forced", {
+    pairs: [{ symbol: "BTCUSDT", strategy: hold, exchange: "bundled" }],
+  });
+  const args = ["run", config, "--speed", "100", "--from", "2023-03-08T12:00Z"];
+  const child = new Child(cli, args, { cwd });
+  const [, signalId] = (await child.waitFor(/"signalId":"([0-9a-f-]{36})"[^\n]*"msg":"opened"/)) as [string, string];
+  child.kill("SIGTERM");
+  await child.waitFor(/"msg":"draining"/);
+  child.kill("SIGINT");
+  const exit = await child.exited;
+  expect(exit.code).toBe(130);
+  expect(logLines(exit.stdout).at(-1)).toMatchObject({ level: "warn", signal: "SIGINT", open: ["BTCUSDT:hold"] });
+
+  // The clock starts where the signal opened (not before it), and the drain waits for its close.
+  const again = new Child(cli, args, { cwd });
+  const [line] = (await again.waitFor(/^.*"msg":"resumed".*$/m)) as [string];
+  expect(JSON.parse(line)).toMatchObject({ pair: "BTCUSDT:hold", signalId, status: "opened", position: "long" });
+  await again.waitFor(/"msg":"started"/);
+  again.kill("SIGTERM");
+  const end = await again.exited;
+  expect(end, end.stdout).toMatchObject({ code: 0, stderr: "" });
+  const lines = logLines(end.stdout);
+  expect(lines.filter((l) => l.msg === "opened")).toEqual([]);
+  expect(lines.filter((l) => l.msg === "closed")).toEqual([expect.objectContaining({ signalId, reason: "time_expired" })]);
+}, 30_000);
