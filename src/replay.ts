@@ -1,4 +1,4 @@
-import { NEVER, Observable, type SchedulerLike } from "rxjs";
+import { Observable, type SchedulerLike } from "rxjs";
 import { getConfig, resolveConfig, type Config } from "./config";
 import { CandleDataError, ExchangeError, ReplayError } from "./errors";
 import { type Journal, type JournalEntry, type JournalErrorInfo, type JournalLevel, type JournalTick, journalEntryProblem, memoryJournal } from "./journal";
@@ -320,7 +320,7 @@ async function replayRun(
     journalLevel: "full",
   }).subscribe({ error: (error: unknown) => (failure = { error }) });
   try {
-    await clock.run(collect, () => failure !== undefined || stopped());
+    await clock.run(collect, () => failure !== undefined || stopped(), () => exchange.hanging > 0);
   } finally {
     subscription.unsubscribe();
   }
@@ -346,11 +346,22 @@ function recordedExchange(
   exchangeName: string,
   priceCandles: number,
   unrecorded: (at: number, request: ReplayRequest) => void,
-): ExchangeSchema {
+): ExchangeSchema & { readonly hanging: number } {
   const times = ticks.map((tick) => tick.at);
   const context = { exchangeName };
+  let hanging = 0;
+  // A call that never answers, counted while someone waits for it (until its time limit ends it).
+  const unanswered = new Observable<Candle[]>(() => {
+    hanging++;
+    return () => {
+      hanging--;
+    };
+  });
   return {
     exchangeName,
+    get hanging() {
+      return hanging;
+    },
     getCandles(_symbol: string, interval: CandleInterval, since: Date, limit: number) {
       const tick = ticks[lastAtOrBefore(times, clock.now())];
       const from = since.getTime();
@@ -362,14 +373,16 @@ function recordedExchange(
         const had = tick === undefined ? "no tick yet" : tick.candles.map(describeRequest).join("; ") || "no candle request";
         throw new ExchangeError(`replay: the recording never saw getCandles ${describeRequest(request)} at ${new Date(at).toISOString()} (it has: ${had})`, context);
       }
-      if (found.error !== undefined) return recordedFailure(found.error, context);
+      if (found.error !== undefined) {
+        if (found.error.name === "Unanswered" || TIMED_OUT.test(found.error.message)) return unanswered;
+        return recordedFailure(found.error, context);
+      }
       return found.candles.map((c): Candle => ({ timestamp: c.timestamp, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume }));
     },
   };
 }
 
-function recordedFailure(error: JournalErrorInfo, context: { exchangeName: string }): Candle[] {
-  if (error.name === "Unanswered" || TIMED_OUT.test(error.message)) return NEVER as unknown as Candle[];
+function recordedFailure(error: JournalErrorInfo, context: { exchangeName: string }): never {
   const message = `the recording's answer: ${error.message.replace(/^rxtrade: /, "")}`;
   if (error.name === "CandleDataError") throw new CandleDataError({ message, context });
   throw new ExchangeError(message, context);

@@ -17,6 +17,14 @@ export interface ReplayClockPlan {
 /** Real ms of synchronous steps between two macrotasks. */
 const YIELD_EVERY_MS = 20;
 
+/** An action scheduled through the clock: its latest due time and what it is. */
+interface Timed {
+  action: Subscription | undefined;
+  due: number;
+  /** A beat of the loop's timer, a candle retry, or anything else (a time limit). */
+  kind: "beat" | "retry" | "other";
+}
+
 /**
  * The scheduler of a replay: a `VirtualClock` on which the loop's timer beats only at the
  * recorded tick times. A live run's ticks drift (a timer fires late), skip (a tick still in
@@ -29,13 +37,16 @@ const YIELD_EVERY_MS = 20;
  * (unless that is also CC_GET_CANDLES_RETRY_DELAY_MS, which a candle retry uses), or rescheduled
  * by itself every `tickMs`.
  *
- * Like `rxtrade backtest`'s clock, it moves one time step at a time and holds still while a call
- * that answered with a Promise (an async strategy) is in flight, until it settles or its time
- * limit has passed in real time, so the strategy answers on the tick it was asked on, as live.
+ * It moves one time step at a time. While a call that answered with a Promise (an async
+ * strategy) is in flight, virtual time moves only through what the call may be waiting for — a
+ * candle retry, or anything at all while the replayed exchange holds a request the recording saw
+ * time out — and otherwise holds still until the call settles or its time limit (or the grace)
+ * has passed in real time: a strategy that awaits a timer or a server answers on the tick it was
+ * asked on, as live, and a beat of the loop is not let through while it is still deciding.
  */
 export class ReplayClock implements SchedulerLike, CallWatcher {
   /** Due times of the actions scheduled through this clock (a min-heap), each with its action. */
-  private readonly dues: Array<{ due: number; action: Subscription }> = [];
+  private readonly dues: Array<{ due: number; timed: Timed }> = [];
   private readonly calls = new Set<{ settled: Promise<void>; limitMs: number }>();
   private done = false;
 
@@ -55,20 +66,21 @@ export class ReplayClock implements SchedulerLike, CallWatcher {
 
   schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
     const self = this;
-    const kind = { beat: state === undefined && this.beatDelay(delay) };
+    const timed: Timed = { action: undefined, due: this.clock.now() + Math.max(0, delay), kind: this.kindOf(delay, state) };
     let seen: SchedulerAction<T> | undefined;
     const action = this.clock.schedule<T>(
       function (this: SchedulerAction<T>, value?: T) {
-        if (kind.beat && self.held(this, value)) return;
-        kind.beat = false;
+        if (timed.kind === "beat" && self.held(this, value, timed)) return;
+        timed.kind = "other";
         // The action as the work sees it: its reschedules (`this.schedule(state, period)`) are noted too.
-        seen ??= self.noting(this, kind);
+        seen ??= self.noting(this, timed);
         work.call(seen, value);
       },
       delay,
       state,
     );
-    this.note(this.clock.now() + Math.max(0, delay), action);
+    timed.action = action;
+    this.note(timed);
     return action;
   }
 
@@ -85,22 +97,30 @@ export class ReplayClock implements SchedulerLike, CallWatcher {
   /**
    * Runs the replay a time step at a time until the run's recorded ticks are used up, nothing
    * is scheduled any more, or `stopped()` says so; `step()` is called after each step, once
-   * nothing is in flight. Rejects if an action throws.
+   * nothing is in flight. `waitsOnVirtualTime()` says whether a call in flight waits for a time
+   * limit to pass in virtual time (the replayed exchange holds a request that never answers).
+   * Rejects if an action throws.
    */
-  async run(step: () => void, stopped: () => boolean): Promise<void> {
+  async run(step: () => void, stopped: () => boolean, waitsOnVirtualTime: () => boolean = () => false): Promise<void> {
     let yielded = performance.now();
     await this.clock.flushAsync(this.clock.now());
     for (;;) {
       if (this.calls.size > 0) {
+        const next = this.next();
+        if (next !== undefined && (next.timed.kind === "retry" || waitsOnVirtualTime())) {
+          this.clock.flush(next.due);
+          await this.clock.flushAsync(this.clock.now());
+          continue;
+        }
         await this.callsSettled();
         await this.clock.flushAsync(this.clock.now());
         continue;
       }
       step();
       if (this.done || stopped()) return;
-      const next = this.nextDue();
+      const next = this.next();
       if (next === undefined) return;
-      this.clock.flush(next);
+      this.clock.flush(next.due);
       if (performance.now() - yielded > YIELD_EVERY_MS) {
         // Now and then a macrotask, so that the process stays responsive (a progress line, a signal).
         await this.clock.flushAsync(this.clock.now());
@@ -109,12 +129,18 @@ export class ReplayClock implements SchedulerLike, CallWatcher {
     }
   }
 
+  private kindOf(delay: number, state: unknown): Timed["kind"] {
+    if (state !== undefined) return "other";
+    if (this.beatDelay(delay)) return "beat";
+    return delay === this.plan.retryDelayMs ? "retry" : "other";
+  }
+
   private beatDelay(delay: number): boolean {
     return (delay === 0 || delay === this.plan.tickMs) && delay !== this.plan.retryDelayMs;
   }
 
   // Holds a beat until the next recorded tick (true: not run now), or drops it past the last one.
-  private held<T>(action: SchedulerAction<T>, value: T | undefined): boolean {
+  private held<T>(action: SchedulerAction<T>, value: T | undefined, timed: Timed): boolean {
     const now = this.clock.now();
     const target = firstAtOrAfter(this.plan.ticks, now);
     if (target === undefined) {
@@ -123,7 +149,8 @@ export class ReplayClock implements SchedulerLike, CallWatcher {
     }
     if (target === now) return false;
     action.schedule(value, target - now);
-    this.note(target, action);
+    timed.due = target;
+    this.note(timed);
     return true;
   }
 
@@ -144,15 +171,16 @@ export class ReplayClock implements SchedulerLike, CallWatcher {
     }
   }
 
-  private noting<T>(action: SchedulerAction<T>, kind: { beat: boolean }): SchedulerAction<T> {
+  private noting<T>(action: SchedulerAction<T>, timed: Timed): SchedulerAction<T> {
     return new Proxy(action, {
       get: (target, property) => {
         if (property === "schedule") {
           return (state?: T, delay = 0) => {
             // rxjs's timer reschedules itself every period, without a state.
-            kind.beat = state === undefined && delay === this.plan.tickMs;
+            timed.kind = state === undefined && delay === this.plan.tickMs ? "beat" : "other";
+            timed.due = this.clock.now() + Math.max(0, delay);
             const again = target.schedule(state, delay);
-            this.note(this.clock.now() + Math.max(0, delay), target);
+            this.note(timed);
             return again;
           };
         }
@@ -162,24 +190,25 @@ export class ReplayClock implements SchedulerLike, CallWatcher {
     });
   }
 
-  // The earliest due time of a live action, past the current time.
-  private nextDue(): number | undefined {
+  // The earliest live action due past the current time (entries left by a reschedule are dropped).
+  private next(): { due: number; timed: Timed } | undefined {
     for (let top = this.dues[0]; top !== undefined; top = this.dues[0]) {
-      if (!top.action.closed && top.due > this.clock.now()) return top.due;
+      const { timed } = top;
+      if (timed.action?.closed !== true && top.due === timed.due && top.due > this.clock.now()) return top;
       this.pop();
     }
     return undefined;
   }
 
-  private note(due: number, action: Subscription): void {
+  private note(timed: Timed): void {
     const heap = this.dues;
-    const item = { due, action };
+    const item = { due: timed.due, timed };
     let i = heap.length;
     heap.push(item);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const above = heap[parent] as { due: number; action: Subscription };
-      if (above.due <= due) break;
+      const above = heap[parent] as { due: number; timed: Timed };
+      if (above.due <= item.due) break;
       heap[i] = above;
       i = parent;
     }
@@ -196,7 +225,7 @@ export class ReplayClock implements SchedulerLike, CallWatcher {
       if (left >= heap.length) break;
       const right = left + 1;
       const child = right < heap.length && (heap[right] as { due: number }).due < (heap[left] as { due: number }).due ? right : left;
-      const below = heap[child] as { due: number; action: Subscription };
+      const below = heap[child] as { due: number; timed: Timed };
       if (below.due >= last.due) break;
       heap[i] = below;
       i = child;
