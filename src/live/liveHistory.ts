@@ -147,6 +147,11 @@ export async function readLiveHistory(journal: Journal, key: string, options: Hi
  * the open signal's latest active row. The numbers are those `liveStatistics` gives for the
  * same closed results in the same order, so a run's statistics are the same whether they come
  * from its journal or from memory.
+ *
+ * @example
+ * import { historyStatistics, readLiveHistory } from "rxtrade";
+ * const history = await readLiveHistory(journal, "BTCUSDT:momentum");
+ * const { totalClosed, totalPnl } = historyStatistics(history);
  */
 export function historyStatistics(history: Pick<LiveHistory, "results">, maxEvents = DEFAULT_MAX_EVENTS, openActive?: TickResultActive): LiveStatistics {
   return liveStatistics(openActive === undefined ? history.results : [...history.results, openActive], maxEvents);
@@ -169,6 +174,10 @@ export async function journalStatistics(journal: Journal, key: string, options: 
  * Tick latency of one key from its journal's `tick` entries (level `full`) that carry the
  * tick's wall-clock `duration` (ms); `undefined` when there are none (level `trades`: tick
  * latency is not journaled). The wait between ticks is measured within each run.
+ *
+ * @example
+ * import { journalPerformance } from "rxtrade";
+ * const latency = await journalPerformance(journal, "BTCUSDT:momentum"); // undefined at level trades
  */
 export async function journalPerformance(journal: Journal, key: string): Promise<PerformanceStatistics | undefined> {
   const collector = new PerformanceCollector();
