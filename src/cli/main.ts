@@ -3,6 +3,7 @@ import { BACKTEST_HELP, backtestCommand } from "./backtestCommand";
 import { DEMO_HELP, demoCommand } from "./demoCommand";
 import { LIVE_HELP, liveCommand } from "./liveCommand";
 import { RUN_HELP, runCommand } from "./runCommand";
+import { REPLAY_HELP, replayCommand } from "./replayCommand";
 import { REPORT_HELP, reportCommand } from "./reportCommand";
 import { STORE_HELP, storeCommand } from "./storeCommand";
 import { Terminal } from "./terminal";
@@ -21,6 +22,9 @@ Usage
                          a strategy over history (bundled, CSV files, or fetched through ccxt),
                          through the same live loop on a virtual clock
   rxtrade report [flags] the statistics and Markdown report of every run, from a store's journal
+  rxtrade replay <journal file> [flags]
+                         a recorded live session (journal at level full) through the same loop
+                         again, every decision compared with the recorded one
   rxtrade store list     what each key of a store holds, and who holds its lock
   rxtrade store clear    remove one key of a store (a signal left by a killed run)
   rxtrade <command> --help
@@ -36,6 +40,7 @@ const COMMANDS: Record<string, { run: (args: readonly string[], terminal: Termin
   run: { run: runCommand, help: RUN_HELP },
   backtest: { run: backtestCommand, help: BACKTEST_HELP },
   report: { run: reportCommand, help: REPORT_HELP },
+  replay: { run: replayCommand, help: REPLAY_HELP },
   store: { run: storeCommand, help: STORE_HELP },
 };
 const NAMES = Object.keys(COMMANDS);
