@@ -207,7 +207,6 @@ export async function backtestCommand(args: readonly string[], terminal: Termina
 
   const data = flags.data ?? "bundled";
   if (data === "bundled") {
-    await checkWritableFolder("backtest", "report-dir", reportDir, DEFAULT_REPORT_DIR);
     const candles = await csvCandles(BUNDLED_BTCUSDT_1M);
     const symbol = flags.symbol?.trim() || "BTCUSDT";
     return runSingle({ symbol, strategy, candles, description: (range) => `${BUNDLED_NAME} ${range}, prices in USDT, bundled (no network)`, window, json, reportDir, out, bar });
@@ -229,7 +228,6 @@ export async function backtestCommand(args: readonly string[], terminal: Termina
     if (error instanceof CandleDataError) throw new UsageError("backtest", `--data ${error.message.replace(/^rxtrade: /, "")}; give a CSV of one-minute candles (timestamp,open,high,low,close,volume)`);
     throw error;
   }
-  await checkWritableFolder("backtest", "report-dir", reportDir, DEFAULT_REPORT_DIR);
   return runSingle({ symbol, strategy, candles, description: (range) => `${displayPath(resolve(data))}, one-minute candles ${range}`, window, json, reportDir, out, bar });
 }
 
@@ -251,6 +249,8 @@ interface SingleRun {
 async function runSingle(run: SingleRun): Promise<number> {
   const { symbol, strategy, candles, window, out, bar } = run;
   const plan = planWindow(candles, window, (problem) => new UsageError("backtest", problem));
+  // Before the run, not when the report is due after it.
+  await checkWritableFolder("backtest", "report-dir", run.reportDir, DEFAULT_REPORT_DIR);
   const first = (candles[0] as Candle).timestamp;
   const last = (candles.at(-1) as Candle).timestamp;
   if (!run.json) {
