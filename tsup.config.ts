@@ -10,6 +10,7 @@ export const ENTRIES = {
   node: "src/node/index.ts",
   browser: "src/browser/index.ts",
   ccxt: "src/ccxt/index.ts",
+  service: "src/service/index.ts",
 };
 
 /** What `dist/<entry>.cjs` holds: CommonJS gets the ESM build's module, not a copy of it. */
@@ -34,9 +35,10 @@ const library = (outDir: string): Options => ({
   dts: false,
   sourcemap: true,
   target: "es2022",
-  // Dependencies are installed beside the package, never inlined (lowdb, idb-keyval; ccxt is
-  // an optional peer that only rxtrade/ccxt imports).
-  external: ["rxjs", /^rxjs\//, "lowdb", /^lowdb\//, "idb-keyval", "ccxt"],
+  // Dependencies are installed beside the package, never inlined (lowdb, idb-keyval, pino and
+  // prom-client, which only rxtrade/service imports; ccxt is an optional peer that only
+  // rxtrade/ccxt imports).
+  external: ["rxjs", /^rxjs\//, "lowdb", /^lowdb\//, "idb-keyval", "ccxt", "pino", "prom-client"],
   // The other builds' files (below) are kept while this one cleans dist/ in parallel.
   clean: ["!cli.js", "!cli.js.map", "!*.d.ts", "!*.d.cts"],
   async onSuccess() {
@@ -54,7 +56,7 @@ const types = (outDir: string): Options => ({
   dts: { only: true },
   clean: true,
   target: "es2022",
-  external: ["rxjs", /^rxjs\//, "lowdb", /^lowdb\//, "idb-keyval", "ccxt"],
+  external: ["rxjs", /^rxjs\//, "lowdb", /^lowdb\//, "idb-keyval", "ccxt", "pino", "prom-client"],
 });
 
 // The `rxtrade` bin: ESM only, with its #! line, no types. It imports the package by its own

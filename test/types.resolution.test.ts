@@ -16,7 +16,7 @@ const root = fileURLToPath(new URL("../", import.meta.url));
 const fixture = fileURLToPath(new URL("./fixtures/typesResolution/", import.meta.url));
 const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
 const run = promisify(execFile);
-const ENTRIES = ["index", "operators", "testing", "node", "browser", "ccxt"];
+const ENTRIES = ["index", "operators", "testing", "node", "browser", "ccxt", "service"];
 
 let dir: string;
 
