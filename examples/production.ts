@@ -1,209 +1,77 @@
-// The deployment pattern: one process runs several symbol/strategy pairs in the background,
-// logs every trade and error as a JSON line, answers GET (and HEAD) /health, and on SIGTERM (or
-// Ctrl-C) stops every pair gracefully — no new signals, open ones run to their close — and exits
-// 0 once all have ended. Open signals live in a file store, so a restart resumes them.
+// The deployment pattern, with rxtrade/service: several symbol/strategy pairs in one process,
+// open signals in a file store (a restart resumes them) and trades in its journal, JSON-line
+// logs on stdout, GET /metrics (Prometheus), GET /health (503 naming a stalled or failed pair)
+// and GET /api/pairs, and on SIGTERM (or Ctrl-C) a drain: no new signals, open ones run to
+// their close, exit 0 once all have ended (a second signal exits at once with 130).
+// `rxtrade run rxtrade.json --http 127.0.0.1:8080` does the same from a config file.
 //
-//   npx tsx examples/production.ts                              # binance, real time (ccxt, network)
-//   RXTRADE_EXCHANGE=replay npx tsx examples/production.ts      # offline: bundled candles, fast clock
-//   curl -s localhost:8080/health
+//   npx tsx examples/production.ts                                  # binance, real time (ccxt, network)
+//   RXTRADE_EXCHANGE=bundled npx tsx examples/production.ts         # offline: bundled candles, fast clocks
+//   curl -s 127.0.0.1:8080/health; curl -s 127.0.0.1:8080/metrics
 //
-// Environment: PORT (8080; 0 picks a free port), HOST (127.0.0.1; 0.0.0.0 in a container),
-// RXTRADE_EXCHANGE (a ccxt id, default binance; "replay" for the bundled BTCUSDT minutes),
-// RXTRADE_SPEED (replay only: simulated minutes per second, default 60), RXTRADE_STORE (the
-// store's directory; default ./.rxtrade, ./.rxtrade-replay for the replay), RXTRADE_REPORTS
-// (where the Markdown reports go on exit, default ./dump/live).
+// Environment: PORT (8080; 0 picks a free port, see the "listening" line), HOST (127.0.0.1;
+// 0.0.0.0 in a container), RXTRADE_EXCHANGE (a ccxt id, default binance; "bundled" — or
+// "replay" — for the bundled BTC/USDT minutes), RXTRADE_SPEED (offline: simulated minutes per
+// second, default 60), RXTRADE_STORE (default ./.rxtrade, ./.rxtrade-replay offline), LOG_LEVEL.
 //
 // Give the process a stop grace period longer than your longest signal lifetime (Kubernetes:
-// terminationGracePeriodSeconds), or accept that a kill leaves positions in the store: they
-// resume on the next start.
+// terminationGracePeriodSeconds), or accept that a kill leaves positions in the store.
 import { realpathSync } from "node:fs";
-import { createServer, type Server, type ServerResponse } from "node:http";
 import { pathToFileURL } from "node:url";
-import type { SchedulerLike } from "rxjs";
-import {
-  acceleratedScheduler,
-  addExchange,
-  addStrategy,
-  type ExchangeSchema,
-  Live,
-  listenDoneLive,
-  listenError,
-  listenExit,
-  listenSignalLive,
-  replayExchange,
-  type SignalStore,
-  type StrategySchema,
-} from "rxtrade";
-import { BUNDLED_BTCUSDT_1M, csvCandles, fileStore } from "rxtrade/node";
+import type { Journal, SignalStore } from "rxtrade";
+import { BUNDLED_BTCUSDT_1M, csvCandles, fileJournal, fileStore } from "rxtrade/node";
+import { bundledExchange, drainOnSignals, type LogLevel, pacedScheduler, type Service, type ServicePair, serviceLogger, startService } from "rxtrade/service";
 import { breakoutStrategy } from "./strategies/breakout";
 import { maCrossStrategy } from "./strategies/maCross";
 
 export interface ProductionOptions {
-  /** The exchange every pair trades on (one store per exchange). */
-  exchange: ExchangeSchema;
-  /** The pairs: one loop per symbol and strategy name. */
-  pairs: ReadonlyArray<{ symbol: string; strategy: StrategySchema }>;
+  pairs: readonly ServicePair[];
   store: SignalStore;
-  /** The loops' clock; default real time. A replay passes its accelerated scheduler. */
-  scheduler?: SchedulerLike;
-  /** Default 8080; 0 picks a free port (see `Production.port`). */
+  journal?: Journal;
+  /** Default 8080; 0 picks a free port (see `Service.url`). */
   port?: number;
   host?: string;
-  /** Where each pair's Markdown report is written once it has stopped. Default ./dump/live. */
-  reportDir?: string;
-  /** One JSON object per event. Default: a line on stdout. */
-  log?: (entry: Record<string, unknown>) => void;
+  /** Default: JSON lines on stdout at LOG_LEVEL (else info). */
+  logger?: ReturnType<typeof serviceLogger>;
 }
 
-export interface Production {
-  /** The port /health listens on. */
-  port: number;
-  /** Requests the graceful stop of every pair (what SIGTERM does). */
-  stop(reason: string): void;
-  /** Resolves with the exit code once every pair has ended: 0 when all stopped gracefully, 1 when one failed. */
-  done: Promise<number>;
+/** Starts the pairs and the HTTP endpoints; resolves once they are up (its `done`: once all have ended). */
+export function main(options: ProductionOptions): Promise<Service> {
+  return startService({
+    pairs: options.pairs,
+    store: options.store,
+    ...(options.journal === undefined ? {} : { journal: options.journal }),
+    http: { host: options.host ?? "127.0.0.1", port: options.port ?? 8080 },
+    // An unknown LOG_LEVEL throws, naming the levels.
+    logger: options.logger ?? serviceLogger({ level: (process.env.LOG_LEVEL ?? "info") as LogLevel }),
+  });
 }
 
-const logLine = (entry: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
-
-/**
- * Starts every pair in the background and the health endpoint. Call it once per process: the
- * exchange and strategy names it registers cannot be registered twice.
- */
-export async function main(options: ProductionOptions): Promise<Production> {
-  const { exchange, pairs, store, log = logLine } = options;
-  addExchange(exchange);
-  // Registered once per name: the facade runs a pair by its strategy's name.
-  for (const strategy of new Map(pairs.map((pair) => [pair.strategy.strategyName, pair.strategy])).values()) addStrategy(strategy);
-
-  let failed = 0;
-  let stopping = false;
-  let allEnded!: () => void;
-  const ended = new Promise<void>((resolve) => (allEnded = resolve));
-  // A pair is marked ended before doneLive$/exit$ announce it, so the list is up to date here.
-  // Ended is "done" (or never started): a "stalled" pair still runs — it may hold a position
-  // that its graceful stop will close once the exchange answers again.
-  const checkEnded = async () => {
-    if ((await Live.list()).every((pair) => pair.status === "done" || pair.status === "idle")) allEnded();
-  };
-
-  // Logging: every change of position, every error the engine survived, every end of a loop.
-  listenSignalLive((result) => {
-    if (result.action === "idle" || result.action === "active") return;
-    if (result.action === "scheduled" && result.timestamp !== result.signal.scheduledAt) return;
-    log({
-      level: "info",
-      msg: result.action,
-      symbol: result.symbol,
-      strategy: result.strategyName,
-      signal: result.signal.id,
-      position: result.signal.position,
-      price: result.currentPrice,
-      at: new Date(result.timestamp).toISOString(),
-      ...(result.action === "closed" ? { reason: result.closeReason, pnl: Number(result.pnl.pnlPercentage.toFixed(4)) } : {}),
-      ...(result.action === "cancelled" ? { reason: result.cancelReason } : {}),
-    });
-  });
-  listenError((error) => log({ level: "warn", msg: "error", name: error.name, error: error.message }));
-  listenExit((error) => {
-    // A loop that ended with an error (a locked or conflicting store): its pair is down.
-    failed++;
-    log({ level: "error", msg: "pair failed", name: error.name, error: error.message });
-    void checkEnded();
-  });
-  listenDoneLive((event) => {
-    log({ level: "info", msg: "done", symbol: event.symbol, strategy: event.strategyName });
-    void checkEnded();
-  });
-
-  const stops = pairs.map(({ symbol, strategy }) =>
-    Live.background(symbol, {
-      strategyName: strategy.strategyName,
-      exchangeName: exchange.exchangeName,
-      store,
-      ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
-    }),
-  );
-
-  // GET /health: Live.list() as JSON; 200 while every pair runs, 503 otherwise (stopping, or a
-  // pair is down). HEAD /health answers the same status and headers without the body (probes and
-  // load balancers often send HEAD). A query string is ignored.
-  const server: Server = createServer((request, response) => {
-    if ((request.url ?? "").split("?")[0] !== "/health") {
-      response.writeHead(404, { "content-type": "application/json" }).end('{"error":"not found; try GET /health"}');
-      return;
-    }
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      response.writeHead(405, { "content-type": "application/json", allow: "GET, HEAD" }).end('{"error":"method not allowed; try GET /health"}');
-      return;
-    }
-    Live.list().then(
-      (list) => {
-        // Healthy only when every pair's status is exactly "running": "done", "idle", "stalled" (no
-        // completed tick for CC_STALL_TICKS tick periods) and any status added later are 503.
-        const healthy = !stopping && list.every((pair) => pair.status === "running");
-        send(response, healthy ? 200 : 503, JSON.stringify(list));
-      },
-      (error: unknown) => send(response, 500, JSON.stringify({ error: String(error) })),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 8080, options.host ?? "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
-  log({ level: "info", msg: "listening", url: `http://${options.host ?? "127.0.0.1"}:${port}/health`, port, pairs: pairs.length });
-
-  const stop = (reason: string) => {
-    if (stopping) return;
-    stopping = true;
-    log({ level: "info", msg: "stopping", reason });
-    for (const stopPair of stops) stopPair(); // graceful: no new signals, open ones run to their close
-  };
-
-  const done = (async () => {
-    await ended;
-    for (const { symbol, strategy } of pairs) {
-      await Live.dump(symbol, strategy.strategyName, options.reportDir ?? "./dump/live").catch((error: unknown) =>
-        log({ level: "warn", msg: "report not written", symbol, strategy: strategy.strategyName, error: String(error) }),
-      );
-    }
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    log({ level: "info", msg: "stopped", failed });
-    return failed > 0 ? 1 : 0;
-  })();
-
-  return { port, stop, done };
-}
-
-/**
- * A JSON response with its length, so that HEAD (whose body Node leaves out) gets the same
- * headers as GET.
- */
-function send(response: ServerResponse, status: number, body: string): void {
-  response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
-}
-
-/** The exchange, clock and store from the environment: a ccxt exchange in real time, or the bundled replay. */
-async function fromEnvironment(env: NodeJS.ProcessEnv): Promise<Pick<ProductionOptions, "exchange" | "scheduler" | "store">> {
+/** The pairs: one strategy on two symbols (it keeps no per-symbol state), two strategies on one symbol. */
+async function pairsFrom(env: NodeJS.ProcessEnv): Promise<ServicePair[]> {
+  const maCross = maCrossStrategy();
+  const pairs = [
+    { symbol: "BTCUSDT", strategy: maCross },
+    { symbol: "ETHUSDT", strategy: maCross },
+    { symbol: "BTCUSDT", strategy: breakoutStrategy() },
+  ];
   const id = env.RXTRADE_EXCHANGE ?? "binance";
-  if (id === "replay") {
+  if (id === "bundled" || id === "replay") {
+    // Offline: each pair on its own paced clock (simulated minutes per second, deterministic),
+    // served the bundled minutes (each symbol shifted by a hash of its name).
     const candles = await csvCandles(BUNDLED_BTCUSDT_1M);
-    const speed = Number(env.RXTRADE_SPEED ?? 60); // simulated minutes per second
-    const scheduler = acceleratedScheduler({ origin: candles[0]!.timestamp + 120 * 60_000, speed: speed * 60 });
-    // Every symbol is served the same BTCUSDT series: enough to exercise the pattern offline.
-    return { exchange: replayExchange(candles, scheduler), scheduler, store: fileStore(env.RXTRADE_STORE ?? "./.rxtrade-replay") };
+    const speed = Number(env.RXTRADE_SPEED ?? 60);
+    return pairs.map((pair) => {
+      const clock = pacedScheduler({ origin: Date.parse("2023-03-08T12:00Z"), speed: speed * 60 });
+      return { ...pair, exchange: bundledExchange(candles, clock), scheduler: clock };
+    });
   }
   const { ccxtExchange } = await import("rxtrade/ccxt");
-  return { exchange: ccxtExchange(id), store: fileStore(env.RXTRADE_STORE ?? "./.rxtrade") };
+  const exchange = ccxtExchange(id);
+  return pairs.map((pair) => ({ ...pair, exchange }));
 }
 
-/**
- * Whether this file is the process's entry (a test may import `main` instead). Node gives the
- * entry's real path in `import.meta.url` but `argv[1]` as typed: started through a symlink (a
- * `current -> releases/42` deployment) they differ, and a plain comparison would exit 0 silently.
- */
+/** Whether this file is the process's entry, also when started through a symlink (`current -> releases/42`). */
 function startedDirectly(): boolean {
   const entry = process.argv[1];
   if (entry === undefined) return false;
@@ -215,25 +83,15 @@ function startedDirectly(): boolean {
 }
 
 if (startedDirectly()) {
-  const maCross = maCrossStrategy();
-  const production = await main({
-    ...(await fromEnvironment(process.env)),
-    pairs: [
-      // One strategy on several symbols (it keeps no per-symbol state), several strategies on one symbol.
-      { symbol: "BTCUSDT", strategy: maCross },
-      { symbol: "ETHUSDT", strategy: maCross },
-      { symbol: "BTCUSDT", strategy: breakoutStrategy() },
-    ],
+  const offline = process.env.RXTRADE_EXCHANGE === "bundled" || process.env.RXTRADE_EXCHANGE === "replay";
+  const store = fileStore(process.env.RXTRADE_STORE ?? (offline ? "./.rxtrade-replay" : "./.rxtrade"));
+  const service = main({
+    pairs: await pairsFrom(process.env),
+    store,
+    journal: fileJournal(store),
     port: Number(process.env.PORT ?? 8080),
     host: process.env.HOST ?? "127.0.0.1",
-    ...(process.env.RXTRADE_REPORTS === undefined ? {} : { reportDir: process.env.RXTRADE_REPORTS }),
   });
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (++signals > 1) process.exit(130); // a second signal: at once; open signals stay in the store
-    production.stop(signal);
-  };
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
-  process.exit(await production.done);
+  drainOnSignals(service); // SIGTERM/SIGINT: drain; a second one: exit 130
+  process.exit((await (await service).done).code);
 }

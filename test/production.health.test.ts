@@ -1,21 +1,15 @@
-// examples/production.ts's /health, in process: a pair that is not "running" makes it 503, and
-// HEAD answers like GET (same status and headers, no body) — load balancers and probes send HEAD.
-// One pair runs on a quiet stub exchange; the other finds its key locked and ends at once.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, expect, it } from "vitest";
+// examples/production.ts's /health, in process: a pair whose loop failed makes it 503, naming
+// the pair, and HEAD answers like GET (same status and headers, no body) — load balancers and
+// probes send HEAD. One pair runs on a quiet stub exchange; the other finds its key locked and
+// ends at once; the drain ends the other, and the service's end says one failed.
+import { expect, it } from "vitest";
 import { type ExchangeSchema, type LockRelease, memoryStore, type StrategySchema } from "rxtrade";
+import { serviceLogger } from "rxtrade/service";
 import { main } from "../examples/production";
 
 const MINUTE = 60_000;
-let work: string | undefined;
 
-afterAll(async () => {
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
-});
-
-// Flat one-minute candles up to now: the strategy below never signals, so a stop ends at once.
+// Flat one-minute candles up to now: the strategy below never signals, so a drain ends at once.
 const flat: ExchangeSchema = {
   exchangeName: "flat",
   getCandles(_symbol, _interval, since, limit) {
@@ -28,54 +22,53 @@ const flat: ExchangeSchema = {
 };
 const quiet: StrategySchema = { strategyName: "quiet", interval: "1m", getSignal: () => null };
 
-it("/health is 503 once a pair is not running, and HEAD /health answers like GET without a body", async () => {
-  work = await mkdtemp(join(tmpdir(), "rxtrade-health-"));
+it("/health is 503 naming a pair whose loop failed, and HEAD /health answers like GET without a body", async () => {
   const store = memoryStore();
-  // Another holder of LOCKED:quiet: that pair's loop ends with StoreLockedError (exit$).
+  // Another holder of LOCKED:quiet: that pair's loop ends with StoreLockedError.
   const release = (await store.lock!("LOCKED:quiet")) as LockRelease; // memoryStore: a plain release
-  let pairFailed!: () => void;
-  const failed = new Promise<void>((resolve) => (pairFailed = resolve));
   const log: Array<Record<string, unknown>> = [];
-  const production = await main({
-    exchange: flat,
+  const service = await main({
     pairs: [
-      { symbol: "OK", strategy: quiet },
-      { symbol: "LOCKED", strategy: quiet },
+      { symbol: "OK", strategy: quiet, exchange: flat },
+      { symbol: "LOCKED", strategy: quiet, exchange: flat },
     ],
     store,
     port: 0,
-    reportDir: join(work, "reports"),
-    log: (entry) => {
-      log.push(entry);
-      if (entry.msg === "pair failed") pairFailed();
-    },
+    logger: serviceLogger({ destination: { write: (line: string) => log.push(JSON.parse(line) as Record<string, unknown>) } }),
   });
   try {
-    await failed;
-    const url = `http://127.0.0.1:${production.port}/health`;
+    const url = `${service.url}/health`;
     const get = await fetch(url);
     expect(get.status).toBe(503);
-    expect(await get.json()).toEqual([
-      { id: "OK:quiet", symbol: "OK", strategyName: "quiet", status: "running" },
-      { id: "LOCKED:quiet", symbol: "LOCKED", strategyName: "quiet", status: "done" },
+    expect(await get.json()).toEqual({
+      status: "unhealthy",
+      draining: false,
+      pairs: 2,
+      stalled: [],
+      failed: [{ id: "LOCKED:quiet", kind: "StoreLockedError", message: expect.stringContaining("LOCKED:quiet") }],
+    });
+    expect(service.list().map((pair) => [pair.id, pair.status])).toEqual([
+      ["OK:quiet", "running"],
+      ["LOCKED:quiet", "failed"],
     ]);
 
     const head = await fetch(url, { method: "HEAD" });
     expect(head.status).toBe(503);
-    expect(head.headers.get("content-type")).toBe("application/json");
+    expect(head.headers.get("content-type")).toBe("application/json; charset=utf-8");
     expect(head.headers.get("content-length")).toBe(get.headers.get("content-length"));
     expect(Number(head.headers.get("content-length"))).toBeGreaterThan(100);
     expect(await head.text()).toBe("");
 
-    // Only /health is served; other methods on it are refused with the ones allowed.
+    // Other methods on it are refused with the ones allowed; unknown paths are 404.
     const post = await fetch(url, { method: "POST" });
     expect(post.status).toBe(405);
     expect(post.headers.get("allow")).toBe("GET, HEAD");
-    expect((await fetch(`http://127.0.0.1:${production.port}/metrics`, { method: "HEAD" })).status).toBe(404);
+    expect((await fetch(`${service.url}/status`, { method: "HEAD" })).status).toBe(404);
   } finally {
-    production.stop("test over");
+    service.drainAll("test over");
     release();
   }
-  expect(await production.done).toBe(1); // one pair failed
-  expect(log.filter((entry) => entry.msg === "pair failed")).toEqual([expect.objectContaining({ level: "error", name: "StoreLockedError" })]);
+  expect(await service.done).toEqual({ code: 1, failed: ["LOCKED:quiet"] });
+  expect(log.filter((entry) => entry.msg === "failed")).toEqual([expect.objectContaining({ level: "error", pair: "LOCKED:quiet", kind: "StoreLockedError" })]);
+  expect(log.at(-1)).toMatchObject({ msg: "stopped", code: 1 });
 });

@@ -1,24 +1,16 @@
 // examples/production.ts with a pair whose exchange stops answering (in process, on a
-// VirtualClock): /health is 503 while the pair is "stalled", and a graceful stop waits for the
-// stalled pair's open position instead of counting the pair as ended.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, expect, it } from "vitest";
+// VirtualClock): /health is 503 while the pair is stalled, and a drain waits for the stalled
+// pair's open position instead of counting the pair as ended.
+import { expect, it } from "vitest";
 import { type Candle, type ExchangeSchema, memoryStore, replayExchange, type StrategySchema } from "rxtrade";
+import { serviceLogger } from "rxtrade/service";
 import { candlesFromPrices, VirtualClock } from "rxtrade/testing";
 import { main } from "../examples/production";
 
 const TICK = 60_001;
-let work: string | undefined;
 
-afterAll(async () => {
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
-});
-
-it("a stalled pair makes /health 503, and the stop waits for its open position to close", async () => {
-  work = await mkdtemp(join(tmpdir(), "rxtrade-stalled-"));
-  const clock = new VirtualClock(0);
+it("a stalled pair makes /health 503, and the drain waits for its open position to close", async () => {
+  const clock = new VirtualClock(0, { callGraceMs: 20 });
   const replay = replayExchange(candlesFromPrices(Array.from({ length: 200 }, () => 100), { start: -10 * 60_000 }), clock);
   let stuckDown = false; // STUCK's candles never come while this holds
   const exchange: ExchangeSchema = {
@@ -33,21 +25,18 @@ it("a stalled pair makes /health 503, and the stop waits for its open position t
     getSignal: (symbol) => (symbol === "STUCK" && asked++ === 0 ? { position: "long", priceTakeProfit: 110, priceStopLoss: 90, minuteEstimatedTime: 60 } : null),
   };
   const log: Array<Record<string, unknown>> = [];
-  const production = await main({
-    exchange,
+  const service = await main({
     pairs: [
-      { symbol: "OK", strategy: holder },
-      { symbol: "STUCK", strategy: holder },
+      { symbol: "OK", strategy: holder, exchange, scheduler: clock },
+      { symbol: "STUCK", strategy: holder, exchange, scheduler: clock },
     ],
     store: memoryStore(),
-    scheduler: clock,
     port: 0,
-    reportDir: join(work, "reports"),
-    log: (entry) => log.push(entry),
+    logger: serviceLogger({ destination: { write: (line: string) => log.push(JSON.parse(line) as Record<string, unknown>) } }),
   });
   let exitCode: number | undefined;
-  void production.done.then((code) => (exitCode = code));
-  const url = `http://127.0.0.1:${production.port}/health`;
+  void service.done.then(({ code }) => (exitCode = code));
+  const url = `${service.url}/health`;
 
   await clock.flushAsync(2 * TICK);
   expect(log.filter((entry) => entry.msg === "opened").map((entry) => entry.symbol)).toEqual(["STUCK"]);
@@ -57,18 +46,19 @@ it("a stalled pair makes /health 503, and the stop waits for its open position t
   await clock.flushAsync(10 * TICK);
   const get = await fetch(url);
   expect(get.status).toBe(503);
-  expect(await get.json()).toEqual([
-    { id: "OK:holder", symbol: "OK", strategyName: "holder", status: "running" },
-    { id: "STUCK:holder", symbol: "STUCK", strategyName: "holder", status: "stalled" },
+  expect(((await get.json()) as { stalled: Array<{ id: string }> }).stalled.map((pair) => pair.id)).toEqual(["STUCK:holder"]);
+  expect(service.list().map((pair) => [pair.id, pair.status, pair.position])).toEqual([
+    ["OK:holder", "running", "none"],
+    ["STUCK:holder", "stalled", "opened"],
   ]);
   const head = await fetch(url, { method: "HEAD" });
   expect(head.status).toBe(503);
   expect(await head.text()).toBe("");
 
-  // The stop: OK ends at once; STUCK holds its position, so the process is not done.
-  production.stop("test");
+  // The drain: OK ends at once; STUCK holds its position, so the service is not done.
+  service.drainAll("test");
   await clock.flushAsync(11 * TICK);
-  await new Promise((resolve) => setTimeout(resolve, 50)); // let the /health and done chains run
+  await new Promise((resolve) => setTimeout(resolve, 50)); // let the done chain run
   expect(log.filter((entry) => entry.msg === "done").map((entry) => entry.symbol)).toEqual(["OK"]);
   expect(exitCode).toBeUndefined();
 
@@ -76,6 +66,6 @@ it("a stalled pair makes /health 503, and the stop waits for its open position t
   stuckDown = false;
   await clock.flushAsync(70 * TICK);
   expect(log.filter((entry) => entry.msg === "closed")).toEqual([expect.objectContaining({ symbol: "STUCK", reason: "time_expired" })]);
-  expect(await production.done).toBe(0);
-  expect(log.at(-1)).toMatchObject({ msg: "stopped", failed: 0 });
+  expect(await service.done).toEqual({ code: 0, failed: [] });
+  expect(log.at(-1)).toMatchObject({ msg: "stopped", code: 0 });
 });

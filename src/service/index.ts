@@ -33,8 +33,9 @@ export { ServiceMetrics, PairMetrics, POSITION_STATE } from "./serviceMetrics";
 export { serviceLogger, isLogLevel, LOG_LEVELS, type LogLevel, type ServiceLoggerOptions } from "./serviceLogger";
 export { ServiceRouter, sendJson, send, listen, type Route, type RouteHandler, type ServiceServer } from "./serviceHttp";
 
-// Exchanges
+// Exchanges and clocks (rxtrade run's `bundled` and --speed)
 export { bundledExchange, bundledOffset, type BundledExchangeOptions } from "./bundledExchange";
+export { pacedScheduler, type PacedScheduler, type PacedSchedulerOptions } from "../schedulers/pacedScheduler";
 
 // Errors (re-exported so instanceof works from this entry)
 export * from "../errors";
