@@ -117,9 +117,10 @@ export function attemptWithin<T>(
  * An optional capability of a scheduler, found by duck typing: it is told of each call out of
  * the engine — to the exchange (`getCandles`), the store (`read`, `write`, `lock`) or the
  * strategy (`getSignal`) — that did not answer synchronously, and of its end. A scheduler whose
- * time does not follow the wall clock uses it not to move time on while real I/O is pending:
+ * time does not follow the wall clock uses it not to move time on while a call is pending:
  * `VirtualClock.flushAsync` waits for these calls (for a bounded real time each) before each
- * time step, so a stream on `fileStore` runs in virtual time.
+ * time step, so a stream on `fileStore`, over HTTP or with a strategy awaiting a timer runs in
+ * virtual time.
  *
  * Only Promise-likes are reported. An Observable answer is not: it usually runs on the scheduler
  * itself, and holding time for it would wait for nothing.
@@ -137,9 +138,12 @@ export interface CallWatcher {
    * A call went asynchronous.
    *
    * @param call what was called, e.g. `getCandles(BTCUSDT, 1m)` or `lock(BTCUSDT:momentum)`
-   * @param limitMs its time limit on this scheduler (CC_EXCHANGE_TIMEOUT_SECONDS, …)
-   * @returns the end of the call: the engine calls it once, when the call settled or the engine
-   *   stopped waiting for it (a time limit, a torn-down tick)
+   * @param limitMs its time limit on this scheduler (CC_EXCHANGE_TIMEOUT_SECONDS, …): once that
+   *   much time has passed on the scheduler the engine has given up on the call (a
+   *   `CallTimeoutError`), so the watcher need not wait for it any more
+   * @returns the end of the call: the engine calls it at most once, when the call settled or the
+   *   engine stopped waiting for it (an exchange or strategy call's time limit, a torn-down
+   *   tick). A store call that never settles is never ended: count it over at `limitMs`.
    */
   callStarted(call: string, limitMs: number): () => void;
 }

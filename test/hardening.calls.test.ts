@@ -27,6 +27,9 @@ import {
 import { candlesFromPrices, VirtualClock } from "rxtrade/testing";
 
 const TICK = 60_001;
+// These calls hang on purpose: flushAsync waits for each call in flight up to callGraceMs of
+// real time (default 1000), so a small grace keeps each hung call cheap.
+const HUNG = { callGraceMs: 10 };
 const config = { CC_AVG_PRICE_CANDLES_COUNT: 1, CC_EXCHANGE_TIMEOUT_SECONDS: 10, CC_STORE_TIMEOUT_SECONDS: 10 };
 const LONG = { id: "L1", position: "long" as const, priceTakeProfit: 101, priceStopLoss: 99, minuteEstimatedTime: 60 };
 const openOnce = (name: string): StrategySchema => {
@@ -64,7 +67,7 @@ const rising = candlesFromPrices(Array.from({ length: 60 }, (_, k) => (k < 15 ? 
 
 describe("a call that never settles (9.5)", () => {
   it("getCandles: the attempt times out after CC_EXCHANGE_TIMEOUT_SECONDS, is retried, and the open position still closes on time", async () => {
-    const clock = new VirtualClock(0);
+    const clock = new VirtualClock(0, HUNG);
     const errors = errorsSeen();
     const exchange = hangingExchange(rising, clock, (call) => call === 3); // tick 2's first attempt
     const results: string[] = [];
@@ -76,7 +79,7 @@ describe("a call that never settles (9.5)", () => {
   });
 
   it("getCandles hanging for good: ExchangeError (cause CallTimeoutError) on error$, then the stream is stalled; Live.list says so; it recovers", async () => {
-    const clock = new VirtualClock(0);
+    const clock = new VirtualClock(0, HUNG);
     const errors = errorsSeen();
     let down = false;
     const exchange = hangingExchange(rising, clock, () => down);
@@ -124,7 +127,7 @@ describe("a call that never settles (9.5)", () => {
   };
 
   it("a store read that never settles: StoreReadError (cause CallTimeoutError), retried after a tick period", async () => {
-    const clock = new VirtualClock(0);
+    const clock = new VirtualClock(0, HUNG);
     const errors = errorsSeen();
     liveTrade$("BTCUSDT", openOnce("hang-read"), { exchange: replayExchange(rising, clock), store: hangingStore("read"), scheduler: clock, config }).subscribe();
     await clock.flushAsync(3 * TICK);
@@ -135,7 +138,7 @@ describe("a call that never settles (9.5)", () => {
   });
 
   it("a store write that never settles: StoreWriteError, the opened result is never emitted", async () => {
-    const clock = new VirtualClock(0);
+    const clock = new VirtualClock(0, HUNG);
     const errors = errorsSeen();
     const results: TickResult[] = [];
     liveTrade$("BTCUSDT", openOnce("hang-write"), { exchange: replayExchange(rising, clock), store: hangingStore("write"), scheduler: clock, config }).subscribe((r) => results.push(r));
@@ -147,7 +150,7 @@ describe("a call that never settles (9.5)", () => {
   });
 
   it("a lock that never settles: StoreLockedError after CC_STORE_TIMEOUT_SECONDS, the stream ends with it", async () => {
-    const clock = new VirtualClock(0);
+    const clock = new VirtualClock(0, HUNG);
     const errors = errorsSeen();
     let ended: unknown;
     liveTrade$("BTCUSDT", openOnce("hang-lock"), { exchange: replayExchange(rising, clock), store: hangingStore("lock"), scheduler: clock, config }).subscribe({
@@ -160,7 +163,7 @@ describe("a call that never settles (9.5)", () => {
   });
 
   it("a getSignal that never settles is abandoned after CC_MAX_SIGNAL_GENERATION_SECONDS and the loop goes on", async () => {
-    const clock = new VirtualClock(0);
+    const clock = new VirtualClock(0, HUNG);
     const errors = errorsSeen();
     const asked: number[] = [];
     const strategy: StrategySchema = {
@@ -177,7 +180,7 @@ describe("a call that never settles (9.5)", () => {
 
 describe("the stall watchdog's limit is CC_STALL_TICKS tick periods, per stream", () => {
   it("CC_STALL_TICKS: 2 stalls after two periods with no completed tick", async () => {
-    const clock = new VirtualClock(0);
+    const clock = new VirtualClock(0, HUNG);
     const errors = errorsSeen();
     const exchange = hangingExchange(rising, clock, (call) => call > 1);
     liveTrade$("BTCUSDT", openOnce("stall-2"), { exchange, scheduler: clock, config: { ...config, CC_STALL_TICKS: 2 } }).subscribe();

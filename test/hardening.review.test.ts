@@ -25,6 +25,9 @@ import { Deadline } from "../src/deadline";
 
 const TICK = 60_001;
 const MIN = 60_000;
+// For calls that only virtual time settles, or nothing: flushAsync waits for each call in
+// flight up to callGraceMs of real time (default 1000); a small grace keeps them cheap.
+const VIRTUAL_CALLS = { callGraceMs: 10 };
 const config = { CC_AVG_PRICE_CANDLES_COUNT: 1 };
 const candles = candlesFromPrices(Array.from({ length: 600 }, () => 100), { start: -10 * MIN });
 const long = (name: string, minutes = 3): StrategySchema => ({
@@ -89,7 +92,7 @@ describe("F1: after a stop, failures keep their retry delay", () => {
 
 describe("F2: a write past its time limit is reported and still waited for", () => {
   it("the late write's signal is reported opened before anything else; after doneLive$ the store holds what was last reported", async () => {
-    const clock = new VirtualClock(0);
+    const clock = new VirtualClock(0, VIRTUAL_CALLS);
     const errors = errorsSeen();
     const data = new Map<string, unknown>();
     const store: SignalStore = {
@@ -120,7 +123,7 @@ describe("F2: a write past its time limit is reported and still waited for", () 
 
 describe("F3: a hung lock does not hold up the next subscription for good", () => {
   it("subscribe; unsubscribe; subscribe with a lock that never settles: the second ends with the lock timeout", async () => {
-    const clock = new VirtualClock(0);
+    const clock = new VirtualClock(0, VIRTUAL_CALLS);
     const errors = errorsSeen();
     let locks = 0;
     const store: SignalStore = { ...memoryStore(), lock: () => (locks++, new Promise(() => {})) };

@@ -7,7 +7,8 @@ export interface VirtualClockOptions {
    * How long (real ms) `flushAsync` waits for one call in flight — an exchange, store or
    * strategy call that answered with a Promise — before it moves virtual time on without it.
    * Default 1000. A call that never settles costs this once; then virtual time runs on to the
-   * call's time limit, as it would live.
+   * call's time limit, as it would live. A test of calls that hang on purpose passes a small
+   * value (e.g. 10), so that each costs that little real time.
    */
   callGraceMs?: number;
 }
@@ -16,6 +17,8 @@ interface CallInFlight {
   readonly call: string;
   /** Real time (ms) after which `flushAsync` no longer waits for it. */
   readonly until: number;
+  /** Virtual time at which its time limit has passed: the engine gave up on it (a `CallTimeoutError`). */
+  readonly timesOutAt: number;
 }
 
 /**
@@ -26,8 +29,9 @@ interface CallInFlight {
  *
  * `flush()` runs synchronously: right for synchronous strategies, exchanges and stores.
  * `flushAsync()` lets pending Promises settle between time steps, so `async` strategies run in
- * virtual time too, and waits for the calls of the engine that are in flight (it is a
- * `CallWatcher`), so a store doing real I/O (`fileStore`) runs in virtual time too.
+ * virtual time too, and waits for every call of the engine in flight (it is a `CallWatcher`),
+ * each for at most `callGraceMs` of real time — so a store or exchange doing real I/O
+ * (`fileStore`, HTTP) or a strategy that awaits a real timer runs in virtual time too.
  *
  * @example
  * const clock = new VirtualClock(Date.parse("2023-03-01T00:10:00Z"));
@@ -49,6 +53,10 @@ export class VirtualClock implements SchedulerLike, CallWatcher {
    * @param options how long `flushAsync` waits for a call in flight
    */
   constructor(startTime = 0, options: VirtualClockOptions = {}) {
+    if (typeof startTime !== "number" || !Number.isFinite(startTime)) {
+      const shown = typeof startTime === "string" ? JSON.stringify(startTime) : String(startTime);
+      throw new RangeError(`rxtrade: VirtualClock startTime (${shown}) must be a finite time in ms, e.g. 0 or Date.parse("2023-03-01T00:00:00Z")`);
+    }
     const { callGraceMs = 1000 } = options;
     if (!(callGraceMs >= 0 && callGraceMs <= 2_147_483_647)) {
       throw new RangeError(`rxtrade: VirtualClock option callGraceMs (${callGraceMs}) must be a number of ms from 0 to 2147483647`);
@@ -70,14 +78,24 @@ export class VirtualClock implements SchedulerLike, CallWatcher {
     return this.heap.length;
   }
 
-  /** What the engine is waiting for: its calls in flight (e.g. `lock(BTCUSDT:momentum)`), oldest first. */
+  /**
+   * What the engine is waiting for: its calls in flight (e.g. `lock(BTCUSDT:momentum)`), oldest
+   * first. A call whose time limit has passed on this clock is not among them: the engine gave
+   * up on it.
+   */
   get callsInFlight(): string[] {
+    this.dropTimedOut();
     return [...this.calls].map((entry) => entry.call);
   }
 
-  /** `CallWatcher`: the engine made a call that did not answer synchronously; `flushAsync` waits for it. */
-  callStarted(call: string, _limitMs: number): () => void {
-    const entry: CallInFlight = { call, until: realNow() + this.graceMs };
+  /**
+   * `CallWatcher`: the engine made a call that did not answer synchronously; `flushAsync` waits
+   * for it until it settles, `callGraceMs` of real time has passed, or its time limit
+   * (`limitMs`) has passed on this clock.
+   */
+  callStarted(call: string, limitMs: number): () => void {
+    const timesOutAt = limitMs >= 0 ? this.time + limitMs : Number.POSITIVE_INFINITY;
+    const entry: CallInFlight = { call, until: realNow() + this.graceMs, timesOutAt };
     this.calls.add(entry);
     return () => {
       if (this.calls.delete(entry)) this.wake?.();
@@ -106,10 +124,11 @@ export class VirtualClock implements SchedulerLike, CallWatcher {
   /**
    * Like `flush`, but before each time step (and at the end) it waits a macrotask, so every
    * Promise chain started by the previous step — an async `getSignal`, a Promise exchange —
-   * settles before virtual time moves on. It also waits for the engine's calls in flight (see
-   * `callsInFlight`): a `fileStore` lock, read or write is real I/O that no macrotask covers.
-   * It waits for each call at most `callGraceMs` of real time: a call that never settles still
-   * lets virtual time reach its time limit.
+   * settles before virtual time moves on. It also waits for every call of the engine in flight
+   * (see `callsInFlight`) — a `fileStore` lock, read or write, an HTTP request, a strategy that
+   * awaits a real timer: real time that no macrotask covers —, each until it settles, at most
+   * `callGraceMs` of real time from its start: a call that never settles still lets virtual
+   * time reach its time limit.
    *
    * @returns the number of actions run
    */
@@ -140,21 +159,17 @@ export class VirtualClock implements SchedulerLike, CallWatcher {
 
   // Resolves once no call in flight is still worth waiting for: each one settled (and the
   // macrotask after it ran, so that what it started is in flight or scheduled in turn), ran
-  // out of grace, or — where the runtime can tell — waits for no I/O of this process at all
-  // (a Promise that only virtual time, or nothing, will settle).
+  // out of grace, or timed out. Whether a call waits for I/O, a real timer or nothing at all
+  // cannot be told reliably from here, so every call gets its grace.
   private async callsSettled(): Promise<void> {
     for (;;) {
+      this.dropTimedOut();
       const now = realNow();
       let first = Number.POSITIVE_INFINITY;
       for (const entry of this.calls) if (entry.until > now && entry.until < first) first = entry.until;
       if (first === Number.POSITIVE_INFINITY) return;
-      const busy = runtimeBusy();
-      if (busy === false) return;
-      // While I/O is in progress, look again soon: a call may go on to its next operation
-      // without settling.
-      const wait = busy === true ? Math.min(IO_POLL_MS, first - now) : first - now;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => this.wake?.(), wait);
+        const timer = setTimeout(() => this.wake?.(), first - now);
         this.wake = () => {
           this.wake = undefined;
           clearTimeout(timer);
@@ -163,6 +178,12 @@ export class VirtualClock implements SchedulerLike, CallWatcher {
       });
       await macrotask();
     }
+  }
+
+  // Calls whose time limit has passed in virtual time: the engine has given up on them (a store
+  // call that never settles is never ended by it), so nothing waits for them any more.
+  private dropTimedOut(): void {
+    for (const entry of this.calls) if (entry.timesOutAt <= this.time) this.calls.delete(entry);
   }
 
   /** @internal */
@@ -264,28 +285,6 @@ class VirtualAction<T> extends Subscription implements SchedulerAction<T> {
     if (this.closed) return;
     this.clock.remove(this);
     super.unsubscribe();
-  }
-}
-
-/** How often (real ms) `flushAsync` looks again at calls in flight while I/O is in progress. */
-const IO_POLL_MS = 5;
-
-// What Node lists as an I/O request in progress: a file operation (FSReqCallback,
-// FSReqPromise, FileHandleCloseReq), a DNS lookup (GetAddrInfoReqWrap, QueryReqWrap), a socket
-// connect, write or shutdown; and a queued setImmediate (a callback-based store's next step).
-const IO_REQUEST = /Req|ConnectWrap|WriteWrap|ShutdownWrap|^Immediate$/;
-
-// Whether this process has I/O in progress — `undefined` where the runtime cannot tell
-// (browsers: there only the grace bounds the wait). A call in flight while there is none waits
-// for something no real time brings: virtual time, or nothing (a hung call).
-function runtimeBusy(): boolean | undefined {
-  const runtime = (globalThis as { process?: { getActiveResourcesInfo?: unknown } }).process;
-  const resources = runtime?.getActiveResourcesInfo;
-  if (typeof resources !== "function") return undefined;
-  try {
-    return (resources.call(runtime) as unknown[]).some((type) => typeof type === "string" && IO_REQUEST.test(type));
-  } catch {
-    return undefined;
   }
 }
 
