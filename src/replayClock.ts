@@ -27,12 +27,13 @@ interface Timed {
 
 /**
  * The scheduler of a replay: a `VirtualClock` on which the loop's timer beats only at the
- * recorded tick times. A live run's ticks drift (a timer fires late), skip (a tick still in
- * flight when the next one was due) and move (a retry after a failed tick); its journal has the
- * times they really came at. So each beat of the loop's timer — `timer(0, tickMs)` and its
- * periodic reschedules, and the retry's `timer(tickMs)` — is held until the first recorded tick
- * time at or after it, and past the run's last recorded tick it is dropped and the run's replay
- * ends (`exhausted`). Everything else (candle retries, time limits) runs at its own time. A beat
+ * recorded tick times. A live run's ticks drift (a timer fires late, and the next one less than
+ * a period after it), skip (a tick still in flight when the next one was due) and move (a retry
+ * after a failed tick); its journal has the times they really came at. So the periodic beat of
+ * the loop's timer (`timer(0, tickMs)`) is rescheduled for the next recorded tick, however far,
+ * and its first beat and the retry's `timer(tickMs)` are held until the first recorded tick at
+ * or after them; a beat with no recorded tick left is dropped and the run's replay ends
+ * (`exhausted`). Everything else (candle retries, time limits) runs at its own time. A beat
  * is told from the rest by how it is scheduled: without a state, with a delay of 0 or `tickMs`
  * (unless that is also CC_GET_CANDLES_RETRY_DELAY_MS, which a candle retry uses), or rescheduled
  * by itself every `tickMs`.
@@ -176,10 +177,16 @@ export class ReplayClock implements SchedulerLike, CallWatcher {
       get: (target, property) => {
         if (property === "schedule") {
           return (state?: T, delay = 0) => {
-            // rxjs's timer reschedules itself every period, without a state.
-            timed.kind = state === undefined && delay === this.plan.tickMs ? "beat" : "other";
-            timed.due = this.clock.now() + Math.max(0, delay);
-            const again = target.schedule(state, delay);
+            const now = this.clock.now();
+            // rxjs's timer reschedules itself every period, without a state: its next beat is the
+            // next recorded tick, however far — a live tick may come less than a period after a
+            // late one, or periods after one that hung.
+            const beat = state === undefined && delay === this.plan.tickMs;
+            const next = beat ? firstAfter(this.plan.ticks, now) : undefined;
+            const wait = next === undefined ? Math.max(0, delay) : next - now;
+            timed.kind = beat ? "beat" : "other";
+            timed.due = now + wait;
+            const again = target.schedule(state, wait);
             this.note(timed);
             return again;
           };
@@ -241,6 +248,18 @@ export function firstAtOrAfter(times: readonly number[], time: number): number |
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if ((times[mid] as number) < time) lo = mid + 1;
+    else hi = mid;
+  }
+  return times[lo];
+}
+
+/** The first of `times` (ascending) after `time`. */
+export function firstAfter(times: readonly number[], time: number): number | undefined {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((times[mid] as number) <= time) lo = mid + 1;
     else hi = mid;
   }
   return times[lo];

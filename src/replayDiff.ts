@@ -79,15 +79,16 @@ export interface DecidedTick {
 }
 
 /**
- * Turns a journal's entries, in order, into decided ticks. A tick's `trade` entry follows its
- * `tick` entry (the tick is journaled as it decides, the trade after the store write), so a
- * tick is decided when the next tick or run entry comes, or at `flush`. A signal's details come
- * from the tick's own trade entry, else from the last trade entry of that signal, else from the
- * strategy's answer on the tick.
+ * Turns a journal's entries, in order, into decided ticks, a batch at a time. A tick's `trade`
+ * entry comes after its `tick` entry — the tick is journaled as it decides, the trade after the
+ * store write, which later ticks need not wait for (a file store's fsync) — so the ticks pushed
+ * are decided at `flush`, each with the trade entry of its time and signal if one came by then.
+ * A signal's details come from its tick's trade entry, else from any trade entry of that signal
+ * seen so far, else from the strategy's answer on the tick.
  */
 export class TickDecisions {
   private readonly rows = new Map<string, SignalRow>();
-  private pending: { entry: JournalTick; trade: JournalTrade | undefined } | undefined;
+  private pending: Array<{ entry: JournalTick; trade: JournalTrade | undefined }> = [];
 
   constructor(private readonly decided: (tick: DecidedTick) => void) {}
 
@@ -97,31 +98,29 @@ export class TickDecisions {
   }
 
   push(entry: JournalEntry): void {
-    switch (entry.kind) {
-      case "tick":
-        this.flush();
-        this.pending = { entry, trade: undefined };
-        return;
-      case "trade": {
-        const pending = this.pending;
-        if (pending !== undefined && entry.recovered !== true && entry.at === pending.entry.at && entry.result.signal.id === pending.entry.signalId) {
-          pending.trade = entry;
-        }
-        this.flush();
-        this.rows.set(entry.result.signal.id, entry.result.signal);
+    if (entry.kind === "tick") {
+      this.pending.push({ entry, trade: undefined });
+      return;
+    }
+    if (entry.kind !== "trade") return;
+    this.rows.set(entry.result.signal.id, entry.result.signal);
+    if (entry.recovered === true) return;
+    const id = entry.result.signal.id;
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const pending = this.pending[i] as { entry: JournalTick; trade: JournalTrade | undefined };
+      if (pending.entry.at === entry.at && pending.entry.signalId === id) {
+        pending.trade = entry;
         return;
       }
-      default:
-        this.flush();
     }
   }
 
-  /** Decides the tick waiting for its trade entry, if any. */
+  /** Decides the ticks pushed since the last flush, in order. */
   flush(): void {
     const pending = this.pending;
-    if (pending === undefined) return;
-    this.pending = undefined;
-    this.decided({ entry: pending.entry, decision: decide(pending.entry, pending.trade, this.rows) });
+    if (pending.length === 0) return;
+    this.pending = [];
+    for (const { entry, trade } of pending) this.decided({ entry, decision: decide(entry, trade, this.rows) });
   }
 }
 
