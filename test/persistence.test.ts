@@ -451,7 +451,8 @@ describe("locking", () => {
   });
 
   it("waits for a Promise lock before the first read", async () => {
-    const clock = new VirtualClock(0);
+    // The lock settles only when the test grants it: flushAsync need not wait its default grace (1 s) for it.
+    const clock = new VirtualClock(0, { callGraceMs: 10 });
     const log: string[] = [];
     let grant: (release: () => void) => void = () => {};
     const store: SignalStore = {

@@ -10,7 +10,8 @@ const TICK = 60_001;
 
 describe("a stop while a new signal is being written", () => {
   it("waits for the write, reports the signal, and ends only after it closes", async () => {
-    const clock = new VirtualClock(0);
+    // The writes settle only in virtual time: flushAsync need not wait its default grace (1 s) for them.
+    const clock = new VirtualClock(0, { callGraceMs: 10 });
     // Candle k opens at (k - 10) minutes: 100 up to minute 4, then 102 (above the take profit of 101).
     const prices = Array.from({ length: 30 }, (_, k) => (k < 15 ? 100 : 102));
     const exchange = replayExchange(candlesFromPrices(prices, { start: -10 * 60_000 }), clock);
