@@ -270,8 +270,8 @@ function lowerBound(candles: readonly Candle[], time: number): number {
  * a call of the engine that answered with a Promise is in flight (it is a `CallWatcher`), until
  * the call settles or its time limit has passed in real time — so a strategy that awaits a
  * timer or a server decides on the tick it was asked on, as live and in the demo.
- * (`VirtualClock.flushAsync` waits for such calls only while Node reports I/O in progress: a
- * timer, or a request waiting for its answer, does not count there.) It learns each action's
+ * (`VirtualClock.flushAsync` alone waits for a call at most its `callGraceMs`, 1 s by default;
+ * here a call is waited for up to its own time limit unless `callGraceMs` is given.) It learns each action's
  * due time as it is scheduled, periodic reschedules included, to step from one to the next.
  */
 /** Real ms of synchronous steps between two macrotasks. */
