@@ -71,7 +71,7 @@ describe("rxtrade replay", () => {
         "  recorded: momentum on binance, 1 run, 2023-03-01 02:00 to 2023-03-01 14:00 UTC, 720 ticks",
         "  replayed: momentum",
         "",
-        "Identical: the same decision on all 720 ticks; 6 trades compared (scheduled, opened, closed, cancelled), 6 replayed.",
+        "Identical: the same decision on all 720 ticks, 6 trades (3 opened, 3 closed) among them.",
         "",
       ]);
     }
@@ -88,7 +88,7 @@ describe("rxtrade replay", () => {
       "",
     ]);
     expect(lines.slice(4)).toEqual([
-      "Divergent: 183 of 720 decisions differ; 6 trades recorded, 6 replayed.",
+      "Divergent: 183 of 720 decisions differ; recorded 6 trades (3 opened, 3 closed), replayed 6 trades (3 opened, 3 closed).",
       "",
       "First divergence at 2023-03-01T03:16:00.076Z (run 1)",
       "  recorded   OPENED long @ 23404.93 TP 23638.98 SL 23170.89 60 min",
@@ -157,7 +157,7 @@ describe("rxtrade replay", () => {
     );
     // The run's stop entry is the line lost: it reads as a run that was killed, after its last tick (04:16, the close).
     expect(out).toContain("  recorded: momentum on binance, 1 run, 2023-03-01 02:00 to 2023-03-01 04:16 UTC, 137 ticks");
-    expect(out).toContain("Identical: the same decision on all 137 ticks; 2 trades compared (scheduled, opened, closed, cancelled), 2 replayed.");
+    expect(out).toContain("Identical: the same decision on all 137 ticks, 2 trades (1 opened, 1 closed) among them.");
   });
 
   it("a file that is not a journal, a missing file, an unknown strategy: exit 2 with what to do", async () => {
@@ -245,6 +245,6 @@ describe("rxtrade replay of a live run killed and restarted", () => {
     const text = await rxtrade(["replay", file as string]);
     expect(text.out).toMatch(/^ {2}recorded: momentum on binance, 2 runs, .* \(run 1 .* killed; run 2 .* stopped\)$/m);
     // The appended "Identical" line.
-    expect(text.out).toMatch(/^Identical: the same decision on all \d+ ticks;/m);
+    expect(text.out).toMatch(/^Identical: the same decision on all \d+ ticks, \d+ trades \(\d+ opened, \d+ closed\) among them\.$/m);
   }, 60_000);
 });

@@ -122,9 +122,19 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
   for (let i = 0; i < Math.max(1, runs); i++) strategies.push(await resolveStrategy("replay", choice, timeoutMs));
 
   const progress = new Progress(progressOut, journal.key, journal.entries.filter((entry) => entry.kind === "tick").length);
+  const trades = { recorded: new Map<string, number>(), replayed: new Map<string, number>() };
+  const count = (tally: Map<string, number>, decision: ReplayDecision | null) => {
+    if (decision?.trade === true) tally.set(decision.action, (tally.get(decision.action) ?? 0) + 1);
+  };
   let summary: ReplaySummary;
   try {
-    summary = await runReplay(journal.entries, (run) => strategies[run.run - 1] as StrategySchema, { onTick: (tick) => progress.tick(tick) });
+    summary = await runReplay(journal.entries, (run) => strategies[run.run - 1] as StrategySchema, {
+      onTick: (tick) => {
+        count(trades.recorded, tick.recorded);
+        count(trades.replayed, tick.replayed);
+        progress.tick(tick);
+      },
+    });
   } catch (error) {
     progress.end();
     if (error instanceof ReplayError) {
@@ -146,7 +156,7 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
     terminal.line(JSON.stringify({ file: displayPath(path), files: journal.files.map(displayPath), skippedLines: journal.skipped, ...summary }, null, 2));
     return summary.identical ? EXIT.ok : EXIT.failed;
   }
-  for (const line of report(path, journal, summary, choice)) terminal.line(line);
+  for (const line of report(path, journal, summary, choice, trades)) terminal.line(line);
   return summary.identical ? EXIT.ok : EXIT.failed;
 }
 
@@ -156,7 +166,7 @@ function recordedStrategyName(journal: JournalFile): string | undefined {
 }
 
 /** The text report: what was replayed, then identical, or the first divergence and the count. */
-function report(path: string, journal: JournalFile, summary: ReplaySummary, choice: string): string[] {
+function report(path: string, journal: JournalFile, summary: ReplaySummary, choice: string, trades: Record<"recorded" | "replayed", Map<string, number>>): string[] {
   const segments = journal.files.length;
   const lines = [
     `Replay of ${summary.key} from ${displayPath(path)}${segments > 1 ? ` (${segments} segments)` : ""}`,
@@ -165,15 +175,13 @@ function report(path: string, journal: JournalFile, summary: ReplaySummary, choi
   ];
   for (const run of summary.runs) if (run.skipped !== undefined) lines.push(`  run ${run.run} not replayed: ${run.skipped}`);
   lines.push("");
-  const trades = `${summary.trades.recorded} trade${summary.trades.recorded === 1 ? "" : "s"}`;
   if (summary.identical) {
-    lines.push(
-      `Identical: the same decision on all ${summary.ticks} ticks; ${trades} compared (scheduled, opened, closed, cancelled), ${summary.trades.replayed} replayed.`,
-    );
+    lines.push(`Identical: the same decision on all ${summary.ticks} ticks, ${tradesText(summary.trades.recorded, trades.recorded)} among them.`);
     return lines;
   }
   lines.push(
-    `Divergent: ${summary.differing} of ${summary.ticks} decisions differ; ${trades} recorded, ${summary.trades.replayed} replayed.`,
+    `Divergent: ${summary.differing} of ${summary.ticks} decisions differ; recorded ${tradesText(summary.trades.recorded, trades.recorded)}, ` +
+      `replayed ${tradesText(summary.trades.replayed, trades.replayed)}.`,
   );
   const first = summary.firstDivergence;
   if (first === null) return lines;
@@ -192,6 +200,13 @@ function report(path: string, journal: JournalFile, summary: ReplaySummary, choi
   lines.push(`             replayed: ${describeAnswer(answer.replayed)}`);
   if (summary.differing > 1) lines.push("", `${summary.differing - 1} more differ after it; --json lists them.`);
   return lines;
+}
+
+/** `12 trades (6 opened, 6 closed)` */
+function tradesText(total: number, byAction: Map<string, number>): string {
+  const order = ["scheduled", "opened", "closed", "cancelled"];
+  const parts = order.filter((action) => byAction.has(action)).map((action) => `${byAction.get(action)} ${action}`);
+  return `${total} trade${total === 1 ? "" : "s"}${parts.length === 0 ? "" : ` (${parts.join(", ")})`}`;
 }
 
 function runsLine(summary: ReplaySummary): string {
