@@ -1,7 +1,10 @@
-import { type Candle, DEFAULT_TICK_MS, getConfig, replayExchange, tradeContext } from "rxtrade";
-import { BUNDLED_BTCUSDT_1M, csvCandles, fileStore } from "rxtrade/node";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { type Candle, DEFAULT_TICK_MS, getConfig, replayExchange, type SignalState, tradeContext } from "rxtrade";
+import { BUNDLED_BTCUSDT_1M, csvCandles, fileJournal, fileStore, JOURNAL_DIR } from "rxtrade/node";
+import { intervalMs } from "../model";
 import { pacedScheduler } from "../schedulers/pacedScheduler";
-import { DemoClockFile, trackedServices } from "./demoClock";
+import { DemoClockFile, type RestartPoint, restartPoint, trackedServices, writeTick } from "./demoClock";
 import { displayPath, duration, minute } from "./format";
 import { finish, resumedLine, runSession, storedState } from "./session";
 import { EXAMPLE_STRATEGIES, resolveStrategy } from "./strategies";
@@ -46,8 +49,8 @@ in USDT) through the real live loop — liveTrade$ with a file store — on a si
 at N minutes per second: the same ticks, persistence, graceful stop and crash recovery as a
 live run. The same flags give the same trades and statistics every run, however busy the
 machine: the clock moves from one tick to the next only once the store and the strategy have
-answered. Stop it with Ctrl-C or kill -9 and run it again: it resumes the open signal where
-the clock was.
+answered. Stop it with Ctrl-C, or kill -9 it, and run it again: it goes on after the store's
+last write (resuming a signal left open), with the trades an uninterrupted run makes.
 
 Usage
   rxtrade demo [--speed N] [--strategy name|path] [--store dir] [--from ISO] [--minutes N]
@@ -127,30 +130,43 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
   const store = fileStore(storeDir);
   const journal = storeJournal(store, journalLevel);
   const key = `${SYMBOL}:${strategy.strategyName}`;
-  const clockFile = DemoClockFile.in(store.dir, key);
+  const clockFile = DemoClockFile.in(store.dir, key, DEFAULT_TICK_MS);
   const saved = clockFile.read();
   let resumed;
+  let lastJournaled: number | undefined;
   try {
     resumed = await storedState(store, SYMBOL, strategy.strategyName, EXCHANGE_NAME, terminal);
   } catch (error) {
     return explainRunError("demo", error, terminal, storeDir);
   }
+  // Also at --journal off: what earlier runs journaled still bounds where this one may start.
+  const journalDir = join(store.dir, JOURNAL_DIR);
+  if (requestedFrom === undefined && existsSync(journalDir)) {
+    try {
+      lastJournaled = (await (journal ?? fileJournal(store)).tail(key)).lastTrade?.at;
+    } catch (error) {
+      terminal.warn(`warning: the journal ${displayPath(journalDir)} could not be read (${(error as Error).message}); where this run starts is decided without it`);
+    }
+  }
 
-  // Where the replay starts: --from, else where the last run stopped, else near the data's start;
-  // never before a resumed signal's own time, so it is monitored with the candles after it.
+  // Where the replay starts: --from, else where the last run would have gone on (see
+  // restartPoint: never before the store's last write), else near the data's start; with a
+  // resumed signal, never before the tick after its last change, so it is monitored with the
+  // candles after it.
   let start = requestedFrom ?? first + WARM_UP_MINUTES * MINUTE;
   let startNote = "";
-  if (requestedFrom === undefined && saved !== undefined) {
-    if (saved < latestStart) {
-      start = saved;
-      startNote = " (where the last run stopped)";
+  const signalIntervalMs = intervalMs(strategy.interval) ?? MINUTE; // checked by resolveStrategy
+  const point = requestedFrom === undefined ? restartPoint({ saved, stored: resumed, lastJournaled, tickMs: DEFAULT_TICK_MS, signalIntervalMs }) : undefined;
+  if (point !== undefined) {
+    if (point.at < latestStart || resumed !== null) {
+      start = point.at;
+      startNote = restartNote(point, resumed);
     } else startNote = " (the last run reached the end of the data: starting over)";
-  }
-  if (resumed !== null) {
-    const since = resumed.status === "opened" ? resumed.signal.pendingAt : resumed.signal.scheduledAt;
+  } else if (resumed !== null) {
+    const since = (resumed.status === "opened" ? resumed.signal.pendingAt : resumed.signal.scheduledAt) + DEFAULT_TICK_MS;
     if (start < since) {
       start = since;
-      startNote = resumed.status === "opened" ? " (when the resumed signal opened)" : " (when the resumed limit entry was placed)";
+      startNote = restartNote({ at: since, why: "signal" }, resumed);
     }
   }
   const stopAt = Math.max(start, Math.min(start + minutes * MINUTE, latestStart));
@@ -161,7 +177,18 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
   const scheduler = pacedScheduler({ origin: start, speed: (speed * MINUTE) / 1000 });
   const replay = replayExchange(candles, scheduler, { exchangeName: EXCHANGE_NAME });
   const { limits } = tradeContext(SYMBOL, strategy, { exchange: replay, scheduler, tickMs: DEFAULT_TICK_MS });
-  const tracked = trackedServices(scheduler, limits, { store, exchange: replay, strategy });
+  // The clock file hears of each store write before it can land, and of each ask of the strategy.
+  const tracked = trackedServices(
+    scheduler,
+    limits,
+    { store, exchange: replay, strategy },
+    {
+      writing: (now, writtenKey, value) => {
+        if (writtenKey === key) clockFile.writing(writeTick(now, value, start, DEFAULT_TICK_MS), value);
+      },
+      asked: (at) => clockFile.asked(at),
+    },
+  );
   const tickEveryMs = (DEFAULT_TICK_MS * 1000) / (speed * MINUTE);
 
   terminal.line(`rxtrade demo · Binance.US BTC/USDT one-minute candles ${minute(first)} → ${minute(dataEnd - MINUTE)} UTC, prices in USDT, bundled (no network)`);
@@ -172,7 +199,9 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
   if (resumed !== null) terminal.line(resumedLine(resumed));
   terminal.line("");
 
-  let lastTick = start;
+  // The last tick reported: after a stop, the next run goes on from the tick after it.
+  let lastTick: number | undefined;
+  clockFile.started(start);
   let end;
   try {
     end = await runSession({
@@ -192,20 +221,22 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
       plainStatusEveryMs: 6 * 60 * MINUTE,
       onTick: (result) => {
         lastTick = result.timestamp;
-        clockFile.save(result.timestamp, result.action !== "idle" && result.action !== "active" && result.action !== "scheduled");
       },
-      onForcedExit: () => clockFile.save(lastTick, true),
+      // A second Ctrl-C saves nothing: a store write may be in flight, and the clock file already
+      // says which one (saved before it), so the next run goes on as after a kill.
     });
   } catch (error) {
-    clockFile.save(lastTick, true);
+    // Ended by an error: every write it started has settled, and each reported tick's landed.
+    if (lastTick !== undefined) clockFile.stopped(lastTick);
     return explainRunError("demo", error, terminal, storeDir);
   } finally {
     scheduler.stop();
     await closeJournal(journal, terminal);
   }
-  // Where the replay got to (at high speeds the last tick may be well before the stop).
-  const stoppedAt = Math.max(lastTick, scheduler.now());
-  clockFile.save(stoppedAt, true);
+  if (lastTick !== undefined) clockFile.stopped(lastTick);
+  // Where the replay got to (at high speeds the last tick may be well before the stop), and where the next run goes on.
+  const stoppedAt = Math.max(lastTick ?? start, scheduler.now());
+  const goesOnAt = lastTick === undefined ? start : lastTick + DEFAULT_TICK_MS;
   terminal.line("");
   terminal.line(`Stopped gracefully at ${minute(stoppedAt)} (simulated).`);
   let code: number = EXIT.ok;
@@ -214,8 +245,30 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
   } catch (error) {
     code = explainReportError("demo", error, terminal, reportDir);
   }
-  terminal.line(`Store: ${displayPath(store.dir)} — run the demo again to continue from ${minute(stoppedAt)}.`);
+  terminal.line(`Store: ${displayPath(store.dir)} — run the demo again to continue from ${minute(goesOnAt)}.`);
   return code;
+}
+
+/** Why the replay starts where it does, after `replaying from <time>`. */
+function restartNote(point: RestartPoint, resumed: SignalState | null): string {
+  const why = ((): string => {
+    switch (point.why) {
+      case "stopped":
+      case "legacy":
+        return "where the last run stopped";
+      case "written":
+        return "the tick after the last store write of the last run, which was killed";
+      case "unlanded":
+        return `the last run was killed before its store write at ${minute(point.write as number)} landed: from its last point before that write`;
+      case "started":
+        return "where the last run started: it was killed before it wrote to the store";
+      case "journal":
+        return "the tick after the last trade in the store's journal";
+      case "signal":
+        return resumed?.status === "scheduled" ? "the tick after the resumed limit entry was placed" : "the tick after the resumed signal opened";
+    }
+  })();
+  return ` (${why}${point.askedAt === undefined ? "" : `; at the strategy's next ask, its last was at ${minute(point.askedAt)}`})`;
 }
 
 /** `--from`: ISO 8601 (`2023-03-08T12:00Z`, `2023-03-08 12:00`, UTC unless an offset is given) or epoch ms. */
