@@ -99,6 +99,10 @@ describe("rxtrade replay", () => {
       "  answer     recorded: long TP 23638.98 SL 23170.89 60 min (momentum 0.32 % over 3 ticks)",
       "             replayed: long TP 23545.36 SL 23170.89 60 min (momentum 0.32 % over 3 ticks)",
       "",
+      "First different action at 2023-03-01T04:56:00.176Z (run 1)",
+      "  recorded   ACTIVE long @ 23638.45 TP 23874.84 SL 23402.07 60 min",
+      "  replayed   CLOSED long @ 23638.45 TP 23780.28 SL 23402.07 60 min: take_profit at 23780.28",
+      "",
       "182 more differ after it; --json lists them.",
       "",
     ]);
@@ -169,7 +173,7 @@ describe("rxtrade replay", () => {
       out: "",
       err:
         `rxtrade replay: ${csv} is not a journal: none of its 2 lines is a journal entry (line 1: not JSON: skipped (1 skipped in this read): timestamp,open,high,low,close,volume); ` +
-        "give a file of a store's journal folder, e.g. .rxtrade/journal/BTCUSDT_momentum-3f9c0a6d1e2b4c5f.000001.jsonl\nRun 'rxtrade replay --help' for the flags.\n",
+        "give a file of a store's journal folder, e.g. .rxtrade/journal/BTCUSDT_momentum-4106cc36fad9a2b2.000001.jsonl\nRun 'rxtrade replay --help' for the flags.\n",
     });
     const missing = await rxtrade(["replay", join(work, "nowhere.jsonl")]);
     expect(missing.code).toBe(2);

@@ -35,15 +35,15 @@ Usage
 
 Arguments
   <journal file>     a file of a store's journal folder, e.g.
-                     .rxtrade/journal/BTCUSDT_momentum-3f9c0a6d1e2b4c5f.000001.jsonl; every
+                     .rxtrade/journal/BTCUSDT_momentum-4106cc36fad9a2b2.000001.jsonl; every
                      segment of its key is read (any one of them names the key); a file
                      elsewhere is read alone
 
 Flags
-  --strategy S       the strategy to replay with: an example (${Object.keys(EXAMPLE_STRATEGIES).join(", ")}) or a path to a
-                     module exporting a StrategySchema as \`strategy\` or default (a factory
-                     function gets a fresh strategy per run). Default: the recorded strategy,
-                     when it is one of the examples
+  --strategy S       the strategy to replay with: an example (${Object.keys(EXAMPLE_STRATEGIES).join(", ")}),
+                     or a path to a module exporting a StrategySchema as \`strategy\` or default
+                     (a factory function gets a fresh strategy per run). Default: the recorded
+                     strategy, when it is one of the examples
   --json             print the comparison as JSON on stdout: the runs, the ticks compared, the
                      differing ones (at most 1000), the first divergence with its inputs
 ${MODULE_TIMEOUT_HELP}
@@ -51,15 +51,17 @@ ${MODULE_TIMEOUT_HELP}
 
 Identical, it says so (the ticks and trades compared) and exits 0. Otherwise it prints the
 first divergence — its time, the recorded and the replayed decision, what that tick saw (the
-price, the candles, the strategy's answer on each side) — and how many decisions differ, and
-exits 1. On a terminal a progress line on stderr shows how far the replay is; elsewhere there
-is none. Exit codes: 0 identical, 1 divergent (or the replay failed), 2 a wrong command line:
-no such file, a file that is not a journal, a journal not recorded at level full, an unknown
-strategy.
+price, the candles, the strategy's answer on each side) —, the first tick whose action differs
+when that is a later one, and how many decisions differ, and exits 1. The replay runs with the
+default config (the journal does not keep a run's config overrides). On a terminal a progress
+line on stderr shows how far the replay is; elsewhere there is none.
+
+Exit codes: 0 identical, 1 divergent (or the replay failed), 2 a wrong command line: no such
+file, a file that is not a journal, a journal not recorded at level full, an unknown strategy.
 
 Examples
-  rxtrade replay .rxtrade/journal/BTCUSDT_momentum-3f9c0a6d1e2b4c5f.000001.jsonl
-  rxtrade replay .rxtrade/journal/BTCUSDT_momentum-3f9c0a6d1e2b4c5f.000001.jsonl --strategy ./momentum-wider-tp.mjs
+  rxtrade replay .rxtrade/journal/BTCUSDT_momentum-4106cc36fad9a2b2.000001.jsonl
+  rxtrade replay .rxtrade/journal/BTCUSDT_momentum-4106cc36fad9a2b2.000001.jsonl --strategy ./momentum-tp2.mjs
 `;
 
 /**
@@ -76,7 +78,7 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
   }
   const [path, ...extra] = positionals;
   if (path === undefined || path.trim() === "") {
-    throw new UsageError("replay", "a journal file is required, e.g. rxtrade replay .rxtrade/journal/BTCUSDT_momentum-3f9c0a6d1e2b4c5f.000001.jsonl");
+    throw new UsageError("replay", "a journal file is required, e.g. rxtrade replay .rxtrade/journal/BTCUSDT_momentum-4106cc36fad9a2b2.000001.jsonl");
   }
   if (extra.length > 0) throw new UsageError("replay", `one journal file at a time, got ${positionals.length}: ${positionals.map((p) => JSON.stringify(p)).join(" ")}`);
   const timeoutMs = moduleTimeoutMs("replay", flags["module-timeout"]);
@@ -98,7 +100,7 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
       "replay",
       `${path} is not a journal: none of its ${warnings.length} line${warnings.length === 1 ? "" : "s"} is a journal entry` +
         `${first === undefined ? " (the file is empty)" : ` (line ${first.line}: ${first.message.replace(/^journal [^:]+:\d+: /, "")})`}; ` +
-        "give a file of a store's journal folder, e.g. .rxtrade/journal/BTCUSDT_momentum-3f9c0a6d1e2b4c5f.000001.jsonl",
+        "give a file of a store's journal folder, e.g. .rxtrade/journal/BTCUSDT_momentum-4106cc36fad9a2b2.000001.jsonl",
     );
   }
   for (const warning of warnings.slice(0, MAX_WARNINGS)) terminal.warn(`warning: ${warning.message}`);
@@ -123,6 +125,8 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
 
   const progress = new Progress(progressOut, journal.key, journal.entries.filter((entry) => entry.kind === "tick").length);
   const trades = { recorded: new Map<string, number>(), replayed: new Map<string, number>() };
+  // The first tick whose action differs (the first divergence may differ only in a price).
+  let actionChange: ReplayTick | undefined;
   const count = (tally: Map<string, number>, decision: ReplayDecision | null) => {
     if (decision?.trade === true) tally.set(decision.action, (tally.get(decision.action) ?? 0) + 1);
   };
@@ -130,6 +134,7 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
   try {
     summary = await runReplay(journal.entries, (run) => strategies[run.run - 1] as StrategySchema, {
       onTick: (tick) => {
+        if (actionChange === undefined && tick.recorded?.action !== tick.replayed?.action) actionChange = tick;
         count(trades.recorded, tick.recorded);
         count(trades.replayed, tick.replayed);
         progress.tick(tick);
@@ -156,7 +161,7 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
     terminal.line(JSON.stringify({ file: displayPath(path), files: journal.files.map(displayPath), skippedLines: journal.skipped, ...summary }, null, 2));
     return summary.identical ? EXIT.ok : EXIT.failed;
   }
-  for (const line of report(path, journal, summary, choice, trades)) terminal.line(line);
+  for (const line of report(path, journal, summary, choice, trades, actionChange)) terminal.line(line);
   return summary.identical ? EXIT.ok : EXIT.failed;
 }
 
@@ -166,7 +171,14 @@ function recordedStrategyName(journal: JournalFile): string | undefined {
 }
 
 /** The text report: what was replayed, then identical, or the first divergence and the count. */
-function report(path: string, journal: JournalFile, summary: ReplaySummary, choice: string, trades: Record<"recorded" | "replayed", Map<string, number>>): string[] {
+function report(
+  path: string,
+  journal: JournalFile,
+  summary: ReplaySummary,
+  choice: string,
+  trades: Record<"recorded" | "replayed", Map<string, number>>,
+  actionChange: ReplayTick | undefined,
+): string[] {
   const segments = journal.files.length;
   const lines = [
     `Replay of ${summary.key} from ${displayPath(path)}${segments > 1 ? ` (${segments} segments)` : ""}`,
@@ -198,6 +210,11 @@ function report(path: string, journal: JournalFile, summary: ReplaySummary, choi
   candles.forEach((request, i) => lines.push(`  ${i === 0 ? "candles" : "       "}    ${describeCandles(request)}`));
   lines.push(`  answer     recorded: ${describeAnswer(answer.recorded)}`);
   lines.push(`             replayed: ${describeAnswer(answer.replayed)}`);
+  if (actionChange !== undefined && actionChange !== first) {
+    lines.push("", `First different action at ${new Date(actionChange.at).toISOString()} (run ${actionChange.run})`);
+    lines.push(`  recorded   ${describeDecision(actionChange.recorded)}`);
+    lines.push(`  replayed   ${describeDecision(actionChange.replayed)}`);
+  }
   if (summary.differing > 1) lines.push("", `${summary.differing - 1} more differ after it; --json lists them.`);
   return lines;
 }

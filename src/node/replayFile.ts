@@ -37,7 +37,7 @@ const SEGMENT = /^(.+)\.(\d{6,})\.jsonl$/;
  * @example
  * import { runReplay } from "rxtrade";
  * import { readJournalFile } from "rxtrade/node";
- * const { entries } = await readJournalFile(".rxtrade/journal/BTCUSDT_momentum-3f9c0a6d1e2b4c5f.000001.jsonl");
+ * const { entries } = await readJournalFile(".rxtrade/journal/BTCUSDT_momentum-4106cc36fad9a2b2.000001.jsonl");
  * const summary = await runReplay(entries, () => momentumStrategy());
  *
  * @param path a journal file
