@@ -1,7 +1,7 @@
 import { Observable, type SchedulerLike } from "rxjs";
 import { getConfig, resolveConfig, type Config } from "./config";
 import { CandleDataError, ExchangeError, ReplayError } from "./errors";
-import { type Journal, type JournalEntry, type JournalErrorInfo, type JournalLevel, type JournalTick, journalEntryProblem, memoryJournal } from "./journal";
+import { type Journal, type JournalEntry, type JournalErrorInfo, type JournalLevel, type JournalTick, journalEntryProblem } from "./journal";
 import { liveTicks$ } from "./liveTrade";
 import type { Candle, CandleInterval, ExchangeSchema, StrategySchema } from "./model";
 import { windowStart } from "./pricing";
@@ -299,16 +299,17 @@ async function replayRun(
     const signal = { ...run.resumed.signal, symbol: start.symbol, strategyName, exchangeName: start.exchangeName };
     store.write(key, encodeState({ status: run.resumed.status, signal }));
   }
-  const journal = memoryJournal();
   const comparison = new RunComparison(run.run, decideTicks(run.entries, run.resumed?.signal), (at) => unrecorded.get(at) ?? [], emit);
   const decisions = new TickDecisions((tick) => comparison.replayed(tick));
-  let read = 0;
-  // A step of the clock is over and nothing is in flight: its tick and trade entries are all in.
-  const collect = () => {
-    const entries = journal.entries.get(key) ?? [];
-    while (read < entries.length) decisions.push(entries[read++] as JournalEntry);
-    decisions.flush();
+  // The replay's own journal at level full, kept only until its ticks are compared.
+  const journal: Journal = {
+    append: (entry) => decisions.push(structuredClone(entry)),
+    read: async function* () {},
+    keys: () => [key],
+    tail: () => ({}),
   };
+  // A step of the clock is over and nothing is in flight: its tick and trade entries are all in.
+  const collect = () => decisions.flush();
   let failure: { error: unknown } | undefined;
   const subscription = liveTicks$(start.symbol, schema, {
     exchange,
