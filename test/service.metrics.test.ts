@@ -4,7 +4,7 @@
 // histograms), /api/pairs, and the routes' 404 / 405 / HEAD.
 import { afterEach, expect, it } from "vitest";
 import { memoryStore, replayExchange, type StrategySchema } from "rxtrade";
-import { ServiceConfigError, type Service, serviceLogger, startService } from "rxtrade/service";
+import { ServiceConfigError, ServiceMetrics, type Service, serviceLogger, startService } from "rxtrade/service";
 import { candlesFromPrices, VirtualClock } from "rxtrade/testing";
 import { type Family, parsePrometheusText, sampleValue } from "./fixtures/prometheusText";
 
@@ -187,4 +187,36 @@ it("refuses pairs that share an id, and a bad config, naming each pair", async (
       message: "pair id AAA:spike is also pairs[0]'s: one pair per symbol and strategy name (their loops would share one store key); remove one, or give one another strategy",
     },
   ]);
+});
+
+it("escapes label values once, as Prometheus reads them back", async () => {
+  const metrics = new ServiceMetrics({ defaultMetrics: false });
+  const pair = metrics.pair('A"B\\C\nD', "s", () => 1.5);
+  pair.tick();
+  pair.duration(7);
+  pair.error("Weird\"Error");
+  const families = parsePrometheusText(await metrics.text());
+  expect(sampleValue(families, "rxtrade_ticks_total", { symbol: 'A"B\\C\nD', strategy: "s" })).toBe(1);
+  expect(sampleValue(families, "rxtrade_errors_total", { kind: 'Weird"Error' })).toBe(1);
+  expect(sampleValue(families, "rxtrade_tick_duration_seconds_bucket", { le: "0.005" })).toBe(0);
+  expect(sampleValue(families, "rxtrade_tick_duration_seconds_bucket", { le: "0.01" })).toBe(1);
+  expect(sampleValue(families, "rxtrade_tick_duration_seconds_sum")).toBe(0.007);
+  expect(sampleValue(families, "rxtrade_last_tick_age_seconds")).toBe(1.5);
+  expect(families.get("rxtrade_store_write_seconds")?.type).toBe("histogram");
+});
+
+it("the Prometheus text parser of these tests rejects what Prometheus would", () => {
+  const ok = "# HELP x_total X.\n# TYPE x_total counter\nx_total{a=\"1\"} 2\n";
+  expect(sampleValue(parsePrometheusText(ok), "x_total", { a: "1" })).toBe(2);
+  const bad: Array<[string, RegExp]> = [
+    ["x_total 1\n", /no TYPE line/],
+    [ok.replace("} 2", "} two"), /bad value/],
+    [ok + 'x_total{a="1"} 3\n', /appears twice/],
+    [ok.replace('a="1"', "a=1"), /not quoted/],
+    [ok.slice(0, -1), /end with a newline/],
+    ["# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n", /not cumulative/],
+    ["# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 2\n", /is not _count/],
+    ["# TYPE a gauge\n# TYPE b gauge\na 1\nb 1\na 2\n", /continues after another/],
+  ];
+  for (const [text, error] of bad) expect(() => parsePrometheusText(text), text).toThrow(error);
 });
