@@ -397,6 +397,29 @@ describe("replayJournal$ on a journal with two runs (a kill, a restart)", () => 
   });
 });
 
+describe("a journal whose runs were recorded at different levels", () => {
+  it("replays the runs recorded at level full and says which it skipped", async () => {
+    const clock = new VirtualClock(FROM);
+    const store = memoryStore();
+    const journal = memoryJournal();
+    const exchange = replayExchange(candles, clock, { exchangeName: "binance" });
+    const run = (level: "trades" | "full", until: string) => {
+      const subscription = liveTicks$("BTCUSDT", momentumStrategy(), { exchange, store, journal, journalLevel: level, scheduler: clock, tickMs: TICK }).subscribe();
+      clock.flush(Date.parse(until));
+      subscription.unsubscribe();
+    };
+    run("trades", "2023-03-01T03:00:00Z");
+    run("full", "2023-03-01T04:00:00Z");
+    const summary = await runReplay({ journal, key: KEY }, () => momentumStrategy());
+    expect(summary.runs).toEqual([
+      expect.objectContaining({ run: 1, level: "trades", ticks: 0, ended: "unsubscribed", skipped: "recorded at level trades, not full" }),
+      expect.objectContaining({ run: 2, level: "full", ticks: 60, ended: "unsubscribed" }),
+    ]);
+    expect(summary.runs[1]?.skipped).toBeUndefined();
+    expect(summary).toMatchObject({ identical: true, ticks: 60 });
+  });
+});
+
 describe("journals that cannot be replayed", () => {
   it("a journal recorded at level trades is a ReplayError that says to record at level full", async () => {
     const journal = memoryJournal();
