@@ -1,6 +1,44 @@
 import { relative } from "node:path";
 import { getConfig, pnl, type LiveStatistics, type SignalState, type TickResult } from "rxtrade";
 
+// C0 and C1 control characters, DEL, the line and paragraph separators, and the bidirectional
+// overrides and isolates: what can move the cursor, change a terminal's title or state (ESC, OSC),
+// break a line, or show text in another order than it is stored.
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const SHORT_ESCAPES: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f" };
+
+function escapeCharacter(character: string): string {
+  return SHORT_ESCAPES[character] ?? `\\u${(character.codePointAt(0) as number).toString(16).padStart(4, "0")}`;
+}
+
+/**
+ * A string that came from outside the program (a store key, a symbol, a strategy's name, a
+ * signal's id, a host name) as it may be printed on a terminal: its control characters shown as
+ * JSON-style escapes (`\n`, `\t`, `\u001b`), so that none of them reaches the terminal as what it
+ * does there (an OSC sequence that retitles the window, a line break inside a table row). A
+ * backslash is left as it is (Windows paths); `--json` is where a value is exact.
+ *
+ * @example
+ * visible("BTCUSDT\u001b]0;pwned\u0007:x"); // "BTCUSDT\\u001b]0;pwned\\u0007:x"
+ */
+export function visible(text: string): string {
+  return text.replace(UNSAFE, escapeCharacter);
+}
+
+/** Text bound for a terminal, line breaks kept: every other control character escaped as `visible` does (see `Terminal`). */
+export function terminalSafe(text: string): string {
+  return text.replace(UNSAFE_BUT_NEWLINE, escapeCharacter);
+}
+
+/** `visible(text)`, cut to at most `max` characters with an ellipsis: a table cell. */
+export function cell(text: string, max: number): string {
+  const shown = visible(text);
+  if (shown.length <= max) return shown;
+  const characters = Array.from(shown); // never half of a surrogate pair
+  return characters.length <= max ? shown : `${characters.slice(0, max - 1).join("")}…`;
+}
+
 /** `2023-03-01 14:32` (UTC). */
 export function minute(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16).replace("T", " ");
@@ -38,20 +76,20 @@ export function eventLine(result: TickResult, previous: SignalState | null): str
     case "scheduled": {
       if (previous?.signal.id === result.signal.id) return undefined;
       const s = result.signal;
-      return `${when}  SCHEDULED  ${s.position.padEnd(5)} limit ${price(s.priceOpen)}  TP ${price(s.priceTakeProfit)}  SL ${price(s.priceStopLoss)}  ${s.id}`;
+      return `${when}  SCHEDULED  ${s.position.padEnd(5)} limit ${price(s.priceOpen)}  TP ${price(s.priceTakeProfit)}  SL ${price(s.priceStopLoss)}  ${visible(s.id)}`;
     }
     case "opened": {
       const s = result.signal;
-      return `${when}  OPENED     ${s.position.padEnd(5)} @ ${price(s.priceOpen)}  TP ${price(s.priceTakeProfit)}  SL ${price(s.priceStopLoss)}  ${s.id}`;
+      return `${when}  OPENED     ${s.position.padEnd(5)} @ ${price(s.priceOpen)}  TP ${price(s.priceTakeProfit)}  SL ${price(s.priceStopLoss)}  ${visible(s.id)}`;
     }
     case "closed": {
       const s = result.signal;
       const pnlText = signedPercent(result.pnl.pnlPercentage);
-      return `${when}  CLOSED     ${s.position.padEnd(5)} @ ${price(result.pnl.priceClose)}  ${result.closeReason.padEnd(12)} ${pnlText.padStart(8)}  ${s.id}`;
+      return `${when}  CLOSED     ${s.position.padEnd(5)} @ ${price(result.pnl.priceClose)}  ${result.closeReason.padEnd(12)} ${pnlText.padStart(8)}  ${visible(s.id)}`;
     }
     case "cancelled": {
       const s = result.signal;
-      return `${when}  CANCELLED  ${s.position.padEnd(5)} limit ${price(s.priceOpen)}  ${result.cancelReason.padEnd(12)}  ${s.id}`;
+      return `${when}  CANCELLED  ${s.position.padEnd(5)} limit ${price(s.priceOpen)}  ${result.cancelReason.padEnd(12)}  ${visible(s.id)}`;
     }
     default:
       return undefined;
@@ -74,7 +112,7 @@ export function held(result: TickResult): SignalState | null {
 /** `signal <id> (long @ 23145.20)` or `limit entry <id> (long @ 23145.20)`. */
 export function describeHeld(state: SignalState): string {
   const { signal } = state;
-  return `${state.status === "opened" ? "signal" : "limit entry"} ${signal.id} (${signal.position} @ ${price(signal.priceOpen)})`;
+  return `${state.status === "opened" ? "signal" : "limit entry"} ${visible(signal.id)} (${signal.position} @ ${price(signal.priceOpen)})`;
 }
 
 /**
@@ -86,11 +124,11 @@ export function statusLine(result: TickResult, symbol: string, stats: Pick<LiveS
   let position = "no position";
   if (state?.status === "opened") {
     const unrealized = pnl(state.signal.position, state.signal.priceOpen, result.currentPrice, getConfig()).pnlPercentage;
-    position = `${state.signal.position.toUpperCase()} @ ${price(state.signal.priceOpen)}, unrealized ${signedPercent(unrealized)} (${state.signal.id.slice(0, 8)})`;
+    position = `${state.signal.position.toUpperCase()} @ ${price(state.signal.priceOpen)}, unrealized ${signedPercent(unrealized)} (${visible(state.signal.id.slice(0, 8))})`;
   } else if (state?.status === "scheduled") {
-    position = `${state.signal.position.toUpperCase()} limit ${price(state.signal.priceOpen)}, waiting (${state.signal.id.slice(0, 8)})`;
+    position = `${state.signal.position.toUpperCase()} limit ${price(state.signal.priceOpen)}, waiting (${visible(state.signal.id.slice(0, 8))})`;
   }
-  return `${minute(result.timestamp)}  ${symbol} ${price(result.currentPrice)} │ ${position} │ closed ${stats.totalClosed} · PnL ${signedPercent(stats.totalPnl)}`;
+  return `${minute(result.timestamp)}  ${visible(symbol)} ${price(result.currentPrice)} │ ${position} │ closed ${stats.totalClosed} · PnL ${signedPercent(stats.totalPnl)}`;
 }
 
 /** The statistics block printed at the end of a run. */

@@ -2,13 +2,19 @@ import { resolve } from "node:path";
 import { decodeState, type SignalState, StoreLockedError } from "rxtrade";
 import { fileStore, type FileStoreListing, listFileStore, type ListedKey } from "rxtrade/node";
 import { DEMO_STORE } from "./demoCommand";
-import { displayPath, minute, price } from "./format";
+import { cell, displayPath, minute, price, visible } from "./format";
 import { LIVE_STORE } from "./liveCommand";
 import type { Terminal } from "./terminal";
 import { editDistance, EXIT, parseCommandLine, UsageError } from "./usage";
 
 /** `--store`'s default: the store of `rxtrade live` (and of `fileStore()`); the demo's is named in the help. */
 const DEFAULT_STORE = LIVE_STORE;
+
+/**
+ * The most characters of a value a cell of the `store list` table shows (longer ones are cut with
+ * an ellipsis; `--json` has them whole): a key, a signal id, an exchange name, a host name, a path.
+ */
+const WIDTH = { key: 64, id: 40, exchange: 32, host: 64, path: 120 } as const;
 
 const LIST_FLAGS = {
   store: { type: "string" },
@@ -98,13 +104,13 @@ async function clearCommand(args: readonly string[], terminal: Terminal): Promis
       "store",
       positionals.length === 0
         ? "store clear needs the key to remove, e.g. rxtrade store clear BTCUSDT:momentum (rxtrade store list shows the keys)"
-        : `store clear removes one key at a time, got ${positionals.length}: ${positionals.map((p) => JSON.stringify(p)).join(" ")}`,
+        : `store clear removes one key at a time, got ${positionals.length}: ${positionals.map((p) => `"${visible(p)}"`).join(" ")}`,
     );
   }
   const key = positionals[0] as string;
   const dir = storeFlag(flags.store);
   const listing = await readListing(dir);
-  if (listing === undefined) throw new UsageError("store", `--store ${dir}: no such folder, so no key ${JSON.stringify(key)} to clear${demoHint(dir)}`);
+  if (listing === undefined) throw new UsageError("store", `--store ${visible(dir)}: no such folder, so no key "${visible(key)}" to clear${demoHint(dir)}`);
   const store = fileStore(listing.dir);
   const path = store.pathOf(key);
   const entry = listing.keys.find((listed) => listed.path === path);
@@ -118,13 +124,13 @@ async function clearCommand(args: readonly string[], terminal: Terminal): Promis
   const what = holdsText(entry);
   if (!flags.yes) {
     if (!terminal.interactive) {
-      throw new UsageError("store", `not asking for a confirmation without a terminal: pass --yes to remove ${key} from ${dir}; it holds ${what}`);
+      throw new UsageError("store", `not asking for a confirmation without a terminal: pass --yes to remove ${visible(key)} from ${visible(dir)}; it holds ${what}`);
     }
     const { state } = stateOf(entry);
     const warning = state === "opened" || state === "scheduled" ? "; rxtrade will no longer monitor that signal" : "";
-    const answer = await terminal.ask(`Remove ${key} from ${displayPath(listing.dir)}? It holds ${what}${warning}. [y/N] `);
+    const answer = await terminal.ask(`Remove ${visible(key)} from ${visible(displayPath(listing.dir))}? It holds ${what}${warning}. [y/N] `);
     if (!/^\s*y(es)?\s*$/i.test(answer ?? "")) {
-      terminal.line(`Not removed: ${key} still holds ${what}.`);
+      terminal.line(`Not removed: ${visible(key)} still holds ${what}.`);
       return EXIT.failed;
     }
   }
@@ -136,14 +142,14 @@ async function clearCommand(args: readonly string[], terminal: Terminal): Promis
     release = await store.lock(key);
   } catch (error) {
     if (!(error instanceof StoreLockedError)) throw error;
-    terminal.warn(`rxtrade store: cannot clear ${key}: ${error.message.replace(/^rxtrade: /, "")}`);
+    terminal.warn(`rxtrade store: cannot clear ${visible(key)}: ${visible(error.message.replace(/^rxtrade: /, ""))}`);
     return EXIT.failed;
   }
   try {
     // What is there now must be what was shown (and confirmed): a run may have come and gone.
     const now = (await listFileStore(listing.dir)).keys.find((listed) => listed.path === path);
     if (now !== undefined && JSON.stringify(now.data) !== JSON.stringify(entry.data)) {
-      terminal.warn(`rxtrade store: ${key} changed meanwhile (it now holds ${holdsText(now)}); nothing removed. Run rxtrade store list and try again.`);
+      terminal.warn(`rxtrade store: ${visible(key)} changed meanwhile (it now holds ${holdsText(now)}); nothing removed. Run rxtrade store list and try again.`);
       return EXIT.failed;
     }
     await store.write(key, null);
@@ -151,7 +157,7 @@ async function clearCommand(args: readonly string[], terminal: Terminal): Promis
     release();
   }
   const lockNote = entry.lock !== undefined && "owner" in entry.lock && entry.lock.stale ? `, and the lock left by process ${entry.lock.owner?.pid ?? "unknown"}` : "";
-  terminal.line(`Removed ${key} from ${displayPath(listing.dir)} (it held ${what}${lockNote}).`);
+  terminal.line(`Removed ${visible(key)} from ${visible(displayPath(listing.dir))} (it held ${what}${lockNote}).`);
   return EXIT.ok;
 }
 
@@ -183,27 +189,28 @@ function absolute(dir: string): string {
 
 function unknownKey(key: string, listing: FileStoreListing, dir: string): string {
   const named = listing.keys.flatMap((listed) => (listed.key === undefined ? [] : [listed.key]));
-  if (named.length === 0) return `no key ${JSON.stringify(key)} in ${dir}: the store holds no keys${demoHint(dir)}`;
+  if (named.length === 0) return `no key "${visible(key)}" in ${visible(dir)}: the store holds no keys${demoHint(dir)}`;
   const near = named.find((candidate) => editDistance(key, candidate) <= 2);
-  return `no key ${JSON.stringify(key)} in ${dir}${near === undefined ? "" : `; did you mean ${near}?`} (keys: ${named.join(", ")})`;
+  return `no key "${visible(key)}" in ${visible(dir)}${near === undefined ? "" : `; did you mean ${visible(near)}?`} (keys: ${named.map(visible).join(", ")})`;
 }
 
 /** Why a key cannot be cleared now (a running or unknown holder), or `undefined`. */
-function lockRefusal(key: string, entry: ListedKey): string | undefined {
+function lockRefusal(rawKey: string, entry: ListedKey): string | undefined {
+  const key = visible(rawKey);
   const { lock } = entry;
   if (lock === undefined) return undefined;
-  if (!("owner" in lock)) return `rxtrade store: cannot clear ${key}: its lock file ${lock.path} cannot be read (${lock.error}); fix its permissions, then try again`;
+  if (!("owner" in lock)) return `rxtrade store: cannot clear ${key}: its lock file ${visible(lock.path)} cannot be read (${visible(lock.error)}); fix its permissions, then try again`;
   if (lock.stale) return undefined;
   const { owner, state } = lock;
   if (owner === undefined) {
-    return `rxtrade store: cannot clear ${key}: its lock file ${lock.path} names no rxtrade holder (one being written right now, or not rxtrade's); if no rxtrade process uses this store, delete ${lock.path}, then try again`;
+    return `rxtrade store: cannot clear ${key}: its lock file ${visible(lock.path)} names no rxtrade holder (one being written right now, or not rxtrade's); if no rxtrade process uses this store, delete ${visible(lock.path)}, then try again`;
   }
-  const who = `process ${owner.pid} on host ${owner.hostname}`;
+  const who = `process ${owner.pid} on host ${visible(owner.hostname)}`;
   if (state?.kind === "alive") {
     return `rxtrade store: cannot clear ${key}: it is locked by ${who}, which is running — an rxtrade run trades this key now. Stop that run first (Ctrl-C in its terminal, or kill -TERM ${owner.pid}: a graceful stop lets an open signal run to its close), then clear the key if it still holds something.`;
   }
   const why = state?.kind === "unknown" ? state.why : "it cannot be proven gone";
-  return `rxtrade store: cannot clear ${key}: it is locked by ${who}, which cannot be proven gone from here (${why}). If that process is gone, delete ${lock.path}, then try again.`;
+  return `rxtrade store: cannot clear ${key}: it is locked by ${who}, which cannot be proven gone from here (${visible(why)}). If that process is gone, delete ${visible(lock.path)}, then try again.`;
 }
 
 /** A key's state for the listing: what its data file holds, decoded as the engine decodes it. */
@@ -235,11 +242,11 @@ function stateOf(entry: ListedKey): { state: string; signal?: SignalState["signa
 function holdsText(entry: ListedKey): string {
   const { state, signal, since, reason } = stateOf(entry);
   if (signal !== undefined && since !== undefined) {
-    return `${state === "opened" ? "opened" : "scheduled (limit entry)"} signal ${signal.id} (${signal.position} @ ${price(signal.priceOpen)} on ${signal.exchangeName}, since ${minute(since)} UTC)`;
+    return `${state === "opened" ? "opened" : "scheduled (limit entry)"} signal ${visible(signal.id)} (${signal.position} @ ${price(signal.priceOpen)} on ${visible(signal.exchangeName)}, since ${minute(since)} UTC)`;
   }
   if (state === "nothing") return "nothing";
   const what = state === "unrecognised" ? "a value rxtrade does not recognise" : state === "corrupt" ? "a corrupt file" : "a file that cannot be read";
-  return state === "unrecognised" ? what : `${what} (${reason})`;
+  return state === "unrecognised" ? what : `${what} (${visible(reason ?? "")})`;
 }
 
 function lockJson(lock: ListedKey["lock"]): Record<string, unknown> | null {
@@ -271,19 +278,31 @@ function toJson(listing: FileStoreListing): Record<string, unknown> {
   };
 }
 
-/** `running: pid 4242 on host h`, `gone: pid 4242 on host h`, `unknown: pid 4242 on host db-2`. */
-function lockCell(lock: ListedKey["lock"]): string {
+/** `held by pid 4242 on host h (running)`, `left by pid 4242 on host h (gone; …)`, `pid 4242 on host db-2 (cannot tell …)`; `cut`: the host name was cut to fit. */
+function lockCell(lock: ListedKey["lock"]): { text: string; cut: boolean } {
   const json = lockJson(lock);
-  if (json === null) return "-";
+  if (json === null) return { text: "-", cut: false };
   const { holder, pid, hostname } = json as { holder: string; pid: number | null; hostname: string | null };
-  const who = pid === null ? "a lock file naming no holder" : `pid ${pid} on host ${hostname}`;
-  if (holder === "running") return `held by ${who} (running)`;
-  if (holder === "gone") return `left by ${who} (gone; taken over at the next start)`;
-  return `${who} (cannot tell whether it runs; see below)`;
+  const host = cell(String(hostname), WIDTH.host);
+  const who = pid === null ? "a lock file naming no holder" : `pid ${pid} on host ${host}`;
+  const cut = pid !== null && host !== visible(String(hostname));
+  if (holder === "running") return { text: `held by ${who} (running)`, cut };
+  if (holder === "gone") return { text: `left by ${who} (gone; taken over at the next start)`, cut };
+  return { text: `${who} (cannot tell whether it runs; see below)`, cut };
+}
+
+/**
+ * A key as a shell word for a command to paste: as it is when plain, else in single quotes, or
+ * as bash's `$'…'` with the escapes of `visible` when it holds control characters.
+ */
+function shellWord(text: string): string {
+  if (/^[\w@%+=:,./-]+$/.test(text)) return text;
+  if (visible(text) === text) return `'${text.replaceAll("'", `'\\''`)}'`;
+  return `$'${visible(text.replaceAll("\\", "\\\\").replaceAll("'", "\\'"))}'`;
 }
 
 function printTable(listing: FileStoreListing, dir: string, terminal: Terminal): void {
-  const shown = displayPath(listing.dir);
+  const shown = visible(displayPath(listing.dir));
   const count = listing.keys.length;
   if (count === 0) {
     terminal.line(`Store ${shown} holds no keys.${demoHint(dir)}`);
@@ -292,26 +311,36 @@ function printTable(listing: FileStoreListing, dir: string, terminal: Terminal):
     terminal.line("");
     const rows = [["KEY", "STATE", "SINCE (UTC)", "SIGNAL", "LOCK"]];
     const notes: string[] = [];
+    let cut = false;
+    const fit = (text: string, max: number) => {
+      const shown = cell(text, max);
+      if (shown !== visible(text)) cut = true;
+      return shown;
+    };
     for (const entry of listing.keys) {
       const { state, signal, since, reason } = stateOf(entry);
-      const name = entry.key ?? `? (${displayPath(entry.path)})`;
+      // Whole (escaped) in the notes; cut to fit in the table.
+      const name = entry.key === undefined ? `? (${visible(displayPath(entry.path))})` : visible(entry.key);
+      const lock = lockCell(entry.lock);
       rows.push([
-        name,
+        entry.key === undefined ? `? (${fit(displayPath(entry.path), WIDTH.path)})` : fit(entry.key, WIDTH.key),
         state,
         since === undefined ? "-" : minute(since),
-        signal === undefined ? "-" : `${signal.id}  ${signal.position} @ ${price(signal.priceOpen)} on ${signal.exchangeName}`,
-        lockCell(entry.lock),
+        signal === undefined ? "-" : `${fit(signal.id, WIDTH.id)}  ${signal.position} @ ${price(signal.priceOpen)} on ${fit(signal.exchangeName, WIDTH.exchange)}`,
+        lock.text,
       ]);
+      if (lock.cut) cut = true;
       if (reason !== undefined) {
         const effect = state === "unrecognised" ? "a run on this key stops with StoreConflictError" : state === "corrupt" ? "a run moves it aside (<file>.corrupt-<time>) when it reads the key" : "a run retries the read until it can be read";
-        const fix = entry.key === undefined ? `its key is unknown: delete ${displayPath(entry.path)} by hand if it is not needed` : `rxtrade store clear ${entry.key} removes it`;
-        notes.push(`${name}: ${state}: ${reason.replace(/\s+/g, " ")}; ${effect}; ${fix}.`);
+        const fix = entry.key === undefined ? `its key is unknown: delete ${visible(displayPath(entry.path))} by hand if it is not needed` : `rxtrade store clear ${shellWord(entry.key)} removes it`;
+        notes.push(`${name}: ${state}: ${visible(reason.replace(/\s+/g, " "))}; ${effect}; ${fix}.`);
       }
-      const lock = lockJson(entry.lock);
-      if (lock?.holder === "unknown") notes.push(`${name}: whether the lock's holder runs cannot be told from here: ${lock.why as string}; if that process is gone, delete ${displayPath(lock.file as string)}.`);
+      const held = lockJson(entry.lock);
+      if (held?.holder === "unknown") notes.push(`${name}: whether the lock's holder runs cannot be told from here: ${visible(held.why as string)}; if that process is gone, delete ${visible(displayPath(held.file as string))}.`);
     }
     const widths = (rows[0] as string[]).map((_, column) => Math.max(...rows.map((row) => (row[column] as string).length)));
-    for (const row of rows) terminal.line(row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] as number))).join("  ").trimEnd());
+    for (const row of rows) terminal.line(row.map((text, column) => (column === row.length - 1 ? text : text.padEnd(widths[column] as number))).join("  ").trimEnd());
+    if (cut) notes.push("Values cut to fit end in …; rxtrade store list --json prints them whole.");
     if (notes.length > 0) {
       terminal.line("");
       for (const note of notes) terminal.line(note);
@@ -319,6 +348,6 @@ function printTable(listing: FileStoreListing, dir: string, terminal: Terminal):
   }
   if (listing.quarantined.length > 0) {
     terminal.line("");
-    terminal.line(`Corrupt files moved aside earlier (inspect, then delete by hand): ${listing.quarantined.map((path) => displayPath(path)).join(", ")}`);
+    terminal.line(`Corrupt files moved aside earlier (inspect, then delete by hand): ${listing.quarantined.map((path) => visible(displayPath(path))).join(", ")}`);
   }
 }

@@ -1,4 +1,5 @@
 import { createInterface } from "node:readline";
+import { terminalSafe } from "./format";
 
 /** Where the command writes: a status line that redraws in place on a TTY, plain lines elsewhere. */
 export interface Output {
@@ -19,6 +20,13 @@ const REDRAW_EVERY_MS = 80;
  * every 80 ms, and permanent lines (trades, warnings) are printed above it. Elsewhere (a pipe, a
  * log file, CI) there is no status line: the caller prints plain status lines now and then, and
  * nothing but whole lines is written.
+ *
+ * Every text it is given is written with its control characters but the line break escaped
+ * (`terminalSafe`: `\u001b`, `\r`, `\t`, C1, bidirectional overrides): the one place that
+ * holds for every command, whatever a message quotes (a store key, a symbol, a strategy's name,
+ * an error's message). Only the status redraw's own sequences reach the terminal as such. JSON
+ * stays valid and exact: JSON.stringify escapes C0 itself, and an escaped DEL or C1 character is
+ * the same string to a JSON parser.
  */
 export class Terminal {
   readonly tty: boolean;
@@ -45,7 +53,7 @@ export class Terminal {
     const input = this.input;
     if (input === undefined) return Promise.resolve(undefined);
     this.hideStatus();
-    this.err.write(question);
+    this.err.write(terminalSafe(question));
     return new Promise((resolve) => {
       const lines = createInterface({ input, terminal: false });
       let answer: string | undefined;
@@ -60,25 +68,27 @@ export class Terminal {
   /** A permanent line on stdout. */
   line(text = ""): void {
     this.hideStatus();
-    this.out.write(`${text}\n`);
+    this.out.write(`${terminalSafe(text)}\n`);
     this.showStatus();
   }
 
   /** A permanent line on stderr (warnings, errors). */
   warn(text: string): void {
     this.hideStatus();
-    this.err.write(`${text}\n`);
+    this.err.write(`${terminalSafe(text)}\n`);
     this.showStatus();
   }
 
   /** Replaces the status line (TTY only; elsewhere it is ignored). */
   status(text: string): void {
     if (!this.tty) return;
-    this.pending = text;
+    // One line, redrawn in place: a line break in it would leave the rest behind.
+    const line = terminalSafe(text).replaceAll("\n", "\\n");
+    this.pending = line;
     const now = performance.now();
     if (now - this.lastDraw < REDRAW_EVERY_MS) return;
     this.lastDraw = now;
-    this.draw(text);
+    this.draw(line);
   }
 
   /** Removes the status line for good (before the final summary). */
