@@ -1,7 +1,7 @@
 import { asyncScheduler } from "rxjs";
 import { DEFAULT_TICK_MS, type ExchangeSchema, getConfig } from "rxtrade";
 import { fileStore } from "rxtrade/node";
-import { displayPath } from "./format";
+import { displayPath, visible } from "./format";
 import { finish, resumedLine, runSession, storedState } from "./session";
 import { EXAMPLE_STRATEGIES, resolveStrategy } from "./strategies";
 import type { Terminal } from "./terminal";
@@ -102,7 +102,7 @@ export async function liveCommand(args: readonly string[], terminal: Terminal): 
   const resolveSymbol = (exchange as { resolveSymbol?: (symbol: string) => Promise<string> }).resolveSymbol;
   let market = symbol;
   if (typeof resolveSymbol === "function") {
-    terminal.line(`Checking ${symbol} on ${exchange.exchangeName}…`);
+    terminal.line(`Checking ${visible(symbol)} on ${visible(exchange.exchangeName)}…`);
     // Bounded like every exchange call: an exchange that never answers would hang here for good.
     const limitSeconds = getConfig().CC_EXCHANGE_TIMEOUT_SECONDS;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -118,7 +118,7 @@ export async function liveCommand(args: readonly string[], terminal: Terminal): 
       // id); with one, the exchange could not be reached or failed.
       const message = String((error as Error)?.message ?? error).replace(/^rxtrade: /, "");
       if (!(error instanceof NoAnswer) && (error as { cause?: unknown })?.cause === undefined) throw new UsageError("live", message);
-      terminal.warn(`rxtrade live: cannot check ${symbol} on ${exchange.exchangeName}: ${message}`);
+      terminal.warn(`rxtrade live: cannot check ${visible(symbol)} on ${visible(exchange.exchangeName)}: ${message}`);
       return EXIT.failed;
     } finally {
       clearTimeout(timer);
@@ -135,7 +135,7 @@ export async function liveCommand(args: readonly string[], terminal: Terminal): 
   }
 
   terminal.line(
-    `rxtrade live · ${symbol}${market === symbol ? "" : ` (${market})`} on ${exchange.exchangeName} · strategy ${strategy.strategyName} · store ${displayPath(store.dir)} · a tick every ${tickMs} ms`,
+    `rxtrade live · ${visible(symbol)}${market === symbol ? "" : ` (${visible(market)})`} on ${visible(exchange.exchangeName)} · strategy ${visible(strategy.strategyName)} · store ${visible(displayPath(store.dir))} · a tick every ${tickMs} ms`,
   );
   terminal.line("Ctrl-C: stop gracefully (an open signal runs to its close) · Ctrl-C twice: exit at once");
   if (resumed !== null) terminal.line(resumedLine(resumed));

@@ -22,7 +22,7 @@ import {
   TradeLedger,
 } from "rxtrade";
 import { type FileStore, fileJournal, JOURNAL_DIR, writeReport } from "rxtrade/node";
-import { describeHeld, displayPath, eventLine, held, minute, price, statisticsLines, statusLine } from "./format";
+import { describeHeld, displayPath, eventLine, held, minute, price, statisticsLines, statusLine, visible } from "./format";
 import type { Terminal } from "./terminal";
 import { EXIT } from "./usage";
 
@@ -101,7 +101,7 @@ export async function storedState(store: FileStore, symbol: string, strategyName
 export function resumedLine(state: SignalState): string {
   const { signal } = state;
   const what = state.status === "opened" ? `${signal.position} @ ${price(signal.priceOpen)} opened ${minute(signal.pendingAt)}` : `${signal.position} limit ${price(signal.priceOpen)} placed ${minute(signal.scheduledAt)}, waiting`;
-  return `resumed signal ${signal.id}: ${what}, TP ${price(signal.priceTakeProfit)}, SL ${price(signal.priceStopLoss)}`;
+  return `resumed signal ${visible(signal.id)}: ${what}, TP ${price(signal.priceTakeProfit)}, SL ${price(signal.priceStopLoss)}`;
 }
 
 /**
@@ -273,7 +273,8 @@ export function splitKey(key: string): [symbol: string, strategyName: string] {
  * The title of a key's statistics over its journal's history: `Statistics of BTCUSDT:momentum
  * since 2023-03-01 02:41 UTC (the first journaled trade; 2 runs)`.
  */
-export function historyTitle(key: string, history: Pick<LiveHistory, "firstAt" | "runs">, since?: number): string {
+export function historyTitle(rawKey: string, history: Pick<LiveHistory, "firstAt" | "runs">, since?: number): string {
+  const key = visible(rawKey); // a strategy's name may hold anything but ":"
   const runs = history.runs > 0 ? `${history.runs} ${history.runs === 1 ? "run" : "runs"}` : undefined;
   if (history.firstAt === null) {
     return `Statistics of ${key}: no trades journaled${since === undefined ? " yet" : ` since ${minute(since)} UTC`}${runs === undefined ? "" : ` (${runs})`}`;
@@ -296,6 +297,6 @@ export async function printStatistics(
   for (const line of [...statisticsLines(stats), ...notes]) terminal.line(line);
   const file = await writeReport(reportDir, symbol, strategyName, liveReport(strategyName, stats));
   const shown = relative(process.cwd(), file);
-  terminal.line(`Report: ${shown.startsWith("..") ? file : shown}`);
+  terminal.line(`Report: ${visible(shown.startsWith("..") ? file : shown)}`);
   return file;
 }
