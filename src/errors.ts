@@ -1,4 +1,5 @@
 import type { JournalEntry } from "./journal";
+import { showValue } from "./showValue";
 
 /**
  * One class per failure mode. Each has a stable `name` (safe across bundles and minifiers),
@@ -108,14 +109,18 @@ export class StoreReadError extends RxTradeError {
   }
 }
 
-/** A write did not become durable. */
+/**
+ * A write did not become durable — or a store's `lock` (the write that claims a key) failed:
+ * it threw, rejected or returned something that is not a release, as `fileStore`'s own lock
+ * does when its lock file cannot be written. `message` (when given) replaces the default text.
+ */
 export class StoreWriteError extends RxTradeError {
   override readonly name = "StoreWriteError";
   readonly key: string;
   readonly path: string | undefined;
-  constructor(options: { key: string; path?: string; cause?: unknown }) {
+  constructor(options: { key: string; path?: string; cause?: unknown; message?: string }) {
     super(
-      `rxtrade: cannot write ${options.key}${options.path ? ` (${options.path})` : ""}: ${describe(options.cause)}`,
+      `rxtrade: ${options.message ?? `cannot write ${options.key}${options.path ? ` (${options.path})` : ""}: ${describe(options.cause)}`}`,
       {},
       options.cause,
     );
@@ -327,7 +332,117 @@ export class SchemaError extends TypeError {
     if (name !== undefined) setContext(this, kind === "strategy" ? { strategyName: name } : { exchangeName: name });
   }
 }
-Object.defineProperty(SchemaError.prototype, RXTRADE_ERROR, { value: true });
+markAsRxTradeError(SchemaError);
+
+// A class that extends a built-in error (for 0.1.0's `instanceof TypeError`/`RangeError`/
+// `SyntaxError`) instead of RxTradeError is made one by the mark its instances inherit.
+function markAsRxTradeError(errorClass: { prototype: object }): void {
+  Object.defineProperty(errorClass.prototype, RXTRADE_ERROR, { value: true });
+}
+
+/** What the argument errors share: which argument was wrong, and its value. */
+export interface ArgumentProblem {
+  /** The argument or option, as the caller wrote it: `options.tickMs`, `symbol`, `speed`. */
+  argument: string;
+  /** The value given (`undefined` when it was missing). */
+  value: unknown;
+}
+
+/**
+ * A function was called with an argument or option of the wrong type or shape (a missing
+ * `options.exchange`, a store without `read`, a `stop$` that is not an `ObservableInput`, …).
+ * Thrown at once, by the call. It extends `TypeError` (what 0.1.0 threw for these) and is an
+ * `RxTradeError` too; `argument` names the argument, `value` holds what was given, and the
+ * message says what to give instead. (Additive to the API's error list.)
+ *
+ * @example
+ * import { ArgumentError, liveTrade$ } from "rxtrade";
+ * try { liveTrade$("BTCUSDT", strategy, { exchange, tickMs: 0 }); }
+ * catch (error) { if (error instanceof ArgumentError) console.error(error.argument, error.value); } // "options.tickMs", 0
+ */
+export class ArgumentError extends TypeError implements ArgumentProblem {
+  override readonly name = "ArgumentError";
+  readonly argument: string;
+  readonly value: unknown;
+  constructor(message: string, problem: ArgumentProblem) {
+    super(`rxtrade: ${message}`);
+    this.argument = problem.argument;
+    this.value = problem.value;
+  }
+}
+markAsRxTradeError(ArgumentError);
+
+/**
+ * An argument or option of the right type but out of range (a `speed` of 0, an unknown candle
+ * interval, a `fileMode` above 0o777, …). It extends `RangeError` (what 0.1.0 threw for these)
+ * and is an `RxTradeError` too, with `argument` and `value` as `ArgumentError`'s. (Additive to
+ * the API's error list.)
+ */
+export class ArgumentRangeError extends RangeError implements ArgumentProblem {
+  override readonly name = "ArgumentRangeError";
+  readonly argument: string;
+  readonly value: unknown;
+  constructor(message: string, problem: ArgumentProblem) {
+    super(`rxtrade: ${message}`);
+    this.argument = problem.argument;
+    this.value = problem.value;
+  }
+}
+markAsRxTradeError(ArgumentRangeError);
+
+/**
+ * A string argument written in a small language that does not parse: a price marble
+ * (`candlesFromMarble`, `marbleExchange`) with a character its `values` do not define. It
+ * extends `SyntaxError` (what 0.1.0 threw) and is an `RxTradeError` too, with `argument` and
+ * `value` as `ArgumentError`'s. (Additive to the API's error list.)
+ */
+export class ArgumentSyntaxError extends SyntaxError implements ArgumentProblem {
+  override readonly name = "ArgumentSyntaxError";
+  readonly argument: string;
+  readonly value: unknown;
+  constructor(message: string, problem: ArgumentProblem) {
+    super(`rxtrade: ${message}`);
+    this.argument = problem.argument;
+    this.value = problem.value;
+  }
+}
+markAsRxTradeError(ArgumentSyntaxError);
+
+/**
+ * A listener given to `listenSignal`, `listenSignalLive`, `listenPerformance`, `listenDoneLive`
+ * or `listenExit` threw. Reported on `error$`, with what it threw in `cause`; the listener stays
+ * subscribed and the loop goes on. (Additive to the API's error list.)
+ */
+export class ListenerError extends RxTradeError {
+  override readonly name = "ListenerError";
+  /** The function the listener was given to, e.g. `listenSignal`. */
+  readonly listener: string;
+  constructor(listener: string, cause: unknown) {
+    super(
+      `rxtrade: a ${listener} listener threw: ${cause instanceof Error ? cause.message : showValue(cause)}; it stays subscribed (catch inside the listener to handle its own errors)`,
+      {},
+      cause,
+    );
+    this.listener = listener;
+  }
+}
+
+/**
+ * A store folder could not be listed (`listFileStore` of `rxtrade/node`): it does not exist
+ * (`code` `ENOENT`), is a file (`ENOTDIR`) or cannot be read (`EACCES`, …). `path` is the
+ * folder, absolute; the system error is in `cause`. (Additive to the API's error list.)
+ */
+export class StoreListError extends RxTradeError {
+  override readonly name = "StoreListError";
+  readonly path: string;
+  /** The system error's code (`ENOENT`, `ENOTDIR`, `EACCES`, …), when it has one. */
+  readonly code: string | undefined;
+  constructor(options: { path: string; message: string; code?: string; cause?: unknown }) {
+    super(`rxtrade: cannot list the store folder ${options.path}: ${options.message}`, {}, options.cause);
+    this.path = options.path;
+    this.code = options.code;
+  }
+}
 
 /**
  * A journal that cannot be replayed (`replayJournal$`, `runReplay`, `rxtrade replay`): it has no

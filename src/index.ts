@@ -125,7 +125,13 @@ export {
   JournalError,
   ReplayError,
   SchemaError,
+  ArgumentError,
+  ArgumentRangeError,
+  ArgumentSyntaxError,
+  ListenerError,
+  StoreListError,
   type ErrorContext,
+  type ArgumentProblem,
 } from "./errors";
 
 // Types

@@ -29,6 +29,11 @@ import {
   type StrategySchema,
   JournalError,
   ReplayError,
+  ArgumentError,
+  ArgumentRangeError,
+  ArgumentSyntaxError,
+  ListenerError,
+  StoreListError,
 } from "rxtrade";
 import * as browser from "rxtrade/browser";
 import * as ccxt from "rxtrade/ccxt";
@@ -54,6 +59,11 @@ const instances: Record<string, Error> = {
   SchemaError: new SchemaError("strategy", ["getSignal (undefined) must be a function"], {}),
   JournalError: new JournalError({ key: "BTCUSDT:s", operation: "append", message: "journal append failed: ENOSPC", cause: new Error("ENOSPC") }),
   ReplayError: new ReplayError({ reason: "not-full", key: "BTCUSDT:s", message: "the journal of BTCUSDT:s was recorded at level trades" }),
+  ArgumentError: new ArgumentError("tickMs (0) must be a finite number of ms > 0", { argument: "options.tickMs", value: 0 }),
+  ArgumentRangeError: new ArgumentRangeError("speed (0) must be a finite number > 0", { argument: "options.speed", value: 0 }),
+  ArgumentSyntaxError: new ArgumentSyntaxError('price marble "a-b" uses "b", which values does not define', { argument: "marble", value: "a-b" }),
+  ListenerError: new ListenerError("listenSignal", new Error("boom")),
+  StoreListError: new StoreListError({ path: "/no/such/store", code: "ENOENT", message: "it does not exist" }),
 };
 
 const thrown = (fn: () => unknown): Error => {
@@ -93,6 +103,7 @@ describe("RxTradeError", () => {
   it("is the same class from every entry", () => {
     for (const entry of [operators, testing, node, browser, ccxt]) expect(entry.RxTradeError).toBe(RxTradeError);
     for (const entry of [operators, testing, node, browser, ccxt]) expect(entry.SchemaError).toBe(SchemaError);
+    for (const entry of [operators, testing, node, browser, ccxt]) expect(entry.ArgumentError).toBe(ArgumentError);
   });
 
   it("narrows to its context fields", () => {
