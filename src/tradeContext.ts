@@ -1,5 +1,6 @@
-import { asyncScheduler, type SchedulerLike } from "rxjs";
+import { asyncScheduler, from, type SchedulerLike } from "rxjs";
 import { type Config, getConfig, resolveConfig } from "./config";
+import { ArgumentError } from "./errors";
 import { callWatcherOf, watchedStore } from "./deadline";
 import { randomId } from "./ids";
 import { type Journal, JOURNAL_LEVELS, type JournalLevel } from "./journal";
@@ -8,6 +9,7 @@ import type { ExchangeSchema, LiveOptions, SignalStore, StrategySchema } from ".
 import { intervalMs } from "./model";
 import { checkExchange, checkStrategy, getExchange, getStrategy } from "./registry";
 import type { StreamIdentity } from "./signal";
+import { showValue } from "./showValue";
 import { memoryStore } from "./stores/memoryStore";
 
 /** Everything the operators of one stream share: who it is, its services and its settings. */
@@ -71,7 +73,9 @@ export const DEFAULT_TICK_MS = 60_001;
 
 /**
  * Resolves and checks the arguments of `liveTrade$` into the context its operators share.
- * Throws at once for an unknown name, a broken schema, a bad `tickMs` or config.
+ * Throws at once for an unknown name (`RegistryError`), a broken schema (`SchemaError`), config
+ * out of range (`ConfigError`), or an argument or option of the wrong kind (`ArgumentError`: the
+ * symbol, the options, `exchange`, `tickMs`, `store`, `stop$`, `scheduler`, the journal).
  *
  * @example
  * const context = tradeContext("BTCUSDT", strategy, { exchange, scheduler });
@@ -79,27 +83,48 @@ export const DEFAULT_TICK_MS = 60_001;
  */
 export function tradeContext(symbol: string, strategy: StrategySchema | string, options: LiveOptions): TradeContext {
   if (typeof symbol !== "string" || symbol.length === 0) {
-    throw new TypeError(`rxtrade: symbol (${JSON.stringify(symbol)}) must be a non-empty string, e.g. "BTCUSDT"`);
+    throw new ArgumentError(`symbol (${JSON.stringify(symbol)}) must be a non-empty string, e.g. "BTCUSDT"`, { argument: "symbol", value: symbol });
   }
   if (options === null || typeof options !== "object") {
-    throw new TypeError("rxtrade: options are required: liveTrade$(symbol, strategy, { exchange })");
+    throw new ArgumentError(`options are required: liveTrade$(symbol, strategy, { exchange }); got ${showValue(options)}`, {
+      argument: "options",
+      value: options,
+    });
   }
   const strategySchema = typeof strategy === "string" ? getStrategy(strategy) : strategy;
   checkStrategy(strategySchema);
   if (options.exchange === undefined) {
-    throw new TypeError("rxtrade: options.exchange is required (an ExchangeSchema or a name registered with addExchange)");
+    throw new ArgumentError("options.exchange is required (an ExchangeSchema or a name registered with addExchange)", {
+      argument: "options.exchange",
+      value: undefined,
+    });
   }
   const exchange = typeof options.exchange === "string" ? getExchange(options.exchange) : options.exchange;
   checkExchange(exchange);
   const tickMs = options.tickMs ?? DEFAULT_TICK_MS;
   if (!Number.isFinite(tickMs) || tickMs <= 0) {
-    throw new TypeError(`rxtrade: tickMs (${String(tickMs)}) must be a finite number of ms > 0`);
+    throw new ArgumentError(`tickMs (${showValue(tickMs)}) must be a finite number of ms > 0, e.g. ${DEFAULT_TICK_MS} (the default)`, {
+      argument: "options.tickMs",
+      value: tickMs,
+    });
   }
   const store = options.store ?? memoryStore();
   if (typeof store?.read !== "function" || typeof store.write !== "function") {
-    throw new TypeError("rxtrade: options.store must have read(key) and write(key, value)");
+    throw new ArgumentError(
+      `options.store must have read(key) and write(key, value); got ${showValue(store)}${missingMethods(store, ["read", "write"])}. ` +
+        "Give memoryStore(), fileStore(dir) from rxtrade/node, or leave it out for a memory store",
+      { argument: "options.store", value: store },
+    );
   }
+  checkStop(options.stop$);
   const scheduler = options.scheduler ?? asyncScheduler;
+  if (typeof scheduler?.now !== "function" || typeof scheduler.schedule !== "function") {
+    throw new ArgumentError(
+      `options.scheduler must be an rxjs scheduler with now() and schedule(work, delay); got ${showValue(scheduler)}${missingMethods(scheduler, ["now", "schedule"])}. ` +
+        "Give asyncScheduler (the default, real time), a TestScheduler or new VirtualClock() from rxtrade/testing",
+      { argument: "options.scheduler", value: scheduler },
+    );
+  }
   const config = resolveConfig(getConfig(), options.config);
   const limits = timeLimits(config, tickMs, scheduler);
   const journalLevel = checkJournal(options);
@@ -123,22 +148,50 @@ export function tradeContext(symbol: string, strategy: StrategySchema | string, 
   };
 }
 
+// A `stop$` that rxjs cannot subscribe to is refused here, not when the stream starts.
+function checkStop(stop$: unknown): void {
+  if (stop$ === undefined) return;
+  try {
+    from(stop$ as never); // lazy: nothing is subscribed or consumed
+  } catch {
+    throw new ArgumentError(
+      `options.stop$ (${showValue(stop$)}) must be an Observable, a Promise or another ObservableInput whose first emission stops the stream gracefully, ` +
+        'e.g. fromEvent(process, "SIGINT") or a Subject; leave it out to run until unsubscribed',
+      { argument: "options.stop$", value: stop$ },
+    );
+  }
+}
+
+// `, which has no read or write` for an object without them; nothing for other values.
+function missingMethods(value: unknown, names: readonly string[]): string {
+  if (typeof value !== "object" || value === null) return "";
+  const missing = names.filter((name) => typeof (value as Record<string, unknown>)[name] !== "function");
+  return missing.length === 0 ? "" : `, which has no ${missing.join(" or ")}`;
+}
+
 // The journal level in force: `trades` when a journal is given without a level, `off` without one.
 function checkJournal(options: LiveOptions): JournalLevel {
   const { journal, journalLevel } = options;
   if (journalLevel !== undefined && !JOURNAL_LEVELS.includes(journalLevel)) {
-    throw new TypeError(`rxtrade: journalLevel (${JSON.stringify(journalLevel)}) must be one of ${JOURNAL_LEVELS.join(", ")}`);
+    throw new ArgumentError(`journalLevel (${JSON.stringify(journalLevel)}) must be one of ${JOURNAL_LEVELS.join(", ")}`, {
+      argument: "options.journalLevel",
+      value: journalLevel,
+    });
   }
   if (journal === undefined) {
     if (journalLevel !== undefined && journalLevel !== "off") {
-      throw new TypeError(
-        `rxtrade: journalLevel ${JSON.stringify(journalLevel)} needs a journal: pass journal: memoryJournal() (or fileJournal(dir) from rxtrade/node, indexedDbJournal() from rxtrade/browser)`,
+      throw new ArgumentError(
+        `journalLevel ${JSON.stringify(journalLevel)} needs a journal: pass journal: memoryJournal() (or fileJournal(dir) from rxtrade/node, indexedDbJournal() from rxtrade/browser)`,
+        { argument: "options.journal", value: journal },
       );
     }
     return "off";
   }
   if (journal === null || typeof journal !== "object" || typeof journal.append !== "function" || typeof journal.read !== "function" || typeof journal.keys !== "function") {
-    throw new TypeError("rxtrade: options.journal must have append(entry), read(key) and keys() (see memoryJournal())");
+    throw new ArgumentError(
+      `options.journal must have append(entry), read(key) and keys() (see memoryJournal()); got ${showValue(journal)}${missingMethods(journal, ["append", "read", "keys"])}`,
+      { argument: "options.journal", value: journal },
+    );
   }
   return journalLevel ?? "trades";
 }

@@ -1,6 +1,7 @@
 import type { Exchange, MarketInterface, OHLCV } from "ccxt";
-import { ExchangeError } from "../errors";
+import { ArgumentError, ExchangeError } from "../errors";
 import { type Candle, type CandleInterval, type ExchangeSchema, intervalMs } from "../model";
+import { showValue } from "../showValue";
 import { toExchangeError } from "./ccxtErrors";
 import { closeMatches, normalizeSymbol } from "./closeMatches";
 
@@ -56,11 +57,18 @@ export interface CcxtExchange extends ExchangeSchema {
  */
 export function ccxtExchange(exchangeOrId: Exchange | string, options: CcxtExchangeOptions = {}): CcxtExchange {
   if (typeof exchangeOrId !== "string" && (exchangeOrId === null || typeof exchangeOrId !== "object" || typeof exchangeOrId.fetchOHLCV !== "function")) {
-    throw new TypeError("rxtrade: ccxtExchange expects a ccxt exchange instance or a ccxt id such as \"binance\"");
+    const given = typeof exchangeOrId === "object" && exchangeOrId !== null ? "an object without fetchOHLCV" : showValue(exchangeOrId);
+    throw new ArgumentError(`ccxtExchange expects a ccxt exchange instance or a ccxt id such as "binance"; got ${given}`, {
+      argument: "exchangeOrId",
+      value: exchangeOrId,
+    });
   }
   const { maxPerRequest } = options;
   if (maxPerRequest !== undefined && !(Number.isInteger(maxPerRequest) && maxPerRequest > 0)) {
-    throw new TypeError(`rxtrade: maxPerRequest must be a positive integer, got ${String(maxPerRequest)}`);
+    throw new ArgumentError(
+      `maxPerRequest must be a positive integer, got ${showValue(maxPerRequest)}; e.g. 1000, or leave it out for the exchange's own page size`,
+      { argument: "options.maxPerRequest", value: maxPerRequest },
+    );
   }
   const id = typeof exchangeOrId === "string" ? exchangeOrId : exchangeOrId.id;
   const exchangeName = options.exchangeName ?? id;

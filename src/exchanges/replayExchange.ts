@@ -1,6 +1,7 @@
 import type { SchedulerLike } from "rxjs";
 import { asyncScheduler } from "rxjs";
-import { type Candle, type CandleInterval, type ExchangeSchema, intervalMs, MINUTE_MS } from "../model";
+import { ArgumentRangeError } from "../errors";
+import { type Candle, CANDLE_INTERVALS, type CandleInterval, type ExchangeSchema, intervalMs, MINUTE_MS } from "../model";
 
 export interface ReplayExchangeOptions {
   /** Default `"replay"`. */
@@ -45,7 +46,12 @@ export function replayExchange(
     exchangeName: options.exchangeName ?? "replay",
     getCandles(_symbol: string, interval: CandleInterval, since: Date, limit: number): Candle[] {
       const width = intervalMs(interval);
-      if (width === undefined) throw new RangeError(`rxtrade: unknown candle interval ${JSON.stringify(interval)}`);
+      if (width === undefined) {
+        throw new ArgumentRangeError(`unknown candle interval ${JSON.stringify(interval)}; use one of ${CANDLE_INTERVALS.join(", ")}`, {
+          argument: "interval",
+          value: interval,
+        });
+      }
       const all = seriesOf(width);
       const time = since.getTime();
       const from = width === MINUTE_MS ? (hint = nearBound(all, time, hint)) : lowerBound(all, time);

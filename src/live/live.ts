@@ -1,10 +1,12 @@
 import { defer, finalize, type Observable, type SchedulerLike, share, Subject, type Subscription, tap } from "rxjs";
 import type { Config } from "../config";
+import { ArgumentError } from "../errors";
 import { performance$ } from "../events";
 import { tradeLoop$ } from "../liveTrade";
 import type { SignalStore, TickResultClosed, TickResultOpened } from "../model";
 import type { Journal, JournalLevel } from "../journal";
 import { getExchange, getStrategy } from "../registry";
+import { showValue } from "../showValue";
 import { memoryStore } from "../stores/memoryStore";
 import { keepOpenedClosed } from "../../operators/keepOpenedClosed";
 import { DEFAULT_MAX_EVENTS, type LiveStatistics, LiveStatisticsCollector } from "./liveStatistics";
@@ -48,7 +50,10 @@ let defaultStore: SignalStore | undefined;
 /** The store the facade uses when a `LiveContext` names none. */
 export function setDefaultStore(store: SignalStore): void {
   if (typeof store?.read !== "function" || typeof store.write !== "function") {
-    throw new TypeError("rxtrade: setDefaultStore needs a store with read(key) and write(key, value)");
+    throw new ArgumentError(
+      `setDefaultStore needs a store with read(key) and write(key, value); got ${showValue(store)}. Give memoryStore(), or fileStore(dir) from rxtrade/node`,
+      { argument: "store", value: store },
+    );
   }
   defaultStore = store;
 }
@@ -68,7 +73,10 @@ let defaultJournal: Journal | null = null;
  */
 export function setDefaultJournal(journal: Journal | null): void {
   if (journal !== null && (typeof journal?.append !== "function" || typeof journal.read !== "function" || typeof journal.keys !== "function")) {
-    throw new TypeError("rxtrade: setDefaultJournal needs a journal with append(entry), read(key) and keys() (e.g. memoryJournal()), or null for none");
+    throw new ArgumentError(
+      `setDefaultJournal needs a journal with append(entry), read(key) and keys() (e.g. memoryJournal()), or null for none; got ${showValue(journal)}`,
+      { argument: "journal", value: journal },
+    );
   }
   defaultJournal = journal;
 }
@@ -173,10 +181,13 @@ function pairOf(symbol: string, strategyName: string): LivePair {
 // Checks the names at once: run and background throw `strategy <name> not found` synchronously.
 function resolve(symbol: string, context: LiveContext): LivePair {
   if (typeof symbol !== "string" || symbol.length === 0) {
-    throw new TypeError(`rxtrade: symbol (${JSON.stringify(symbol)}) must be a non-empty string, e.g. "BTCUSDT"`);
+    throw new ArgumentError(`symbol (${JSON.stringify(symbol)}) must be a non-empty string, e.g. "BTCUSDT"`, { argument: "symbol", value: symbol });
   }
   if (context === null || typeof context !== "object") {
-    throw new TypeError("rxtrade: a LiveContext { strategyName, exchangeName } is required");
+    throw new ArgumentError(
+      `a LiveContext { strategyName, exchangeName } is required, got ${showValue(context)}: e.g. Live.background("BTCUSDT", { strategyName: "my-strategy", exchangeName: "binance" }), with both names registered (addStrategy, addExchange)`,
+      { argument: "context", value: context },
+    );
   }
   getStrategy(context.strategyName);
   getExchange(context.exchangeName);

@@ -3,7 +3,7 @@ import { link, mkdir, readdir, rename, stat, unlink } from "node:fs/promises";
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Low } from "lowdb";
-import { StoreLockedError, StoreReadError, StoreWriteError } from "../errors";
+import { ArgumentRangeError, StoreLockedError, StoreReadError, StoreWriteError } from "../errors";
 import type { SignalStore } from "../model";
 import { serialByKey } from "../stores/keyed";
 import { DurableJsonFile, NotStoreFormat, syncDirectory } from "./durableJsonFile";
@@ -89,7 +89,10 @@ export function fileStore(dir = "./.rxtrade", options: FileStoreOptions = {}): F
   checkMode("fileMode", fileMode);
   checkMode("dirMode", dirMode);
   if (!(Number.isFinite(lockCheckMs) && lockCheckMs > 0)) {
-    throw new RangeError(`rxtrade: fileStore option lockCheckMs (${lockCheckMs}) must be a positive number of milliseconds`);
+    throw new ArgumentRangeError(`fileStore option lockCheckMs (${lockCheckMs}) must be a positive number of milliseconds, e.g. 1000 (the default)`, {
+      argument: "options.lockCheckMs",
+      value: lockCheckMs,
+    });
   }
   const root = resolve(dir);
   // Reads and writes of a key run one at a time, in call order.
@@ -211,7 +214,10 @@ export function fileStore(dir = "./.rxtrade", options: FileStoreOptions = {}): F
 
 function checkMode(name: string, mode: number): void {
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
-    throw new RangeError(`rxtrade: fileStore option ${name} (${mode}) must be permission bits from 0o000 to 0o777, e.g. 0o640`);
+    throw new ArgumentRangeError(`fileStore option ${name} (${mode}) must be permission bits from 0o000 to 0o777, e.g. 0o640`, {
+      argument: `options.${name}`,
+      value: mode,
+    });
   }
 }
 

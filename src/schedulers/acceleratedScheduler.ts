@@ -1,4 +1,6 @@
 import { asyncScheduler, type SchedulerAction, type SchedulerLike, Subscription } from "rxjs";
+import { ArgumentRangeError } from "../errors";
+import { showValue } from "../showValue";
 
 export interface AcceleratedSchedulerOptions {
   /** The scheduler's `now()` when it is created (ms), e.g. the start of a replay. */
@@ -33,8 +35,18 @@ export function acceleratedScheduler(options: AcceleratedSchedulerOptions): Sche
   const base = options.base ?? asyncScheduler;
   const clock: () => number =
     options.base === undefined && typeof globalThis.performance?.now === "function" ? () => performance.now() : () => base.now();
-  if (!(Number.isFinite(speed) && speed > 0)) throw new RangeError(`rxtrade: speed (${speed}) must be a finite number > 0`);
-  if (!Number.isFinite(origin)) throw new RangeError(`rxtrade: origin (${origin}) must be a finite time in ms`);
+  if (!(Number.isFinite(speed) && speed > 0)) {
+    throw new ArgumentRangeError(`speed (${showValue(speed)}) must be a finite number > 0, e.g. 600 (10 simulated minutes per second)`, {
+      argument: "options.speed",
+      value: speed,
+    });
+  }
+  if (!Number.isFinite(origin)) {
+    throw new ArgumentRangeError(`origin (${showValue(origin)}) must be a finite time in ms, e.g. Date.parse("2023-03-01T02:00Z")`, {
+      argument: "options.origin",
+      value: origin,
+    });
+  }
   const start = clock();
   const scheduler: SchedulerLike & { timeScale: number } = {
     // Read by the engine: its time limits and stall limit stay wall-clock lengths (I/O runs in real time).

@@ -1,4 +1,6 @@
 import { type SchedulerAction, type SchedulerLike, Subscription } from "rxjs";
+import { ArgumentRangeError } from "../errors";
+import { showValue } from "../showValue";
 
 export interface PacedSchedulerOptions {
   /** The scheduler's `now()` when it is created (ms), e.g. the start of a replay. */
@@ -97,8 +99,18 @@ class PacedClock implements PacedScheduler {
 
   constructor(options: PacedSchedulerOptions) {
     const { origin, speed } = options;
-    if (!(Number.isFinite(speed) && speed > 0)) throw new RangeError(`rxtrade: speed (${speed}) must be a finite number > 0, e.g. 600 (10 simulated minutes per second)`);
-    if (!Number.isFinite(origin)) throw new RangeError(`rxtrade: origin (${origin}) must be a finite time in ms, e.g. Date.parse("2023-03-01T02:00Z")`);
+    if (!(Number.isFinite(speed) && speed > 0)) {
+      throw new ArgumentRangeError(`speed (${showValue(speed)}) must be a finite number > 0, e.g. 600 (10 simulated minutes per second)`, {
+        argument: "options.speed",
+        value: speed,
+      });
+    }
+    if (!Number.isFinite(origin)) {
+      throw new ArgumentRangeError(`origin (${showValue(origin)}) must be a finite time in ms, e.g. Date.parse("2023-03-01T02:00Z")`, {
+        argument: "options.origin",
+        value: origin,
+      });
+    }
     this.timeScale = speed;
     this.time = origin;
     this.anchorTime = origin;

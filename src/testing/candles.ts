@@ -1,3 +1,4 @@
+import { ArgumentSyntaxError } from "../errors";
 import type { Candle } from "../model";
 import { MINUTE_MS } from "../model";
 
@@ -44,12 +45,21 @@ export function candlesFromMarble(marble: string, values: Readonly<Record<string
   for (const ch of marble) {
     if (ch === " ") continue;
     if (ch === "-") {
-      if (last === undefined) throw new SyntaxError(`rxtrade: price marble ${JSON.stringify(marble)} starts with "-": start with a price`);
+      if (last === undefined) {
+        throw new ArgumentSyntaxError(`price marble ${JSON.stringify(marble)} starts with "-": start with a price`, { argument: "marble", value: marble });
+      }
       prices.push(last);
       continue;
     }
     const price = values[ch];
-    if (price === undefined) throw new SyntaxError(`rxtrade: price marble ${JSON.stringify(marble)} uses ${JSON.stringify(ch)}, which values does not define`);
+    if (price === undefined) {
+      const defined = Object.keys(values);
+      throw new ArgumentSyntaxError(
+        `price marble ${JSON.stringify(marble)} uses ${JSON.stringify(ch)}, which values does not define` +
+          `${defined.length === 0 ? " (it defines none)" : ` (it defines ${defined.join(", ")})`}; add ${JSON.stringify(ch)} to values, or use "-" to repeat the previous price`,
+        { argument: "marble", value: marble },
+      );
+    }
     prices.push(price);
     last = price;
   }

@@ -1,5 +1,7 @@
 import { type SchedulerAction, type SchedulerLike, Subscription } from "rxjs";
 import type { CallWatcher } from "../deadline";
+import { ArgumentRangeError } from "../errors";
+import { showValue } from "../showValue";
 
 /** Options of a `VirtualClock`. */
 export interface VirtualClockOptions {
@@ -55,11 +57,17 @@ export class VirtualClock implements SchedulerLike, CallWatcher {
   constructor(startTime = 0, options: VirtualClockOptions = {}) {
     if (typeof startTime !== "number" || !Number.isFinite(startTime)) {
       const shown = typeof startTime === "string" ? JSON.stringify(startTime) : String(startTime);
-      throw new RangeError(`rxtrade: VirtualClock startTime (${shown}) must be a finite time in ms, e.g. 0 or Date.parse("2023-03-01T00:00:00Z")`);
+      throw new ArgumentRangeError(`VirtualClock startTime (${shown}) must be a finite time in ms, e.g. 0 or Date.parse("2023-03-01T00:00:00Z")`, {
+        argument: "startTime",
+        value: startTime,
+      });
     }
     const { callGraceMs = 1000 } = options;
     if (!(callGraceMs >= 0 && callGraceMs <= 2_147_483_647)) {
-      throw new RangeError(`rxtrade: VirtualClock option callGraceMs (${callGraceMs}) must be a number of ms from 0 to 2147483647`);
+      throw new ArgumentRangeError(
+        `VirtualClock option callGraceMs (${showValue(callGraceMs)}) must be a number of ms from 0 to 2147483647, e.g. 10 for a test whose calls never settle (default 1000)`,
+        { argument: "options.callGraceMs", value: callGraceMs },
+      );
     }
     this.time = startTime;
     this.graceMs = callGraceMs;

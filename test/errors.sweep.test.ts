@@ -1,0 +1,276 @@
+// "Every error rxtrade throws or reports extends RxTradeError" (README, Errors and events), case
+// by case: the argument errors that were plain TypeError / RangeError / SyntaxError (now
+// ArgumentError, ArgumentRangeError, ArgumentSyntaxError: still those built-ins, and
+// RxTradeErrors, naming the argument, its value and the fix), listFileStore's raw ENOENT and
+// ENOTDIR (StoreListError), a listener that throws (ListenerError), and a store whose lock
+// throws, rejects or returns no release (StoreWriteError on error$, exit$ and the stream).
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { from, Subject } from "rxjs";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  acceleratedScheduler,
+  ArgumentError,
+  ArgumentRangeError,
+  ArgumentSyntaxError,
+  exit$,
+  type ExchangeSchema,
+  Live,
+  ListenerError,
+  listenError,
+  listenExit,
+  listenSignal,
+  liveTicks$,
+  liveTrade$,
+  type LockRelease,
+  memoryStore,
+  replayExchange,
+  RxTradeError,
+  setDefaultStore,
+  type SignalStore,
+  StoreListError,
+  StoreLockedError,
+  StoreWriteError,
+  StrategyError,
+  type StrategySchema,
+  tradeContext,
+} from "rxtrade";
+import { ccxtExchange } from "rxtrade/ccxt";
+import { fileStore, listFileStore } from "rxtrade/node";
+import { pacedScheduler } from "rxtrade/service";
+import { candlesFromMarble, candlesFromPrices, marbleExchange, VirtualClock } from "rxtrade/testing";
+
+const TICK = 60_001;
+const config = { CC_AVG_PRICE_CANDLES_COUNT: 1 };
+const candles = candlesFromPrices(Array.from({ length: 100 }, () => 100), { start: -10 * 60_000 });
+const strategy: StrategySchema = { strategyName: "sweep", interval: "1m", getSignal: () => null };
+const exchange: ExchangeSchema = { exchangeName: "sweep-x", getCandles: () => [] };
+
+const thrown = (fn: () => unknown): Error => {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected a throw");
+};
+
+/** What every argument error must be: an RxTradeError, still its 0.1.0 built-in, named, with the argument and its value. */
+function expectArgumentError(
+  error: unknown,
+  expected: { builtIn: ErrorConstructor; name: string; argument: string; value: unknown; message: string },
+): void {
+  expect(error instanceof RxTradeError, `${(error as Error).name}: ${(error as Error).message}`).toBe(true);
+  expect(error).toBeInstanceOf(expected.builtIn);
+  expect(error).toMatchObject({ name: expected.name, argument: expected.argument, message: expected.message });
+  expect((error as { value: unknown }).value).toBe(expected.value);
+}
+const typeError = (argument: string, value: unknown, message: string) => ({ builtIn: TypeError, name: "ArgumentError", argument, value, message });
+const rangeError = (argument: string, value: unknown, message: string) => ({ builtIn: RangeError, name: "ArgumentRangeError", argument, value, message });
+
+describe("liveTrade$ / liveTicks$ / tradeContext arguments: ArgumentError (a TypeError)", () => {
+  it("a bad symbol, missing options or exchange, a bad tickMs", () => {
+    const symbol = thrown(() => liveTrade$("", strategy, { exchange }));
+    expectArgumentError(symbol, typeError("symbol", "", 'rxtrade: symbol ("") must be a non-empty string, e.g. "BTCUSDT"'));
+    expect(symbol).toBeInstanceOf(ArgumentError);
+
+    expectArgumentError(
+      thrown(() => liveTicks$("BTCUSDT", strategy, undefined as never)),
+      typeError("options", undefined, "rxtrade: options are required: liveTrade$(symbol, strategy, { exchange }); got undefined"),
+    );
+    expectArgumentError(
+      thrown(() => liveTrade$("BTCUSDT", strategy, {} as never)),
+      typeError("options.exchange", undefined, "rxtrade: options.exchange is required (an ExchangeSchema or a name registered with addExchange)"),
+    );
+    expectArgumentError(
+      thrown(() => liveTrade$("BTCUSDT", strategy, { exchange, tickMs: 0 })),
+      typeError("options.tickMs", 0, "rxtrade: tickMs (0) must be a finite number of ms > 0, e.g. 60001 (the default)"),
+    );
+    expectArgumentError(
+      thrown(() => tradeContext("BTCUSDT", strategy, { exchange, tickMs: "5" as never })),
+      typeError("options.tickMs", "5", 'rxtrade: tickMs ("5") must be a finite number of ms > 0, e.g. 60001 (the default)'),
+    );
+  });
+
+  it("an invalid store, stop$: 5, scheduler: {} — refused at the call, not when the stream runs", () => {
+    const store = {};
+    expectArgumentError(
+      thrown(() => liveTrade$("BTCUSDT", strategy, { exchange, store: store as SignalStore })),
+      typeError(
+        "options.store",
+        store,
+        "rxtrade: options.store must have read(key) and write(key, value); got an object, which has no read or write. " +
+          "Give memoryStore(), fileStore(dir) from rxtrade/node, or leave it out for a memory store",
+      ),
+    );
+    expectArgumentError(
+      thrown(() => liveTrade$("BTCUSDT", strategy, { exchange, stop$: 5 as never })),
+      typeError(
+        "options.stop$",
+        5,
+        "rxtrade: options.stop$ (5) must be an Observable, a Promise or another ObservableInput whose first emission stops the stream gracefully, " +
+          'e.g. fromEvent(process, "SIGINT") or a Subject; leave it out to run until unsubscribed',
+      ),
+    );
+    const scheduler = {};
+    expectArgumentError(
+      thrown(() => liveTicks$("BTCUSDT", strategy, { exchange, scheduler: scheduler as never })),
+      typeError(
+        "options.scheduler",
+        scheduler,
+        "rxtrade: options.scheduler must be an rxjs scheduler with now() and schedule(work, delay); got an object, which has no now or schedule. " +
+          "Give asyncScheduler (the default, real time), a TestScheduler or new VirtualClock() from rxtrade/testing",
+      ),
+    );
+    expect(thrown(() => tradeContext("BTCUSDT", strategy, { exchange, scheduler: { now: () => 0 } as never })).message).toContain(
+      "got an object, which has no schedule.",
+    );
+  });
+
+  it("every ObservableInput is still a stop$ (a Subject, a Promise, an array), and nothing is subscribed by the check", () => {
+    const clock = new VirtualClock(0);
+    let subscribed = 0;
+    const counted = from([1]).pipe((source) => (subscribed++, source));
+    for (const stop$ of [new Subject<void>(), Promise.resolve(), [1], counted]) {
+      expect(() => tradeContext("BTCUSDT", strategy, { exchange, stop$, scheduler: clock })).not.toThrow();
+    }
+    expect(subscribed).toBe(1); // the pipe ran once, building `counted`; the check subscribed nothing
+  });
+});
+
+describe("the facade, ccxt: ArgumentError (a TypeError)", () => {
+  it('Live.background("A") without a context, Live.run with a bad symbol, setDefaultStore(null)', () => {
+    expectArgumentError(
+      thrown(() => (Live.background as (symbol: string) => unknown)("A")),
+      typeError(
+        "context",
+        undefined,
+        'rxtrade: a LiveContext { strategyName, exchangeName } is required, got undefined: e.g. Live.background("BTCUSDT", { strategyName: "my-strategy", exchangeName: "binance" }), with both names registered (addStrategy, addExchange)',
+      ),
+    );
+    expectArgumentError(
+      thrown(() => Live.run(42 as never, { strategyName: "s", exchangeName: "x" })),
+      typeError("symbol", 42, 'rxtrade: symbol (42) must be a non-empty string, e.g. "BTCUSDT"'),
+    );
+    expectArgumentError(
+      thrown(() => setDefaultStore(null as never)),
+      typeError(
+        "store",
+        null,
+        "rxtrade: setDefaultStore needs a store with read(key) and write(key, value); got null. Give memoryStore(), or fileStore(dir) from rxtrade/node",
+      ),
+    );
+  });
+
+  it("ccxtExchange(null), ccxtExchange({}), maxPerRequest: -1", () => {
+    expectArgumentError(
+      thrown(() => ccxtExchange(null as never)),
+      typeError("exchangeOrId", null, 'rxtrade: ccxtExchange expects a ccxt exchange instance or a ccxt id such as "binance"; got null'),
+    );
+    const notAnExchange = {};
+    expectArgumentError(
+      thrown(() => ccxtExchange(notAnExchange as never)),
+      typeError("exchangeOrId", notAnExchange, 'rxtrade: ccxtExchange expects a ccxt exchange instance or a ccxt id such as "binance"; got an object without fetchOHLCV'),
+    );
+    expectArgumentError(
+      thrown(() => ccxtExchange("binance", { maxPerRequest: -1 })),
+      typeError(
+        "options.maxPerRequest",
+        -1,
+        "rxtrade: maxPerRequest must be a positive integer, got -1; e.g. 1000, or leave it out for the exchange's own page size",
+      ),
+    );
+  });
+});
+
+describe("values out of range: ArgumentRangeError (a RangeError)", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "rxtrade-sweep-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("acceleratedScheduler and pacedScheduler speed and origin", () => {
+    const accelerated = thrown(() => acceleratedScheduler({ origin: 0, speed: 0 }));
+    expectArgumentError(accelerated, rangeError("options.speed", 0, "rxtrade: speed (0) must be a finite number > 0, e.g. 600 (10 simulated minutes per second)"));
+    expect(accelerated).toBeInstanceOf(ArgumentRangeError);
+    expectArgumentError(
+      thrown(() => acceleratedScheduler({ origin: Number.NaN, speed: 1 })),
+      rangeError("options.origin", Number.NaN, 'rxtrade: origin (NaN) must be a finite time in ms, e.g. Date.parse("2023-03-01T02:00Z")'),
+    );
+    expectArgumentError(
+      thrown(() => pacedScheduler({ origin: 0, speed: -2 })),
+      rangeError("options.speed", -2, "rxtrade: speed (-2) must be a finite number > 0, e.g. 600 (10 simulated minutes per second)"),
+    );
+  });
+
+  it("VirtualClock startTime and callGraceMs", () => {
+    expectArgumentError(
+      thrown(() => new VirtualClock(0, { callGraceMs: -1 })),
+      rangeError(
+        "options.callGraceMs",
+        -1,
+        "rxtrade: VirtualClock option callGraceMs (-1) must be a number of ms from 0 to 2147483647, e.g. 10 for a test whose calls never settle (default 1000)",
+      ),
+    );
+    expectArgumentError(
+      thrown(() => new VirtualClock("2023-03-01" as never)),
+      rangeError("startTime", "2023-03-01", 'rxtrade: VirtualClock startTime ("2023-03-01") must be a finite time in ms, e.g. 0 or Date.parse("2023-03-01T00:00:00Z")'),
+    );
+  });
+
+  it("fileStore fileMode, dirMode and lockCheckMs", () => {
+    expectArgumentError(
+      thrown(() => fileStore(dir, { fileMode: 0o1777 })),
+      rangeError("options.fileMode", 0o1777, "rxtrade: fileStore option fileMode (1023) must be permission bits from 0o000 to 0o777, e.g. 0o640"),
+    );
+    expectArgumentError(
+      thrown(() => fileStore(dir, { dirMode: -1 })),
+      rangeError("options.dirMode", -1, "rxtrade: fileStore option dirMode (-1) must be permission bits from 0o000 to 0o777, e.g. 0o640"),
+    );
+    expectArgumentError(
+      thrown(() => fileStore(dir, { lockCheckMs: 0 })),
+      rangeError("options.lockCheckMs", 0, "rxtrade: fileStore option lockCheckMs (0) must be a positive number of milliseconds, e.g. 1000 (the default)"),
+    );
+  });
+
+  it('replayExchange().getCandles with interval "7m"', () => {
+    const replay = replayExchange(candles, new VirtualClock(0));
+    expectArgumentError(
+      thrown(() => replay.getCandles("BTCUSDT", "7m" as never, new Date(-600_000), 2)),
+      rangeError("interval", "7m", 'rxtrade: unknown candle interval "7m"; use one of 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h'),
+    );
+  });
+});
+
+describe("price marbles: ArgumentSyntaxError (a SyntaxError)", () => {
+  it("candlesFromMarble and marbleExchange with a character values does not define, or a leading -", () => {
+    const undefinedCharacter = thrown(() => candlesFromMarble("a-b", { a: 100 }));
+    expectArgumentError(undefinedCharacter, {
+      builtIn: SyntaxError,
+      name: "ArgumentSyntaxError",
+      argument: "marble",
+      value: "a-b",
+      message: 'rxtrade: price marble "a-b" uses "b", which values does not define (it defines a); add "b" to values, or use "-" to repeat the previous price',
+    });
+    expect(undefinedCharacter).toBeInstanceOf(ArgumentSyntaxError);
+    expectArgumentError(thrown(() => marbleExchange("ax", { a: 100 }, new VirtualClock(0))), {
+      builtIn: SyntaxError,
+      name: "ArgumentSyntaxError",
+      argument: "marble",
+      value: "ax",
+      message: 'rxtrade: price marble "ax" uses "x", which values does not define (it defines a); add "x" to values, or use "-" to repeat the previous price',
+    });
+    expectArgumentError(thrown(() => candlesFromMarble("-a", { a: 100 })), {
+      builtIn: SyntaxError,
+      name: "ArgumentSyntaxError",
+      argument: "marble",
+      value: "-a",
+      message: 'rxtrade: price marble "-a" starts with "-": start with a price',
+    });
+  });
+});
+
