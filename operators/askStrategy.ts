@@ -1,12 +1,13 @@
 import { isObservable, Observable, type Unsubscribable } from "rxjs";
 import { type CandleFeed, candleFeed } from "../src/candleFeed";
 import { callWatcherOf, Deadline } from "../src/deadline";
-import { CallTimeoutError, StrategyError } from "../src/errors";
+import { ArgumentRangeError, CallTimeoutError, StrategyError } from "../src/errors";
 import { emit } from "../src/events";
 import type { TickRecorder } from "../src/journalWriter";
 import { isDeferred, settle } from "../src/maybeAsync";
-import { type Candle, type CandleInterval, intervalMs, type SignalContext } from "../src/model";
+import { type Candle, CANDLE_INTERVALS, type CandleInterval, intervalMs, type SignalContext } from "../src/model";
 import { normalizeCandles } from "../src/pricing";
+import { showValue } from "../src/showValue";
 import { createSignal, type SignalState } from "../src/signal";
 import type { TradeContext } from "../src/tradeContext";
 
@@ -192,7 +193,7 @@ export class AskStrategy {
   ): CandleFeed<Candle[]> | undefined {
     const width = intervalMs(interval);
     if (width === undefined || !Number.isSafeInteger(limit) || limit <= 0) {
-      error(new RangeError(`rxtrade: ${name}(${JSON.stringify(interval)}, ${limit}): unknown interval or limit not a positive integer`));
+      error(candlesArgumentError(name, interval, limit, width === undefined));
       return undefined;
     }
     if (this.listener === undefined || this.at !== at) {
@@ -228,4 +229,15 @@ export class AskStrategy {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+// `candles$("1m", "3"): limit ("3") must be …`: the call as written, then each argument that is wrong.
+function candlesArgumentError(name: string, interval: unknown, limit: unknown, badInterval: boolean): ArgumentRangeError {
+  const call = `${name}(${showValue(interval)}, ${showValue(limit)})`;
+  const badLimit = !(typeof limit === "number" && Number.isSafeInteger(limit) && limit > 0);
+  const problems = [
+    ...(badInterval ? [`interval ${showValue(interval)} is not a candle interval; use one of ${CANDLE_INTERVALS.join(", ")}`] : []),
+    ...(badLimit ? [`limit (${showValue(limit)}) must be a positive integer, the number of closed candles wanted, e.g. 21`] : []),
+  ];
+  return new ArgumentRangeError(`${call}: ${problems.join("; ")}`, badInterval ? { argument: "interval", value: interval } : { argument: "limit", value: limit });
 }

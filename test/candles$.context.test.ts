@@ -101,7 +101,7 @@ describe("ctx.candles$", () => {
     });
   });
 
-  it("an unknown interval or a bad limit is a StrategyError (cause RangeError), an idle tick, and the stream goes on", () => {
+  it("an unknown interval or a bad limit is a StrategyError (cause ArgumentRangeError, a RangeError), an idle tick, and the stream goes on", () => {
     const scheduler = newScheduler();
     const errors = errorsAt(scheduler);
     let call = 0;
@@ -123,8 +123,18 @@ describe("ctx.candles$", () => {
       );
     });
     expect(errors).toEqual([
-      ["StrategyError", 0, "RangeError", 'rxtrade: getSignal of bad-request failed for BTCUSDT: rxtrade: candles$("7m", 2): unknown interval or limit not a positive integer'],
-      ["StrategyError", TICK, "RangeError", 'rxtrade: getSignal of bad-request failed for BTCUSDT: rxtrade: candles$("1m", 0): unknown interval or limit not a positive integer'],
+      [
+        "StrategyError",
+        0,
+        "ArgumentRangeError",
+        'rxtrade: getSignal of bad-request failed for BTCUSDT: rxtrade: candles$("7m", 2): interval "7m" is not a candle interval; use one of 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h',
+      ],
+      [
+        "StrategyError",
+        TICK,
+        "ArgumentRangeError",
+        'rxtrade: getSignal of bad-request failed for BTCUSDT: rxtrade: candles$("1m", 0): limit (0) must be a positive integer, the number of closed candles wanted, e.g. 21',
+      ],
     ]);
   });
 

@@ -274,3 +274,53 @@ describe("price marbles: ArgumentSyntaxError (a SyntaxError)", () => {
   });
 });
 
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  while (cleanups.length > 0) cleanups.pop()?.();
+});
+
+/** The errors on error$ (and exit$) while `run` runs. */
+function collect(): { errors: Error[]; exits: Error[] } {
+  const errors: Error[] = [];
+  const exits: Error[] = [];
+  cleanups.push(listenError((error) => errors.push(error)));
+  const subscription = exit$.subscribe((error) => exits.push(error));
+  cleanups.push(() => subscription.unsubscribe());
+  return { errors, exits };
+}
+
+describe("ctx.candles$ / ctx.getCandles arguments", () => {
+  it('candles$("1m", "3") shows the string quoted and says the limit is wrong; "7m" says the interval is; both wrong, both are named', async () => {
+    const { errors } = collect();
+    const clock = new VirtualClock(0);
+    const requests: Array<(ctx: Parameters<StrategySchema["getSignal"]>[2]) => unknown> = [
+      (ctx) => ctx.candles$("1m", "3" as never),
+      (ctx) => ctx.candles$("7m" as never, 2),
+      (ctx) => ctx.getCandles("2m" as never, 1.5),
+    ];
+    let call = 0;
+    const asking: StrategySchema = { strategyName: "sweep-candles", interval: "1m", getSignal: (_s, _w, ctx) => requests[call++]?.(ctx) as null };
+    const subscription = liveTrade$("BTCUSDT", asking, { exchange: replayExchange(candles, clock), scheduler: clock, config }).subscribe();
+    cleanups.push(() => subscription.unsubscribe());
+    await clock.flushAsync(2 * TICK);
+    expect(errors.map((e) => e.name)).toEqual(["StrategyError", "StrategyError", "StrategyError"]);
+    const causes = errors.map((e) => (e as StrategyError).cause as Error);
+    for (const cause of causes) {
+      expect(cause).toBeInstanceOf(RangeError);
+      expect(cause instanceof RxTradeError).toBe(true);
+      expect(cause.name).toBe("ArgumentRangeError");
+    }
+    expect(causes.map((c) => c.message)).toEqual([
+      'rxtrade: candles$("1m", "3"): limit ("3") must be a positive integer, the number of closed candles wanted, e.g. 21',
+      'rxtrade: candles$("7m", 2): interval "7m" is not a candle interval; use one of 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h',
+      'rxtrade: getCandles("2m", 1.5): interval "2m" is not a candle interval; use one of 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h; ' +
+        "limit (1.5) must be a positive integer, the number of closed candles wanted, e.g. 21",
+    ]);
+    expect(causes.map((c) => [(c as ArgumentRangeError).argument, (c as ArgumentRangeError).value])).toEqual([
+      ["limit", "3"],
+      ["interval", "7m"],
+      ["interval", "2m"],
+    ]);
+  });
+});
+
