@@ -324,3 +324,38 @@ describe("ctx.candles$ / ctx.getCandles arguments", () => {
   });
 });
 
+describe("listFileStore of a folder it cannot list: StoreListError", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "rxtrade-sweep-list-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("a missing folder (ENOENT) and a file (ENOTDIR), with the path, the code and the fix", async () => {
+    const missing = join(dir, "no-such-store");
+    const gone = await listFileStore(missing).catch((error: unknown) => error);
+    expect(gone instanceof RxTradeError).toBe(true);
+    expect(gone).toBeInstanceOf(StoreListError);
+    expect(gone).toMatchObject({
+      name: "StoreListError",
+      path: missing,
+      code: "ENOENT",
+      message: `rxtrade: cannot list the store folder ${missing}: it does not exist (nothing was stored there yet, or a typo); give the folder a fileStore writes to, as passed to fileStore(dir), e.g. ./.rxtrade`,
+    });
+    expect(((gone as Error).cause as NodeJS.ErrnoException).code).toBe("ENOENT");
+
+    const file = join(dir, "a-file");
+    await writeFile(file, "not a folder");
+    const notFolder = await listFileStore(file).catch((error: unknown) => error);
+    expect(notFolder instanceof RxTradeError).toBe(true);
+    expect(notFolder).toMatchObject({
+      name: "StoreListError",
+      path: file,
+      code: "ENOTDIR",
+      message: `rxtrade: cannot list the store folder ${file}: it is a file, not a folder; give the folder passed to fileStore(dir), e.g. ./.rxtrade`,
+    });
+  });
+});
+

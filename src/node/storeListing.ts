@@ -1,5 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { StoreListError } from "../errors";
 import { envelopeProblem, fileNameOf } from "./fileStore";
 import { inspectLock, type LockInspection } from "./lockFile";
 
@@ -36,7 +37,8 @@ const QUARANTINED = /^[^.].*-[0-9a-f]{16}\.json\.corrupt-/;
  * Lists what a `fileStore` folder holds, read-only: each key with its data file's value (or why
  * it cannot be read) and its lock file's holder, judged as `lock` would judge it (running, proven
  * gone, or unknown). Nothing is written, created, moved aside or taken over, so a running stream
- * is not disturbed. Rejects when the folder cannot be read (`ENOENT` when it does not exist).
+ * is not disturbed. Rejects with a `StoreListError` when the folder cannot be read (its `code`
+ * `ENOENT` when it does not exist, `ENOTDIR` when it is a file).
  *
  * @example
  * import { listFileStore } from "rxtrade/node";
@@ -46,7 +48,9 @@ const QUARANTINED = /^[^.].*-[0-9a-f]{16}\.json\.corrupt-/;
  */
 export async function listFileStore(dir: string): Promise<FileStoreListing> {
   const root = resolve(dir);
-  const names = await readdir(root);
+  const names = await readdir(root).catch((error: unknown) => {
+    throw listError(root, error);
+  });
   const present = new Set(names);
   const quarantined: string[] = [];
   const dataFiles = new Set<string>();
@@ -58,6 +62,18 @@ export async function listFileStore(dir: string): Promise<FileStoreListing> {
   const keys = await Promise.all([...dataFiles].map((name) => listKey(root, name, present)));
   keys.sort((a, b) => (a.key === undefined) !== (b.key === undefined) ? (a.key === undefined ? 1 : -1) : compare(a.key ?? a.path, b.key ?? b.path));
   return { dir: root, keys, quarantined: quarantined.sort(compare) };
+}
+
+// The folder's system error, typed, with what to do about it.
+function listError(root: string, cause: unknown): StoreListError {
+  const code = (cause as NodeJS.ErrnoException | null)?.code;
+  const message =
+    code === "ENOENT"
+      ? `it does not exist (nothing was stored there yet, or a typo); give the folder a fileStore writes to, as passed to fileStore(dir), e.g. ./.rxtrade`
+      : code === "ENOTDIR"
+        ? `it is a file, not a folder; give the folder passed to fileStore(dir), e.g. ./.rxtrade`
+        : `${(cause as Error)?.message ?? String(cause)}; check that it is a folder this process may read`;
+  return new StoreListError({ path: root, message, code, cause });
 }
 
 async function listKey(root: string, name: string, present: ReadonlySet<string>): Promise<ListedKey> {
