@@ -67,8 +67,13 @@ function describeParseError(error: Error & { code?: string }, flags: FlagDefinit
   const example = examples[flag.replace(/^-+/, "")];
   switch (error.code) {
     case "ERR_PARSE_ARGS_UNKNOWN_OPTION": {
-      const near = closestFlag(flag, Object.keys(flags));
-      return `unknown flag ${flag}${near === undefined ? "" : `; did you mean --${near}?`}`;
+      // The flag as given (`--yes:m`, not `--yes`), up to the quote that ends it.
+      const given = /^Unknown option '(.*?)'(?:\.|$)/s.exec(error.message)?.[1] ?? flag;
+      const names = Object.keys(flags);
+      // `--yes:m`: a known flag with something stuck to it.
+      const stem = /^--([\w-]+)/.exec(given)?.[1];
+      const near = stem !== undefined && stem !== given.slice(2) && names.includes(stem) ? stem : closestFlag(given, names);
+      return `unknown flag ${given}${near === undefined ? "" : `; did you mean --${near}?`}`;
     }
     case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
       return `unexpected argument ${JSON.stringify(quoted)}; every value goes after its flag, e.g. --speed 120`;
