@@ -1,4 +1,5 @@
 import { Subject, type Observable } from "rxjs";
+import { ListenerError } from "./errors";
 import type { TickResult } from "./model";
 
 /** One tick of one stream, for latency monitoring. */
@@ -109,8 +110,9 @@ export function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-// A listener that throws is reported on error$ and stays subscribed; an error$ listener that
-// throws is logged (reporting it on error$ again could loop).
+// A listener that throws is reported on error$, as a ListenerError with what it threw in
+// `cause`, and stays subscribed; an error$ listener that throws is logged (reporting it on
+// error$ again could loop).
 function guarded<T>(fn: (value: T) => void, onThrow: (error: unknown) => void): (value: T) => void {
   return (value) => {
     try {
@@ -121,16 +123,16 @@ function guarded<T>(fn: (value: T) => void, onThrow: (error: unknown) => void): 
   };
 }
 
-function listen<T>(source$: Observable<T>, fn: (value: T) => void): () => void {
-  const subscription = source$.subscribe(guarded(fn, emit.error));
+function listen<T>(source$: Observable<T>, fn: (value: T) => void, name: string): () => void {
+  const subscription = source$.subscribe(guarded(fn, (error) => emit.error(new ListenerError(name, error))));
   return () => subscription.unsubscribe();
 }
 
-export const listenSignal = (fn: (result: TickResult) => void) => listen(signal$, fn);
-export const listenSignalLive = (fn: (result: TickResult) => void) => listen(signalLive$, fn);
-export const listenPerformance = (fn: (event: PerformanceEvent) => void) => listen(performance$, fn);
-export const listenDoneLive = (fn: (event: DoneEvent) => void) => listen(doneLive$, fn);
-export const listenExit = (fn: (error: Error) => void) => listen(exit$, fn);
+export const listenSignal = (fn: (result: TickResult) => void) => listen(signal$, fn, "listenSignal");
+export const listenSignalLive = (fn: (result: TickResult) => void) => listen(signalLive$, fn, "listenSignalLive");
+export const listenPerformance = (fn: (event: PerformanceEvent) => void) => listen(performance$, fn, "listenPerformance");
+export const listenDoneLive = (fn: (event: DoneEvent) => void) => listen(doneLive$, fn, "listenDoneLive");
+export const listenExit = (fn: (error: Error) => void) => listen(exit$, fn, "listenExit");
 export function listenError(fn: (error: Error) => void): () => void {
   const subscription = error$.subscribe(
     guarded(fn, (error) => logger.error("rxtrade: an error$ listener threw", error)),
@@ -142,12 +144,16 @@ export function listenError(fn: (error: Error) => void): () => void {
 export function listenSignalLiveOnce(filter: (result: TickResult) => boolean, fn: (result: TickResult) => void): () => void {
   let done = false;
   let unsubscribe: (() => void) | undefined;
-  unsubscribe = listen(signalLive$, (result) => {
-    if (done || !filter(result)) return;
-    done = true;
-    unsubscribe?.();
-    fn(result);
-  });
+  unsubscribe = listen(
+    signalLive$,
+    (result) => {
+      if (done || !filter(result)) return;
+      done = true;
+      unsubscribe?.();
+      fn(result);
+    },
+    "listenSignalLiveOnce",
+  );
   if (done) unsubscribe();
   return unsubscribe;
 }

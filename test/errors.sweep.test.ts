@@ -359,3 +359,52 @@ describe("listFileStore of a folder it cannot list: StoreListError", () => {
   });
 });
 
+describe("a listener that throws: ListenerError on error$, the original in cause", () => {
+  it("a listenSignal listener; it stays subscribed and the loop goes on", () => {
+    const { errors } = collect();
+    const clock = new VirtualClock(0);
+    const boom = new Error("listener boom");
+    let heard = 0;
+    cleanups.push(
+      listenSignal((result) => {
+        if (result.strategyName !== "sweep-listener") return;
+        heard++;
+        throw boom;
+      }),
+    );
+    const listened: StrategySchema = { strategyName: "sweep-listener", interval: "1m", getSignal: () => null };
+    const subscription = liveTicks$("BTCUSDT", listened, { exchange: replayExchange(candles, clock), scheduler: clock, config }).subscribe();
+    cleanups.push(() => subscription.unsubscribe());
+    clock.flush(TICK);
+    expect(heard).toBe(2);
+    expect(errors).toHaveLength(2);
+    for (const error of errors) {
+      expect(error instanceof RxTradeError).toBe(true);
+      expect(error).toBeInstanceOf(ListenerError);
+      expect(error).toMatchObject({
+        name: "ListenerError",
+        listener: "listenSignal",
+        cause: boom,
+        message: "rxtrade: a listenSignal listener threw: listener boom; it stays subscribed (catch inside the listener to handle its own errors)",
+      });
+    }
+  });
+
+  it("a listenExit listener that throws a string", () => {
+    const { errors } = collect();
+    cleanups.push(
+      listenExit(() => {
+        throw "not an Error";
+      }),
+    );
+    // A key holding what is not a stream's state ends the stream (StoreConflictError on exit$).
+    const store: SignalStore = { read: () => ({ not: "a signal" }), write: () => undefined };
+    const clock = new VirtualClock(0);
+    liveTrade$("BTCUSDT", strategy, { exchange: replayExchange(candles, clock), store, scheduler: clock }).subscribe({ error: () => undefined });
+    expect(errors.map((e) => e.name)).toEqual(["StoreConflictError", "ListenerError"]);
+    const listener = errors.find((e) => e.name === "ListenerError");
+    expect(listener).toMatchObject({ listener: "listenExit", cause: "not an Error" });
+    expect(listener?.message).toBe('rxtrade: a listenExit listener threw: "not an Error"; it stays subscribed (catch inside the listener to handle its own errors)');
+  });
+});
+

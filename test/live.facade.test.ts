@@ -793,7 +793,9 @@ describe("events", () => {
     const cancel = Live.background(SYMBOL, f.ctx);
     f.clock.flush(at(2));
     expect(calls).toBe(3);
-    expect(errors.map((e) => e.message)).toEqual(["listener boom 1", "listener boom 2", "listener boom 3"]);
+    // Typed: a ListenerError each, what the listener threw in `cause`.
+    expect(errors.map((e) => e.name)).toEqual(["ListenerError", "ListenerError", "ListenerError"]);
+    expect(errors.map((e) => (e.cause as Error).message)).toEqual(["listener boom 1", "listener boom 2", "listener boom 3"]);
     expect(viaObservable).toEqual(errors);
     expect(others).toEqual(["idle", "idle", "idle"]);
     expect(await statusOf(SYMBOL, f.name)).toBe("running");
