@@ -1,8 +1,9 @@
 import { type MonoTypeOperatorFunction, Observable, type Subscriber, type Subscription } from "rxjs";
-import { CallTimeoutError, StoreLockedError } from "../src/errors";
+import { CallTimeoutError, RxTradeError, StoreLockedError, StoreWriteError } from "../src/errors";
 import { emit } from "../src/events";
 import { attempt } from "../src/maybeAsync";
 import type { LockRelease, SignalStore } from "../src/model";
+import { showValue } from "../src/showValue";
 import type { TradeContext } from "../src/tradeContext";
 import { ChainSubscriber } from "./chainSubscriber";
 
@@ -10,9 +11,11 @@ import { ChainSubscriber } from "./chainSubscriber";
  * Takes the store's lock on the stream's key (when the store has `lock`) before subscribing
  * to the source, and releases it when the stream completes, errors or is unsubscribed — also
  * when it is unsubscribed while `lock` is still pending. Put it outside `retryAfter`: a retried
- * tick keeps the lock. A lock failure (`StoreLockedError`), or a `lock` that has not settled
- * within CC_STORE_TIMEOUT_SECONDS, is reported on `error$` and ends the stream. The lock is
- * released before an end is passed on, so whoever hears of it can lock the key again.
+ * tick keeps the lock. A refusal (`StoreLockedError`: another holder), a `lock` that has not
+ * settled within CC_STORE_TIMEOUT_SECONDS (`StoreLockedError`), a `lock` that threw or rejected
+ * with an error of its own or returned something other than a release function
+ * (`StoreWriteError`, the original in `cause`) is reported on `error$` and ends the stream. The
+ * lock is released before an end is passed on, so whoever hears of it can lock the key again.
  *
  * A lock the store reports lost (`LockRelease.onLost`: its lock file deleted or replaced, a
  * lease expired) ends the stream at once with that error, on `error$` too: the source is torn
@@ -54,14 +57,32 @@ export function lockKey<T>(context: Pick<TradeContext, "store" | "key" | "schedu
         const pending = attempt(
           () => lock(key),
           (release) => {
+            if (typeof release !== "function") {
+              settle();
+              if (timedOut) return;
+              const error = new StoreWriteError({
+                key,
+                message:
+                  `cannot lock ${key}: store.lock returned ${showValue(release)}; it must return (or resolve to) the release, ` +
+                  "a function that unlocks the key (LockRelease); the stream ends",
+              });
+              emit.error(error);
+              subscriber.error(error);
+              return;
+            }
             // Released before the next in line is woken: it must find the key free.
-            if (subscriber.closed || timedOut) releaseSafely(release);
+            if (subscriber.closed || timedOut) releaseSafely(release, key);
             settle();
-            if (!subscriber.closed && !timedOut) source.subscribe(new LockSubscriber(subscriber, release));
+            if (!subscriber.closed && !timedOut) source.subscribe(new LockSubscriber(subscriber, release, key));
           },
-          (error) => {
+          (failure) => {
             settle();
             if (timedOut) return;
+            // A refusal from the store (StoreLockedError) stays as it is; a failure of its own is typed.
+            const error =
+              failure instanceof RxTradeError
+                ? failure
+                : new StoreWriteError({ key, cause: failure, message: `cannot lock ${key}: store.lock failed: ${describe(failure)}; the stream ends (check the store)` });
             emit.error(error);
             subscriber.error(error);
           },
@@ -128,13 +149,20 @@ class LockSubscriber<T> extends ChainSubscriber<T> {
   constructor(
     destination: Subscriber<T>,
     private readonly release: LockRelease,
+    private readonly key: string,
   ) {
     super(destination);
     if (typeof release.onLost === "function") {
       try {
         this.stopWatching = release.onLost((error) => this.lost(error));
       } catch (error) {
-        emit.error(error);
+        emit.error(
+          new StoreWriteError({
+            key,
+            cause: error,
+            message: `cannot watch the lock of ${key}: its release's onLost threw: ${describe(error)}; trading goes on, but a loss of the lock will not be noticed`,
+          }),
+        );
       }
     }
   }
@@ -157,10 +185,14 @@ class LockSubscriber<T> extends ChainSubscriber<T> {
   }
 
   // The key is someone else's now: stop trading it before anything else happens.
-  private lost(error: Error): void {
+  private lost(loss: unknown): void {
     if (this.closed) return;
     const out = this.out;
     this.unsubscribe();
+    const error =
+      loss instanceof RxTradeError
+        ? loss
+        : new StoreLockedError({ key: this.key, cause: loss, message: `${this.key} lost its lock: ${describe(loss)}; the stream ends (another holder may own the key now)` });
     emit.error(error);
     out.error(error);
   }
@@ -169,14 +201,20 @@ class LockSubscriber<T> extends ChainSubscriber<T> {
     if (!this.held) return;
     this.held = false;
     this.stopWatching?.();
-    releaseSafely(this.release);
+    releaseSafely(this.release, this.key);
   }
 }
 
-function releaseSafely(release: () => void): void {
+function releaseSafely(release: () => void, key: string): void {
   try {
     release();
   } catch (error) {
-    emit.error(error);
+    emit.error(
+      new StoreWriteError({ key, cause: error, message: `cannot unlock ${key}: its release threw: ${describe(error)}; the key may stay locked until the store frees it` }),
+    );
   }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : showValue(error);
 }

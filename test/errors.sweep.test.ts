@@ -408,3 +408,90 @@ describe("a listener that throws: ListenerError on error$, the original in cause
   });
 });
 
+describe("a store whose lock fails: StoreWriteError on error$, exit$ and the stream", () => {
+  const KEY = "BTCUSDT:sweep";
+  function run(store: SignalStore, clock = new VirtualClock(0)): { ended: () => unknown; errors: Error[]; exits: Error[] } {
+    const seen = collect();
+    let ended: unknown;
+    const subscription = liveTrade$("BTCUSDT", strategy, { exchange: replayExchange(candles, clock), store, scheduler: clock, config }).subscribe({
+      error: (error) => (ended = error),
+    });
+    cleanups.push(() => subscription.unsubscribe());
+    return { ended: () => ended, ...seen };
+  }
+
+  it("a lock that throws: the original is the cause", () => {
+    const disk = new Error("disk on fire");
+    const { ended, errors, exits } = run({
+      ...memoryStore(),
+      lock: () => {
+        throw disk;
+      },
+    });
+    const error = ended();
+    expect(error instanceof RxTradeError).toBe(true);
+    expect(error).toBeInstanceOf(StoreWriteError);
+    expect(error).toMatchObject({ key: KEY, cause: disk, message: `rxtrade: cannot lock ${KEY}: store.lock failed: disk on fire; the stream ends (check the store)` });
+    expect(errors).toEqual([error]);
+    expect(exits).toEqual([error]);
+  });
+
+  it("a lock that rejects", async () => {
+    const { ended, errors, exits } = run({ ...memoryStore(), lock: () => Promise.reject(new Error("EACCES: lock file")) });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(ended()).toBeInstanceOf(StoreWriteError);
+    expect((ended() as Error).message).toBe(`rxtrade: cannot lock ${KEY}: store.lock failed: EACCES: lock file; the stream ends (check the store)`);
+    expect(errors).toEqual([ended()]);
+    expect(exits).toEqual([ended()]);
+  });
+
+  it("a lock that returns 5 instead of a release: the stream ends at once, naming what lock must return", () => {
+    const { ended, errors, exits } = run({ ...memoryStore(), lock: () => 5 as never });
+    const error = ended();
+    expect(error instanceof RxTradeError).toBe(true);
+    expect(error).toBeInstanceOf(StoreWriteError);
+    expect((error as Error).message).toBe(
+      `rxtrade: cannot lock ${KEY}: store.lock returned 5; it must return (or resolve to) the release, a function that unlocks the key (LockRelease); the stream ends`,
+    );
+    expect(errors).toEqual([error]);
+    expect(exits).toEqual([error]);
+  });
+
+  it("a refusal the store types itself (StoreLockedError) is passed on as it is", () => {
+    const refusal = new StoreLockedError({ key: KEY, pid: 4242 });
+    const { ended } = run({
+      ...memoryStore(),
+      lock: () => {
+        throw refusal;
+      },
+    });
+    expect(ended()).toBe(refusal);
+  });
+
+  it("a release that throws, and a lock lost with a plain Error: typed too", () => {
+    const clock = new VirtualClock(0);
+    let lose: ((error: Error) => void) | undefined;
+    const release: LockRelease = Object.assign(
+      () => {
+        throw new Error("unlock failed");
+      },
+      {
+        onLost(listener: (error: Error) => void) {
+          lose = listener;
+          return () => (lose = undefined);
+        },
+      },
+    );
+    const { ended, errors } = run({ ...memoryStore(), lock: () => release }, clock);
+    clock.flush(TICK);
+    expect(ended()).toBeUndefined();
+    const leaseGone = new Error("lease expired");
+    lose?.(leaseGone);
+    expect(ended()).toBeInstanceOf(StoreLockedError);
+    expect(ended()).toMatchObject({ key: KEY, cause: leaseGone, message: `rxtrade: ${KEY} lost its lock: lease expired; the stream ends (another holder may own the key now)` });
+    const unlock = errors.find((e) => e.message.includes("cannot unlock"));
+    expect(unlock).toBeInstanceOf(StoreWriteError);
+    expect(unlock?.message).toBe(`rxtrade: cannot unlock ${KEY}: its release threw: unlock failed; the key may stay locked until the store frees it`);
+    for (const error of errors) expect(error instanceof RxTradeError, error.message).toBe(true);
+  });
+});
