@@ -3,10 +3,23 @@
 // the demo writes its report to its own folder (./dump/demo), so `rxtrade live` on the same
 // symbol and strategy no longer overwrites it; `store clear` without a terminal and without
 // --yes is a usage error (exit 2) before the key's lock is looked at.
+import { mkdtemp, rm } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeState } from "rxtrade";
+import { fileStore } from "rxtrade/node";
 import { main } from "../src/cli/main";
 import { Terminal } from "../src/cli/terminal";
+
+let work: string;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), "rxtrade-review10-nits-"));
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
 
 /** `main` in this process; stdin a terminal or not. */
 async function inProcess(args: string[], tty = false): Promise<{ code: number; out: string; err: string }> {
@@ -26,5 +39,43 @@ describe("an unknown flag is named as it was given", () => {
     [["demo", "--it's"], "rxtrade demo: unknown flag --it's"],
   ])("rxtrade %j", async (args, message) => {
     expect(await inProcess(args)).toEqual({ code: 2, out: "", err: `${message}\nRun '${message.split(":")[0]} --help' for the flags.\n` });
+  });
+});
+
+describe("rxtrade store clear on a key a running process holds", () => {
+  it("without a terminal and without --yes: exit 2 (the command line is wrong) before the lock is looked at; with --yes, or on a terminal: exit 1, locked", async () => {
+    const dir = await mkdtemp(join(work, "locked-"));
+    const store = fileStore(dir);
+    const T = Date.parse("2023-03-01T03:23:00Z");
+    const key = "BTCUSDT:momentum";
+    const signal = { id: "e7be98dd-5c1a-4b9e-9f3e-2d7c1a0b4e61", position: "long", priceOpen: 23423.17, priceTakeProfit: 23657.4, priceStopLoss: 23188.94, minuteEstimatedTime: 60, note: "", symbol: "BTCUSDT", strategyName: "momentum", exchangeName: "replay", scheduledAt: T, pendingAt: T } as const;
+    await store.write(key, encodeState({ status: "opened", signal }));
+    // This process holds the key, as a run does.
+    const release = await store.lock(key);
+    try {
+      expect(await inProcess(["store", "clear", key, "--store", dir])).toEqual({
+        code: 2,
+        out: "",
+        err:
+          `rxtrade store: not asking for a confirmation without a terminal: pass --yes to remove ${key} from ${dir}; it holds opened signal ${signal.id} (long @ 23423.17 on replay, since 2023-03-01 03:23 UTC)\n` +
+          "Run 'rxtrade store --help' for the flags.\n",
+      });
+      const locked = `rxtrade store: cannot clear ${key}: it is locked by process ${process.pid} on host ${hostname()}, which is running`;
+      const withYes = await inProcess(["store", "clear", key, "--store", dir, "--yes"]);
+      expect(withYes.code).toBe(1);
+      expect(withYes.err.startsWith(locked)).toBe(true);
+      // On a terminal nothing is asked: the answer could not change the refusal.
+      const onTerminal = await inProcess(["store", "clear", key, "--store", dir], true);
+      expect(onTerminal.code).toBe(1);
+      expect(onTerminal.err.startsWith(locked)).toBe(true);
+      expect(await store.read(key)).toMatchObject({ status: "opened" });
+    } finally {
+      release();
+    }
+  });
+
+  it("the help says the same order", async () => {
+    const { out } = await inProcess(["store", "--help"]);
+    expect(out).toContain("2 a wrong command line (an unknown key; clear without --yes when nothing can ask) — checked\n    first: a wrong command line is exit 2 even for a key that is locked\n");
   });
 });

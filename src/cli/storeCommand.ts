@@ -56,7 +56,8 @@ Flags
 
 Exit codes
   0 done, 1 not removed (the key is locked by a running process, or the answer was no),
-  2 a wrong command line (an unknown key, clear without --yes when nothing can ask)
+  2 a wrong command line (an unknown key; clear without --yes when nothing can ask) — checked
+    first: a wrong command line is exit 2 even for a key that is locked
 `;
 
 /** `rxtrade store list|clear`: what a `fileStore` folder holds, and removing one key of it. */
@@ -116,16 +117,17 @@ async function clearCommand(args: readonly string[], terminal: Terminal): Promis
   const entry = listing.keys.find((listed) => listed.path === path);
   if (entry === undefined) throw new UsageError("store", unknownKey(key, listing, dir));
 
+  const what = holdsText(entry);
+  // A wrong command line is exit 2 before anything else is looked at, the key's lock included.
+  if (!flags.yes && !terminal.interactive) {
+    throw new UsageError("store", `not asking for a confirmation without a terminal: pass --yes to remove ${visible(key)} from ${visible(dir)}; it holds ${what}`);
+  }
   const refusal = lockRefusal(key, entry);
   if (refusal !== undefined) {
     terminal.warn(refusal);
     return EXIT.failed;
   }
-  const what = holdsText(entry);
   if (!flags.yes) {
-    if (!terminal.interactive) {
-      throw new UsageError("store", `not asking for a confirmation without a terminal: pass --yes to remove ${visible(key)} from ${visible(dir)}; it holds ${what}`);
-    }
     const { state } = stateOf(entry);
     const warning = state === "opened" || state === "scheduled" ? "; rxtrade will no longer monitor that signal" : "";
     const answer = await terminal.ask(`Remove ${visible(key)} from ${visible(displayPath(listing.dir))}? It holds ${what}${warning}. [y/N] `);
