@@ -136,7 +136,7 @@ function comparable(text: string): string {
     .filter((line) => !line.startsWith("status "))
     .map((line) =>
       line
-        .replace(/ · [\d.]+ simulated min\/s \(a \d+ ms tick every [\d.]+ ms\)$/, " · <pace>")
+        .replace(/ · [\d.]+ simulated min\/s \(a \d+ ms tick every [\d.]+ (?:ms|µs)\)$/, " · <pace>")
         .replace(/^(strategy \S+ · store )\/\S*/, "$1<store>")
         .replace(/^Store: \/\S*/, "Store: <store>")
         .replace(/^Report: \/\S*/, "Report: <report>"),

@@ -5,20 +5,24 @@
 // --yes is a usage error (exit 2) before the key's lock is looked at.
 import { mkdtemp, rm } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeState } from "rxtrade";
 import { fileStore } from "rxtrade/node";
+import { wallPeriod } from "../src/cli/format";
 import { main } from "../src/cli/main";
 import { Terminal } from "../src/cli/terminal";
+import { bundle, run } from "./fixtures/processHarness";
 
 let work: string;
+let cli: string[];
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), "rxtrade-review10-nits-"));
-});
+  [cli, work] = await Promise.all([bundle("src/cli/index.ts"), mkdtemp(join(tmpdir(), "rxtrade-review10-nits-"))]);
+}, 30_000);
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
+  if (cli !== undefined) await rm(dirname(cli[1] as string), { recursive: true, force: true });
 });
 
 /** `main` in this process; stdin a terminal or not. */
@@ -77,5 +81,19 @@ describe("rxtrade store clear on a key a running process holds", () => {
   it("the help says the same order", async () => {
     const { out } = await inProcess(["store", "--help"]);
     expect(out).toContain("2 a wrong command line (an unknown key; clear without --yes when nothing can ask) — checked\n    first: a wrong command line is exit 2 even for a key that is locked\n");
+  });
+});
+
+describe("the demo's header: the wall-clock period of a tick", () => {
+  it("in ms with one decimal down to 0.1 ms, in µs below (never '0.0 ms')", () => {
+    const period = (speed: number) => wallPeriod((60_001 * 1000) / (speed * 60_000));
+    expect([1, 240, 600, 10_000, 20_000, 100_000].map(period)).toEqual(["1000 ms", "4.2 ms", "1.7 ms", "0.1 ms", "50 µs", "10 µs"]);
+  });
+
+  it("rxtrade demo --speed 100000 says a tick every 10 µs", async () => {
+    const cwd = await mkdtemp(join(work, "fast-"));
+    const exit = await run(cli, ["demo", "--speed", "100000", "--minutes", "10"], { cwd, timeoutMs: 30_000 });
+    expect(exit.code, exit.stderr).toBe(0);
+    expect(exit.stdout.split("\n")[1]).toBe("strategy momentum · store .rxtrade-demo · 100000 simulated min/s (a 60001 ms tick every 10 µs)");
   });
 });

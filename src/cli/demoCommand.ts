@@ -5,7 +5,7 @@ import { BUNDLED_BTCUSDT_1M, csvCandles, fileJournal, fileStore, JOURNAL_DIR } f
 import { intervalMs } from "../model";
 import { pacedScheduler } from "../schedulers/pacedScheduler";
 import { DemoClockFile, type RestartPoint, restartPoint, trackedServices, writeTick } from "./demoClock";
-import { displayPath, duration, minute, visible } from "./format";
+import { displayPath, duration, minute, visible, wallPeriod } from "./format";
 import { finish, resumedLine, runSession, storedState } from "./session";
 import { EXAMPLE_STRATEGIES, resolveStrategy } from "./strategies";
 import type { Terminal } from "./terminal";
@@ -193,7 +193,7 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
 
   terminal.line(`rxtrade demo · Binance.US BTC/USDT one-minute candles ${minute(first)} → ${minute(dataEnd - MINUTE)} UTC, prices in USDT, bundled (no network)`);
   terminal.line(
-    `strategy ${visible(strategy.strategyName)} · store ${visible(displayPath(store.dir))} · ${speed} simulated min/s (a ${DEFAULT_TICK_MS} ms tick every ${tickEveryMs < 10 ? tickEveryMs.toFixed(1) : Math.round(tickEveryMs)} ms)`,
+    `strategy ${visible(strategy.strategyName)} · store ${visible(displayPath(store.dir))} · ${speed} simulated min/s (a ${DEFAULT_TICK_MS} ms tick every ${wallPeriod(tickEveryMs)})`,
   );
   terminal.line(`replaying from ${minute(start)}${startNote}; graceful stop at ${minute(stopAt)} (${duration((stopAt - start) / MINUTE)}) · Ctrl-C: stop gracefully`);
   if (resumed !== null) terminal.line(resumedLine(resumed));

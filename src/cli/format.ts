@@ -55,6 +55,13 @@ export function signedPercent(value: number | null): string {
   return `${value > 0 ? "+" : ""}${value.toFixed(2)} %`;
 }
 
+/** A short wall-clock period: `250 ms`, `4.2 ms`, `10 µs` (under 0.1 ms, where one decimal of a ms would say 0.0). */
+export function wallPeriod(ms: number): string {
+  if (ms >= 9.95) return `${Math.round(ms)} ms`;
+  if (ms >= 0.095) return `${ms.toFixed(1)} ms`;
+  return `${Math.max(1, Math.round(ms * 1000))} µs`;
+}
+
 /** A count of minutes as `2 d 4 h`, `5 h 30 min` or `45 min`. */
 export function duration(minutes: number): string {
   const m = Math.round(minutes);
