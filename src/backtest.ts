@@ -1,7 +1,9 @@
 import { merge, Observable, type SchedulerAction, type SchedulerLike, Subject, type Subscription } from "rxjs";
 import { getConfig, resolveConfig } from "./config";
 import type { CallWatcher } from "./deadline";
+import { ArgumentError, ArgumentRangeError } from "./errors";
 import { replayExchange } from "./exchanges/replayExchange";
+import { showValue } from "./showValue";
 import { historyStatistics, TradeLedger } from "./live/liveHistory";
 import type { LiveStatistics } from "./live/liveStatistics";
 import { liveTicks$ } from "./liveTrade";
@@ -213,12 +215,20 @@ interface BacktestPlan {
 // Checks the options once, before anything runs.
 function backtestPlan(options: BacktestOptions): BacktestPlan {
   if (options === null || typeof options !== "object" || !Array.isArray(options.candles)) {
-    throw new TypeError("rxtrade: backtest options need candles: backtest$(symbol, strategy, { candles, from, to })");
+    const noOptions = options === null || typeof options !== "object";
+    const value: unknown = noOptions ? options : options.candles;
+    throw new ArgumentError(
+      `backtest options need candles: backtest$(symbol, strategy, { candles, from, to }); got ${noOptions ? "options" : "candles"} ${showValue(value)}. ` +
+        "Give one-minute candles, oldest first, e.g. await csvCandles(BUNDLED_BTCUSDT_1M) from rxtrade/node",
+      { argument: noOptions ? "options" : "options.candles", value },
+    );
   }
   const candles = inTimeOrder(options.candles);
   const first = candles[0];
   const last = candles.at(-1);
-  if (first === undefined || last === undefined) throw new RangeError("rxtrade: backtest candles are empty; give one-minute candles, oldest first");
+  if (first === undefined || last === undefined) {
+    throw new ArgumentRangeError("backtest candles are empty; give one-minute candles, oldest first", { argument: "options.candles", value: options.candles });
+  }
   const count = resolveConfig(getConfig(), options.config).CC_AVG_PRICE_CANDLES_COUNT;
   const dataEnd = last.timestamp + MINUTE_MS;
   const end = last.timestamp + 2 * MINUTE_MS;
@@ -227,10 +237,13 @@ function backtestPlan(options: BacktestOptions): BacktestPlan {
   const to = options.to ?? dataEnd;
   const iso = (ms: number) => new Date(ms).toISOString();
   if (!Number.isFinite(from) || from < earliest || from >= end) {
-    throw new RangeError(`rxtrade: backtest from (${String(from)}) must be a time the data can price, from ${iso(earliest)} to before ${iso(end)}`);
+    throw new ArgumentRangeError(`backtest from (${String(from)}) must be a time the data can price, from ${iso(earliest)} to before ${iso(end)}`, {
+      argument: "options.from",
+      value: from,
+    });
   }
   if (!Number.isFinite(to) || to <= from) {
-    throw new RangeError(`rxtrade: backtest to (${String(to)}) must be after from (${iso(from)})`);
+    throw new ArgumentRangeError(`backtest to (${String(to)}) must be after from (${iso(from)})`, { argument: "options.to", value: to });
   }
   const { candles: _candles, from: _from, to: _to, exchangeName: _name, callGraceMs: _grace, stop$: _stop, tickMs, ...live } = options;
   return { candles, from, to, dataEnd, end, tickMs: tickMs ?? DEFAULT_TICK_MS, live };

@@ -11,6 +11,9 @@ import { from, Subject } from "rxjs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   acceleratedScheduler,
+  backtest$,
+  LiveStatisticsCollector,
+  liveReport,
   ArgumentError,
   ArgumentRangeError,
   ArgumentSyntaxError,
@@ -37,7 +40,8 @@ import {
   tradeContext,
 } from "rxtrade";
 import { ccxtExchange } from "rxtrade/ccxt";
-import { fileStore, listFileStore } from "rxtrade/node";
+import { indexedDbJournal } from "rxtrade/browser";
+import { fileJournal, fileStore, listFileStore } from "rxtrade/node";
 import { pacedScheduler } from "rxtrade/service";
 import { candlesFromMarble, candlesFromPrices, marbleExchange, VirtualClock } from "rxtrade/testing";
 
@@ -271,6 +275,71 @@ describe("price marbles: ArgumentSyntaxError (a SyntaxError)", () => {
       value: "-a",
       message: 'rxtrade: price marble "-a" starts with "-": start with a price',
     });
+  });
+});
+
+describe("backtests, statistics, reports and journals: argument errors", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "rxtrade-sweep-journal-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("backtest$ without candles, with none, with a from the data cannot price", () => {
+    expectArgumentError(
+      thrown(() => backtest$("BTCUSDT", strategy, { candles: "BTCUSDT.csv" } as never)),
+      typeError(
+        "options.candles",
+        "BTCUSDT.csv",
+        'rxtrade: backtest options need candles: backtest$(symbol, strategy, { candles, from, to }); got candles "BTCUSDT.csv". ' +
+          "Give one-minute candles, oldest first, e.g. await csvCandles(BUNDLED_BTCUSDT_1M) from rxtrade/node",
+      ),
+    );
+    const none: never[] = [];
+    expectArgumentError(
+      thrown(() => backtest$("BTCUSDT", strategy, { candles: none })),
+      rangeError("options.candles", none, "rxtrade: backtest candles are empty; give one-minute candles, oldest first"),
+    );
+    expectArgumentError(
+      thrown(() => backtest$("BTCUSDT", strategy, { candles, from: 0, to: 0 })),
+      rangeError("options.to", 0, "rxtrade: backtest to (0) must be after from (1970-01-01T00:00:00.000Z)"),
+    );
+  });
+
+  it("LiveStatisticsCollector maxEvents, liveReport columns", () => {
+    expectArgumentError(
+      thrown(() => new LiveStatisticsCollector(0)),
+      rangeError("maxEvents", 0, "rxtrade: maxEvents (0) must be a positive integer, e.g. 250 (the default)"),
+    );
+    const columns: never[] = [];
+    expectArgumentError(
+      thrown(() => liveReport("s", { eventList: [{}] } as never, columns)),
+      rangeError("columns", columns, "rxtrade: a report needs at least one column; give defaultReportColumns, or leave columns out"),
+    );
+  });
+
+  it("fileJournal options, folder and append; indexedDbJournal flushMs", () => {
+    expectArgumentError(
+      thrown(() => fileJournal(dir, { maxBytes: 10 })),
+      rangeError("options.maxBytes", 10, "rxtrade: fileJournal option maxBytes (10) must be a whole number of bytes >= 1024, e.g. 33554432"),
+    );
+    const noFolder = { dir: "" };
+    expectArgumentError(
+      thrown(() => fileJournal(noFolder)),
+      typeError("dir", noFolder, 'rxtrade: fileJournal(dir) needs a store folder or a fileStore, got an object whose dir is ""; e.g. fileJournal("./.rxtrade")'),
+    );
+    const notEntry = { kind: "nonsense" };
+    const append = thrown(() => fileJournal(dir).append(notEntry as never));
+    expect(append instanceof RxTradeError).toBe(true);
+    expect(append).toBeInstanceOf(TypeError);
+    expect(append).toMatchObject({ name: "ArgumentError", argument: "entry", value: notEntry });
+    expect(append.message).toMatch(/^rxtrade: fileJournal\.append: not a journal entry \(/);
+    expectArgumentError(
+      thrown(() => indexedDbJournal({ flushMs: -1 })),
+      rangeError("options.flushMs", -1, "rxtrade: indexedDbJournal option flushMs (-1) must be a number of ms from 0 to 2147483647, e.g. 1000"),
+    );
   });
 });
 

@@ -1,4 +1,5 @@
 import { getLogger } from "../events";
+import { ArgumentError, ArgumentRangeError } from "../errors";
 import { copyEntry, type Journal, type JournalEntry, journalEntryProblem, type JournalTail } from "../journal";
 import { serialByKey } from "../stores/keyed";
 
@@ -65,7 +66,7 @@ const KEY_INDEX = "key";
 export function indexedDbJournal(options: IndexedDbJournalOptions = {}): IndexedDbJournal {
   const { dbName = "rxtrade-journal", storeName = "entries", flushMs = 1000 } = options;
   if (!(Number.isFinite(flushMs) && flushMs >= 0 && flushMs <= 2_147_483_647)) {
-    throw new RangeError(`rxtrade: indexedDbJournal option flushMs (${flushMs}) must be a number of ms from 0 to 2147483647, e.g. 1000`);
+    throw new ArgumentRangeError(`indexedDbJournal option flushMs (${flushMs}) must be a number of ms from 0 to 2147483647, e.g. 1000`, { argument: "options.flushMs", value: flushMs });
   }
   const warn = options.onWarning ?? ((warning: IndexedDbJournalWarning) => getLogger().warn(`rxtrade: ${warning.message}`));
   const where = `indexedDB ${dbName}/${storeName}`;
@@ -184,7 +185,7 @@ export function indexedDbJournal(options: IndexedDbJournalOptions = {}): Indexed
   const journal: IndexedDbJournal = {
     append(entry) {
       const problem = journalEntryProblem(entry);
-      if (problem !== undefined) throw new TypeError(`rxtrade: indexedDbJournal.append: not a journal entry (${problem})`);
+      if (problem !== undefined) throw new ArgumentError(`indexedDbJournal.append: not a journal entry (${problem})`, { argument: "entry", value: entry });
       // A copy now: what is journaled is the entry as it was when appended.
       const copy = copyEntry(entry);
       const buffer = bufferOf(entry.key);

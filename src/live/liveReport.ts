@@ -1,3 +1,4 @@
+import { ArgumentRangeError } from "../errors";
 import { MINUTE_MS, type TickResult } from "../model";
 import type { LiveStatistics } from "./liveStatistics";
 
@@ -96,7 +97,9 @@ function cell(text: string): string {
 export function liveReport(strategyName: string, stats: LiveStatistics, columns: readonly ReportColumn[] = defaultReportColumns): string {
   const title = `# Live Trading Report: ${strategyName}\n\n`;
   if (stats.eventList.length === 0) return `${title}No events recorded yet.\n`;
-  if (columns.length === 0) throw new RangeError("rxtrade: a report needs at least one column");
+  if (columns.length === 0) {
+    throw new ArgumentRangeError("a report needs at least one column; give defaultReportColumns, or leave columns out", { argument: "columns", value: columns });
+  }
   const lines = [
     `| ${columns.map((c) => cell(c.label)).join(" | ")} |`,
     `| ${columns.map(() => "---").join(" | ")} |`,

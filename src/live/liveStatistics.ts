@@ -1,4 +1,6 @@
+import { ArgumentRangeError } from "../errors";
 import { MINUTE_MS, type TickResult, type TickResultActive, type TickResultClosed } from "../model";
+import { showValue } from "../showValue";
 
 /**
  * Statistics of one symbol and strategy over the signals its current loop closed, or, with a
@@ -52,7 +54,10 @@ export class LiveStatisticsCollector {
 
   constructor(readonly maxEvents = DEFAULT_MAX_EVENTS) {
     if (!Number.isSafeInteger(maxEvents) || maxEvents <= 0) {
-      throw new RangeError(`rxtrade: maxEvents (${maxEvents}) must be a positive integer`);
+      throw new ArgumentRangeError(`maxEvents (${showValue(maxEvents)}) must be a positive integer, e.g. ${DEFAULT_MAX_EVENTS} (the default)`, {
+        argument: "maxEvents",
+        value: maxEvents,
+      });
     }
   }
 

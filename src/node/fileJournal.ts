@@ -3,7 +3,9 @@ import { type FileHandle, mkdir, open, readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { getLogger } from "../events";
+import { ArgumentError, ArgumentRangeError } from "../errors";
 import { type Journal, type JournalEntry, journalEntryProblem, type JournalTail } from "../journal";
+import { showValue } from "../showValue";
 import { serialByKey } from "../stores/keyed";
 import { syncDirectory } from "./durableJsonFile";
 import { fileNameOf } from "./fileStore";
@@ -109,22 +111,26 @@ const READ_CHUNK = 64 * 1024;
 export function fileJournal(dir: string | { readonly dir: string } = "./.rxtrade", options: FileJournalOptions = {}): FileJournal {
   const { maxBytes = DEFAULT_JOURNAL_MAX_BYTES, fileMode = 0o600, dirMode = 0o700, flushMs = 1000 } = options;
   if (!(Number.isSafeInteger(maxBytes) && maxBytes >= 1024)) {
-    throw new RangeError(`rxtrade: fileJournal option maxBytes (${maxBytes}) must be a whole number of bytes >= 1024, e.g. ${DEFAULT_JOURNAL_MAX_BYTES}`);
+    throw new ArgumentRangeError(`fileJournal option maxBytes (${maxBytes}) must be a whole number of bytes >= 1024, e.g. ${DEFAULT_JOURNAL_MAX_BYTES}`, {
+      argument: "options.maxBytes",
+      value: maxBytes,
+    });
   }
   if (!(Number.isFinite(flushMs) && flushMs >= 0 && flushMs <= 2_147_483_647)) {
-    throw new RangeError(`rxtrade: fileJournal option flushMs (${flushMs}) must be a number of ms from 0 to 2147483647, e.g. 1000`);
+    throw new ArgumentRangeError(`fileJournal option flushMs (${flushMs}) must be a number of ms from 0 to 2147483647, e.g. 1000`, { argument: "options.flushMs", value: flushMs });
   }
   for (const [name, mode] of [
     ["fileMode", fileMode],
     ["dirMode", dirMode],
   ] as const) {
     if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
-      throw new RangeError(`rxtrade: fileJournal option ${name} (${mode}) must be permission bits from 0o000 to 0o777, e.g. 0o640`);
+      throw new ArgumentRangeError(`fileJournal option ${name} (${mode}) must be permission bits from 0o000 to 0o777, e.g. 0o640`, { argument: `options.${name}`, value: mode });
     }
   }
   const storeDir = typeof dir === "string" ? dir : dir?.dir;
   if (typeof storeDir !== "string" || storeDir === "") {
-    throw new TypeError(`rxtrade: fileJournal(dir) needs a store folder or a fileStore, got ${String(dir)}`);
+    const given = typeof dir === "object" && dir !== null ? `an object whose dir is ${showValue((dir as { dir?: unknown }).dir)}` : showValue(dir);
+    throw new ArgumentError(`fileJournal(dir) needs a store folder or a fileStore, got ${given}; e.g. fileJournal("./.rxtrade")`, { argument: "dir", value: dir });
   }
   const root = resolve(storeDir, JOURNAL_DIR);
   const warn =
@@ -391,7 +397,7 @@ export function fileJournal(dir: string | { readonly dir: string } = "./.rxtrade
 
     append(entry) {
       const problem = journalEntryProblem(entry);
-      if (problem !== undefined) throw new TypeError(`rxtrade: fileJournal.append: not a journal entry (${problem})`);
+      if (problem !== undefined) throw new ArgumentError(`fileJournal.append: not a journal entry (${problem})`, { argument: "entry", value: entry });
       // Serialised now: what is written is the entry as it was when appended.
       const line = `${JSON.stringify(entry)}\n`;
       const file = fileOf(entry.key);
