@@ -3,9 +3,11 @@
 // the demo writes its report to its own folder (./dump/demo), so `rxtrade live` on the same
 // symbol and strategy no longer overwrites it; `store clear` without a terminal and without
 // --yes is a usage error (exit 2) before the key's lock is looked at.
-import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeState } from "rxtrade";
@@ -13,7 +15,9 @@ import { fileStore } from "rxtrade/node";
 import { wallPeriod } from "../src/cli/format";
 import { main } from "../src/cli/main";
 import { Terminal } from "../src/cli/terminal";
-import { bundle, run } from "./fixtures/processHarness";
+import { bundle, Child, run } from "./fixtures/processHarness";
+
+const rising = fileURLToPath(new URL("./fixtures/cliRisingExchange.mjs", import.meta.url));
 
 let work: string;
 let cli: string[];
@@ -95,5 +99,41 @@ describe("the demo's header: the wall-clock period of a tick", () => {
     const exit = await run(cli, ["demo", "--speed", "100000", "--minutes", "10"], { cwd, timeoutMs: 30_000 });
     expect(exit.code, exit.stderr).toBe(0);
     expect(exit.stdout.split("\n")[1]).toBe("strategy momentum · store .rxtrade-demo · 100000 simulated min/s (a 60001 ms tick every 10 µs)");
+  });
+});
+
+const QUICK_MOMENTUM = `export const strategy = {
+  strategyName: "momentum",
+  interval: "1m",
+  getSignal: (_symbol, _when, { currentPrice }) => ({ position: "long", priceTakeProfit: currentPrice * 1.05, priceStopLoss: currentPrice * 0.95, minuteEstimatedTime: 60 }),
+};
+`;
+
+describe("the demo's report has its own folder", () => {
+  it("rxtrade demo writes ./dump/demo/BTCUSDT_momentum.md; rxtrade live on BTCUSDT with momentum then writes ./dump/live/ and leaves the demo's report as it was", async () => {
+    const cwd = await mkdtemp(join(work, "reports-"));
+    const demo = await run(cli, ["demo", "--speed", "100000", "--minutes", "600"], { cwd, timeoutMs: 30_000 });
+    expect(demo.code, demo.stderr).toBe(0);
+    expect(demo.stdout).toMatch(/^Report: dump\/demo\/BTCUSDT_momentum\.md$/m);
+    const report = await readFile(join(cwd, "dump/demo/BTCUSDT_momentum.md"), "utf8");
+    expect(report).toMatch(/^# Live Trading Report: momentum\n/);
+
+    // A strategy of the same name that opens at once (the example needs minutes of live prices first).
+    await writeFile(join(cwd, "quick.mjs"), QUICK_MOMENTUM);
+    const live = new Child(cli, ["live", "--exchange", rising, "--symbol", "BTCUSDT", "--strategy", "./quick.mjs", "--tick-ms", "100"], { cwd });
+    await live.waitFor(/^rxtrade live · BTCUSDT on rising · strategy momentum · /m, 20_000);
+    await live.waitFor(/ OPENED .*\n/, 20_000);
+    live.kill("SIGTERM");
+    const stopped = await live.exited;
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(stopped.stdout).toMatch(/^Report: dump\/live\/BTCUSDT_momentum\.md$/m);
+    expect(existsSync(join(cwd, "dump/live/BTCUSDT_momentum.md"))).toBe(true);
+    expect(await readFile(join(cwd, "dump/demo/BTCUSDT_momentum.md"), "utf8")).toBe(report);
+  }, 60_000);
+
+  it("the demo's help names its report folder, and a folder that cannot be written is refused with the demo's own example", async () => {
+    expect((await inProcess(["demo", "--help"])).out).toContain("  --report-dir DIR   where the Markdown report is written (default ./dump/demo; live's is\n                     ./dump/live)\n");
+    expect((await inProcess(["demo", "--report-dir="])).err).toBe("rxtrade demo: --report-dir needs a folder, got an empty value; e.g. --report-dir ./dump/demo\nRun 'rxtrade demo --help' for the flags.\n");
+    expect((await inProcess(["demo", "--store="])).err).toBe("rxtrade demo: --store needs a folder, got an empty value; e.g. --store ./.rxtrade-demo\nRun 'rxtrade demo --help' for the flags.\n");
   });
 });

@@ -27,6 +27,11 @@ export const DEFAULT_MINUTES = 4320;
  * must not block `rxtrade live` on the same symbol and strategy.
  */
 export const DEMO_STORE = "./.rxtrade-demo";
+/**
+ * The demo's own report folder, not `live`'s `./dump/live`: a live run on the same symbol and
+ * strategy (`BTCUSDT_momentum.md`) must not overwrite the demo's report, nor the demo a live one.
+ */
+export const DEMO_REPORT_DIR = "./dump/demo";
 /** The default start is this far into the data, so every example strategy has its history. */
 const WARM_UP_MINUTES = 120;
 
@@ -67,7 +72,8 @@ ${JOURNAL_HELP}
                      strategy stopped, else 2023-03-01 02:00 UTC)
   --minutes N        stop gracefully after N simulated minutes (default ${DEFAULT_MINUTES}, 3 days);
                      the replay also stops 26 h before the data ends, so the last signal can close
-  --report-dir DIR   where the Markdown report is written (default ./dump/live)
+  --report-dir DIR   where the Markdown report is written (default ${DEMO_REPORT_DIR}; live's is
+                     ./dump/live)
 ${MODULE_TIMEOUT_HELP}
   -h, --help         show this help
 
@@ -86,11 +92,11 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
   const flags = parseFlags("demo", args, FLAGS, {
     speed: "240",
     strategy: "ma-cross",
-    store: "./.rxtrade",
+    store: DEMO_STORE,
     journal: "full",
     from: "2023-03-08T12:00Z",
     minutes: "1440",
-    "report-dir": "./dump/live",
+    "report-dir": DEMO_REPORT_DIR,
     "module-timeout": "30",
   });
   if (flags.help) {
@@ -107,10 +113,10 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
   const journalLevel = journalLevelFlag("demo", flags.journal);
   const strategy = await resolveStrategy("demo", flags.strategy ?? "momentum", timeoutMs);
   const storeDir = flags.store ?? DEMO_STORE;
-  const reportDir = flags["report-dir"] ?? "./dump/live";
+  const reportDir = flags["report-dir"] ?? DEMO_REPORT_DIR;
   // Before the start, not when the report is due after the run.
-  await checkWritableFolder("demo", "store", storeDir, "./.rxtrade");
-  await checkWritableFolder("demo", "report-dir", reportDir, "./dump/live");
+  await checkWritableFolder("demo", "store", storeDir, DEMO_STORE);
+  await checkWritableFolder("demo", "report-dir", reportDir, DEMO_REPORT_DIR);
 
   const candles = await csvCandles(BUNDLED_BTCUSDT_1M);
   const first = (candles[0] as Candle).timestamp;
