@@ -46,7 +46,7 @@ describe("folders that cannot be written are refused before the start", () => {
   it.concurrent.each([
     [
       ["demo", "--report-dir", "afile/reports", "--store", "store-1"],
-      "rxtrade demo: --report-dir afile/reports (WORK/afile/reports) is not a folder rxtrade can write to: a part of the path is a file, not a folder (ENOTDIR); give another, e.g. --report-dir ./dump/live",
+      "rxtrade demo: --report-dir afile/reports (WORK/afile/reports) is not a folder rxtrade can write to: a part of the path is a file, not a folder (ENOTDIR); give another, e.g. --report-dir ./dump/demo",
     ],
     [
       ["demo", "--report-dir", "afile", "--store", "store-2"],
@@ -54,10 +54,10 @@ describe("folders that cannot be written are refused before the start", () => {
     ],
     [
       ["demo", "--store", "afile/store"],
-      "rxtrade demo: --store afile/store (WORK/afile/store) is not a folder rxtrade can write to: a part of the path is a file, not a folder (ENOTDIR); give another, e.g. --store ./.rxtrade",
+      "rxtrade demo: --store afile/store (WORK/afile/store) is not a folder rxtrade can write to: a part of the path is a file, not a folder (ENOTDIR); give another, e.g. --store ./.rxtrade-demo",
     ],
-    [["demo", "--report-dir=", "--store", "store-3"], "rxtrade demo: --report-dir needs a folder, got an empty value; e.g. --report-dir ./dump/live"],
-    [["demo", "--store="], "rxtrade demo: --store needs a folder, got an empty value; e.g. --store ./.rxtrade"],
+    [["demo", "--report-dir=", "--store", "store-3"], "rxtrade demo: --report-dir needs a folder, got an empty value; e.g. --report-dir ./dump/demo"],
+    [["demo", "--store="], "rxtrade demo: --store needs a folder, got an empty value; e.g. --store ./.rxtrade-demo"],
     [
       ["live", "--exchange", rising, "--symbol", "TESTUSD", "--strategy", hold, "--report-dir", "afile/reports", "--store", "store-4"],
       "rxtrade live: --report-dir afile/reports (WORK/afile/reports) is not a folder rxtrade can write to: a part of the path is a file, not a folder (ENOTDIR)",
@@ -156,7 +156,7 @@ describe("a strategy or exchange module that fails is exit 2 with its message", 
     expect(exit.stderr).toBe("");
     expect(exit.code).toBe(0);
     expect(exit.stdout).toContain("strategy patient · store store");
-    expect(await readFile(join(cwd, "dump/live/BTCUSDT_patient.md"), "utf8")).toContain("# Live Trading Report: patient");
+    expect(await readFile(join(cwd, "dump/demo/BTCUSDT_patient.md"), "utf8")).toContain("# Live Trading Report: patient");
   });
 });
 

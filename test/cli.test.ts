@@ -115,8 +115,8 @@ describe("rxtrade demo", () => {
     expect(stdout).toMatch(new RegExp(`Statistics of this run\\n  closed signals   ${closed.length}[ \\n]`));
     expect(stdout).not.toContain("\r"); // not a TTY: plain lines only
 
-    expect(stdout).toContain("Report: dump/live/BTCUSDT_momentum.md");
-    const report = await readFile(join(cwd, "dump/live/BTCUSDT_momentum.md"), "utf8");
+    expect(stdout).toContain("Report: dump/demo/BTCUSDT_momentum.md");
+    const report = await readFile(join(cwd, "dump/demo/BTCUSDT_momentum.md"), "utf8");
     expect(report.startsWith("# Live Trading Report: momentum\n\n| Timestamp | Action |")).toBe(true);
     expect(report.match(/\| CLOSED \| BTCUSDT \|/g)).toHaveLength(closed.length);
     // Binance.US BTC/USDT: prices in USDT, never "USD".
@@ -148,7 +148,7 @@ describe("rxtrade demo", () => {
       const outcomes = lines.filter((line) => line.id === entry.id && (line.action === "OPENED" || line.action === "CANCELLED"));
       expect(outcomes).toHaveLength(1);
     }
-    expect(existsSync(join(cwd, "dump/live/BTCUSDT_breakout.md"))).toBe(true);
+    expect(existsSync(join(cwd, "dump/demo/BTCUSDT_breakout.md"))).toBe(true);
   });
 
   it("SIGTERM with a position open: no new signal, the position closes in simulated time, exit 0", async () => {
@@ -174,7 +174,7 @@ describe("rxtrade demo", () => {
     expect(close.time - open.time).toBeGreaterThanOrEqual(240 * MINUTE);
     expect(close.time - open.time).toBeLessThanOrEqual(245 * MINUTE);
     expect(exit.stdout).toContain("Stopped gracefully at");
-    expect(existsSync(join(cwd, "dump/live/BTCUSDT_hold.md"))).toBe(true);
+    expect(existsSync(join(cwd, "dump/demo/BTCUSDT_hold.md"))).toBe(true);
     expect(await fileStore(join(cwd, "store")).read("BTCUSDT:hold")).toBeNull();
   });
 
