@@ -1,6 +1,6 @@
 import { Observable, type SchedulerLike } from "rxjs";
 import { getConfig, resolveConfig, type Config } from "./config";
-import { CandleDataError, ExchangeError, ReplayError } from "./errors";
+import { ArgumentError, CandleDataError, ExchangeError, ReplayError } from "./errors";
 import { type Journal, type JournalEntry, type JournalErrorInfo, type JournalLevel, type JournalTick, journalEntryProblem } from "./journal";
 import { liveTicks$ } from "./liveTrade";
 import type { Candle, CandleInterval, ExchangeSchema, StrategySchema } from "./model";
@@ -260,7 +260,9 @@ async function entriesOf(source: ReplaySource): Promise<JournalEntry[]> {
 
 function checked(entry: JournalEntry, index: number): JournalEntry {
   const problem = journalEntryProblem(entry);
-  if (problem !== undefined) throw new TypeError(`rxtrade: replay: entry ${index} is not a journal entry (${problem}); give the entries as a journal reads them`);
+  if (problem !== undefined) {
+    throw new ArgumentError(`replay: entry ${index} is not a journal entry (${problem}); give the entries as a journal reads them`, { argument: `entries[${index}]`, value: entry });
+  }
   return entry;
 }
 

@@ -1,3 +1,4 @@
+import { ArgumentError } from "./errors";
 import type { JournalAnswer, JournalCandles, JournalEntry, JournalRun, JournalTick, JournalTrade } from "./journal";
 import type { CancelReason, CandleInterval, CloseReason, Position, SignalDto, SignalRow, TickAction } from "./model";
 
@@ -219,7 +220,9 @@ export function decisionDifferences(recorded: ReplayDecision, replayed: ReplayDe
  */
 export function compareTick(run: number, recorded: DecidedTick | null, replayed: DecidedTick | null, unrecorded: readonly ReplayRequest[] = []): ReplayTick {
   const at = (recorded ?? replayed)?.entry.at;
-  if (at === undefined) throw new TypeError("rxtrade: compareTick needs a recorded or a replayed tick");
+  if (at === undefined) {
+    throw new ArgumentError("compareTick needs a recorded or a replayed tick (a DecidedTick of decideTicks); both were null", { argument: "recorded", value: recorded });
+  }
   const differences: string[] = [];
   if (recorded === null) differences.push("the recording has no tick at this time; the replay ticked");
   else if (replayed === null) differences.push("the replay made no tick at this time (still busy with an earlier tick, or ended)");

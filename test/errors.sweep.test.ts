@@ -11,7 +11,6 @@ import { from, Subject } from "rxjs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   acceleratedScheduler,
-  backtest$,
   LiveStatisticsCollector,
   liveReport,
   ArgumentError,
@@ -41,9 +40,16 @@ import {
 } from "rxtrade";
 import { ccxtExchange } from "rxtrade/ccxt";
 import { indexedDbJournal } from "rxtrade/browser";
+import * as rxtrade from "rxtrade";
+import * as rxtradeNode from "rxtrade/node";
 import { fileJournal, fileStore, listFileStore } from "rxtrade/node";
-import { pacedScheduler } from "rxtrade/service";
+import { bundledExchange, pacedScheduler, serviceLogger } from "rxtrade/service";
 import { candlesFromMarble, candlesFromPrices, marbleExchange, VirtualClock } from "rxtrade/testing";
+
+// backtest$, runReplay and compareTick are moving from rxtrade to rxtrade/node: taken from either.
+const { backtest$, runReplay, compareTick } = { ...rxtrade, ...rxtradeNode } as unknown as typeof import("../src/backtest") &
+  typeof import("../src/replay") &
+  typeof import("../src/replayDiff");
 
 const TICK = 60_001;
 const config = { CC_AVG_PRICE_CANDLES_COUNT: 1 };
@@ -339,6 +345,37 @@ describe("backtests, statistics, reports and journals: argument errors", () => {
     expectArgumentError(
       thrown(() => indexedDbJournal({ flushMs: -1 })),
       rangeError("options.flushMs", -1, "rxtrade: indexedDbJournal option flushMs (-1) must be a number of ms from 0 to 2147483647, e.g. 1000"),
+    );
+  });
+});
+
+describe("replay and service: argument errors", () => {
+  it("runReplay of what is not a journal entry, compareTick of two nulls", async () => {
+    const notEntry = { kind: "nonsense" };
+    const replay = await runReplay([notEntry as never], () => strategy).catch((error: unknown) => error as Error);
+    expect(replay instanceof RxTradeError).toBe(true);
+    expect(replay).toBeInstanceOf(TypeError);
+    expect(replay).toMatchObject({ name: "ArgumentError", argument: "entries[0]", value: notEntry });
+    expect(replay.message).toMatch(/^rxtrade: replay: entry 0 is not a journal entry \(.+\); give the entries as a journal reads them$/);
+    expectArgumentError(
+      thrown(() => compareTick(1, null, null)),
+      typeError("recorded", null, "rxtrade: compareTick needs a recorded or a replayed tick (a DecidedTick of decideTicks); both were null"),
+    );
+  });
+
+  it("serviceLogger level, bundledExchange candles and interval", () => {
+    expectArgumentError(
+      thrown(() => serviceLogger({ level: "loud" as never })),
+      rangeError("options.level", "loud", 'rxtrade: log level "loud" is not one of fatal, error, warn, info, debug, trace, silent'),
+    );
+    const none: never[] = [];
+    expectArgumentError(
+      thrown(() => bundledExchange(none)),
+      rangeError("candles", none, "rxtrade: bundledExchange needs at least one candle, e.g. await csvCandles(BUNDLED_BTCUSDT_1M)"),
+    );
+    expectArgumentError(
+      thrown(() => bundledExchange(candles, new VirtualClock(0)).getCandles("BTCUSDT", "7m" as never, new Date(0), 1)),
+      rangeError("interval", "7m", 'rxtrade: unknown candle interval "7m"; use one of 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h'),
     );
   });
 });

@@ -1,5 +1,6 @@
 import { asyncScheduler, type SchedulerLike } from "rxjs";
-import { type Candle, type CandleInterval, type ExchangeSchema, intervalMs, MINUTE_MS } from "../model";
+import { ArgumentRangeError } from "../errors";
+import { type Candle, CANDLE_INTERVALS, type CandleInterval, type ExchangeSchema, intervalMs, MINUTE_MS } from "../model";
 
 /** Options of `bundledExchange`. */
 export interface BundledExchangeOptions {
@@ -41,7 +42,9 @@ export function bundledExchange(
   options: BundledExchangeOptions = {},
 ): ExchangeSchema {
   const n = candles.length;
-  if (n === 0) throw new RangeError("rxtrade: bundledExchange needs at least one candle, e.g. await csvCandles(BUNDLED_BTCUSDT_1M)");
+  if (n === 0) {
+    throw new ArgumentRangeError("bundledExchange needs at least one candle, e.g. await csvCandles(BUNDLED_BTCUSDT_1M)", { argument: "candles", value: candles });
+  }
   const data = [...candles];
   const period = 2 * n;
   // Minute 0 of the cycle is the first candle's own minute: offset 0 plays the data at its real time.
@@ -68,7 +71,9 @@ export function bundledExchange(
     exchangeName: options.exchangeName ?? "bundled",
     getCandles(symbol: string, interval: CandleInterval, since: Date, limit: number): Candle[] {
       const width = intervalMs(interval);
-      if (width === undefined) throw new RangeError(`rxtrade: unknown candle interval ${JSON.stringify(interval)}`);
+      if (width === undefined) {
+        throw new ArgumentRangeError(`unknown candle interval ${JSON.stringify(interval)}; use one of ${CANDLE_INTERVALS.join(", ")}`, { argument: "interval", value: interval });
+      }
       const offset = offsetOf(symbol);
       const first = Math.ceil(since.getTime() / width) * width;
       // A candle has closed when its open + width <= now.

@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from "pino";
+import { ArgumentRangeError } from "../errors";
 
 /** The levels of `--log-level` / `LOG_LEVEL`, most severe first; `silent` logs nothing. */
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -30,7 +31,9 @@ export function isLogLevel(value: unknown): value is LogLevel {
  */
 export function serviceLogger(options: ServiceLoggerOptions = {}): Logger {
   const { level = "info" } = options;
-  if (!isLogLevel(level)) throw new RangeError(`rxtrade: log level ${JSON.stringify(level)} is not one of ${LOG_LEVELS.join(", ")}`);
+  if (!isLogLevel(level)) {
+    throw new ArgumentRangeError(`log level ${JSON.stringify(level)} is not one of ${LOG_LEVELS.join(", ")}`, { argument: "options.level", value: level });
+  }
   return pino(
     {
       level,
