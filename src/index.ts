@@ -1,29 +1,6 @@
 // Streams
 export { liveTrade$, liveTicks$ } from "./liveTrade";
 export { tradeContext, DEFAULT_TICK_MS, type TradeContext } from "./tradeContext";
-export { backtest$, runBacktest, type BacktestOptions, type BacktestResult, type BacktestTrade, type BacktestOpenSignal } from "./backtest";
-export {
-  replayJournal$,
-  runReplay,
-  type ReplaySource,
-  type ReplayStrategy,
-  type ReplayOptions,
-  type ReplayRunInfo,
-  type ReplaySummary,
-  type ReplayRunSummary,
-  type ReplayDivergence,
-} from "./replay";
-export {
-  decideTicks,
-  decisionDifferences,
-  compareTick,
-  type ReplayTick,
-  type ReplayDecision,
-  type ReplaySignal,
-  type ReplayInputs,
-  type ReplayRequest,
-  type DecidedTick,
-} from "./replayDiff";
 
 // Stores
 export { memoryStore } from "./stores/memoryStore";

@@ -4,7 +4,8 @@
 // "time_expired" 30 minutes after it opened, at -0.40 % (0.1 % fee and 0.1 % slippage a side).
 import { firstValueFrom, Subject, take, toArray } from "rxjs";
 import { describe, expect, it } from "vitest";
-import { backtest$, runBacktest, type SignalDto, type StrategySchema } from "rxtrade";
+import { type SignalDto, type StrategySchema } from "rxtrade";
+import { backtest$, runBacktest } from "rxtrade/node";
 import { candlesFromPrices } from "rxtrade/testing";
 
 const T0 = Date.parse("2023-03-01T00:00:00Z");

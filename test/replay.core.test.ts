@@ -7,27 +7,8 @@
 // one killed and restarted.
 import { map, NEVER, type SchedulerAction, type SchedulerLike, Subject, type Subscription, timer } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type Candle,
-  decideTicks,
-  type ExchangeSchema,
-  type Journal,
-  type JournalEntry,
-  type JournalTick,
-  listenError,
-  liveTicks$,
-  memoryJournal,
-  memoryStore,
-  ReplayError,
-  replayExchange,
-  replayJournal$,
-  type ReplayTick,
-  runBacktest,
-  runReplay,
-  type SignalDto,
-  type StrategySchema,
-} from "rxtrade";
-import { BUNDLED_BTCUSDT_1M, csvCandles } from "rxtrade/node";
+import { type Candle, type ExchangeSchema, type Journal, type JournalEntry, type JournalTick, listenError, liveTicks$, memoryJournal, memoryStore, ReplayError, replayExchange, type SignalDto, type StrategySchema } from "rxtrade";
+import { BUNDLED_BTCUSDT_1M, csvCandles, decideTicks, replayJournal$, type ReplayTick, runBacktest, runReplay } from "rxtrade/node";
 import { VirtualClock } from "rxtrade/testing";
 import { momentumStrategy } from "../examples/strategies/momentum";
 

@@ -5,25 +5,8 @@ import { basename, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isMainThread, workerData } from "node:worker_threads";
 import { firstValueFrom, isObservable } from "rxjs";
-import {
-  type BacktestResult,
-  type BacktestTrade,
-  type Candle,
-  CandleDataError,
-  DEFAULT_TICK_MS,
-  type ExchangeSchema,
-  getConfig,
-  listenError,
-  liveReport,
-  liveStatistics,
-  type LiveStatistics,
-  pnl,
-  runBacktest,
-  type SignalState,
-  type StrategySchema,
-  type TickResult,
-} from "rxtrade";
-import { BUNDLED_BTCUSDT_1M, csvCandles, writeReport } from "rxtrade/node";
+import { type Candle, CandleDataError, DEFAULT_TICK_MS, type ExchangeSchema, getConfig, listenError, liveReport, liveStatistics, type LiveStatistics, pnl, type SignalState, type StrategySchema, type TickResult } from "rxtrade";
+import { BUNDLED_BTCUSDT_1M, csvCandles, writeReport, type BacktestResult, type BacktestTrade, runBacktest } from "rxtrade/node";
 import { type PoolOutcome, runPool, servePool } from "../node/backtestPool";
 import { describeHeld, displayPath, duration, eventLine, held, minute, price, signedPercent, statisticsLines } from "./format";
 import { explainReportError } from "./runErrors";

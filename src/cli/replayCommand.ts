@@ -1,5 +1,5 @@
-import { type JournalAnswer, type JournalCandles, type ReplayDecision, ReplayError, type ReplaySummary, type ReplayTick, runReplay, type StrategySchema } from "rxtrade";
-import { type JournalFile, type JournalWarning, readJournalFile } from "rxtrade/node";
+import { type JournalAnswer, type JournalCandles, ReplayError, type StrategySchema } from "rxtrade";
+import { type JournalFile, type JournalWarning, readJournalFile, type ReplayDecision, type ReplaySummary, type ReplayTick, runReplay } from "rxtrade/node";
 import { displayPath, minute, price } from "./format";
 import { EXAMPLE_STRATEGIES, resolveStrategy } from "./strategies";
 import type { Output, Terminal } from "./terminal";

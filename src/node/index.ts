@@ -18,3 +18,29 @@ export { BUNDLED_BTCUSDT_1M } from "./bundledData";
 
 // Errors (re-exported so instanceof works from this entry)
 export * from "../errors";
+
+// Backtest and replay through the live loop, in virtual time (pure, but kept out of the core
+// entry: a browser app that runs the loop does not pay for them).
+export { backtest$, runBacktest, type BacktestOptions, type BacktestResult, type BacktestTrade, type BacktestOpenSignal } from "../backtest";
+export {
+  replayJournal$,
+  runReplay,
+  type ReplaySource,
+  type ReplayStrategy,
+  type ReplayOptions,
+  type ReplayRunInfo,
+  type ReplaySummary,
+  type ReplayRunSummary,
+  type ReplayDivergence,
+} from "../replay";
+export {
+  decideTicks,
+  decisionDifferences,
+  compareTick,
+  type ReplayTick,
+  type ReplayDecision,
+  type ReplaySignal,
+  type ReplayInputs,
+  type ReplayRequest,
+  type DecidedTick,
+} from "../replayDiff";
