@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { type Observable, type SchedulerLike, Subject, type Subscription } from "rxjs";
 import type { Config } from "../config";
-import { error$, performance$ } from "../events";
+import { error$ } from "../events";
 import type { Journal, JournalLevel } from "../journal";
 import { type LiveStatistics, LiveStatisticsCollector } from "../live/liveStatistics";
 import { tradeLoop$ } from "../liveTrade";
@@ -150,6 +150,9 @@ export interface Service {
   readonly done: Promise<ServiceEnd>;
 }
 
+/** Errors after which the tick still delivers its result (the strategy's are an idle tick). */
+const TICK_GOES_ON = new Set(["StrategyError", "InvalidSignalError", "StreamStalledError", "JournalError"]);
+
 // The statistics keep running sums; their event list is not served (1 row, the least it takes).
 const STATISTICS_EVENTS = 1;
 
@@ -266,6 +269,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   problems.push(...duplicatePairProblems(ids));
   if (problems.length > 0) throw new ServiceConfigError(problems);
   const byId = new Map(pairs.map((pair) => [pair.pair, pair]));
+  for (const pair of pairs) {
+    pair.log = logger?.child(pair.fields());
+    pair.metrics = metrics?.pair(pair.symbol, pair.strategy, () => pair.ageMs() / 1000);
+  }
 
   const events = new Subject<ServiceEvent>();
   let draining = false;
@@ -324,16 +331,17 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       if (pair === undefined && id !== undefined) return; // another stream of this process
       const kind = error.name || "Error";
       if (pair === undefined) metrics?.unattributedError(kind);
-      else pair.metrics?.error(kind);
+      else {
+        pair.metrics?.error(kind);
+        // A tick with these errors still ends in a result (an idle one); the others end the
+        // attempt, and the next price request starts the next tick.
+        if (!TICK_GOES_ON.has(kind)) pair.metrics?.attemptFailed();
+      }
       // A stall is announced by its own event (the stall watch's hook, right after this).
       if (kind === "StreamStalledError") return;
       announce({ kind: "error", at: pair?.scheduler.now() ?? Date.now(), ...(pair === undefined ? {} : pair.fields()), error }, pair);
     }),
   );
-  if (metrics !== undefined) {
-    listeners.push(performance$.subscribe((event) => byId.get(`${event.symbol}:${event.strategyName}`)?.metrics?.duration(event.duration)));
-  }
-
   let ended!: () => void;
   const allEnded = new Promise<void>((resolve) => (ended = resolve));
   let running = pairs.length;
@@ -352,9 +360,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   logger?.info({ pairs: pairs.length, ids: pairs.length <= 20 ? pairs.map((pair) => pair.pair) : undefined }, "started");
   for (const [index, pair] of pairs.entries()) {
     const spec = specs[index] as ServicePair;
-    pair.log = logger?.child(pair.fields());
-    pair.metrics = metrics?.pair(pair.symbol, pair.strategy, () => pair.ageMs() / 1000);
-    const exchange = metrics?.watchExchange(spec.exchange) ?? spec.exchange;
+    const exchange = metrics?.watchExchange(spec.exchange, pair.metrics) ?? spec.exchange;
     const loop$ = tradeLoop$(
       pair.symbol,
       spec.strategy,
