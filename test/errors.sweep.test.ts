@@ -40,16 +40,9 @@ import {
 } from "rxtrade";
 import { ccxtExchange } from "rxtrade/ccxt";
 import { indexedDbJournal } from "rxtrade/browser";
-import * as rxtrade from "rxtrade";
-import * as rxtradeNode from "rxtrade/node";
-import { fileJournal, fileStore, listFileStore } from "rxtrade/node";
+import { backtest$, compareTick, fileJournal, fileStore, listFileStore, runReplay } from "rxtrade/node";
 import { bundledExchange, pacedScheduler, serviceLogger } from "rxtrade/service";
 import { candlesFromMarble, candlesFromPrices, marbleExchange, VirtualClock } from "rxtrade/testing";
-
-// backtest$, runReplay and compareTick are moving from rxtrade to rxtrade/node: taken from either.
-const { backtest$, runReplay, compareTick } = { ...rxtrade, ...rxtradeNode } as unknown as typeof import("../src/backtest") &
-  typeof import("../src/replay") &
-  typeof import("../src/replayDiff");
 
 const TICK = 60_001;
 const config = { CC_AVG_PRICE_CANDLES_COUNT: 1 };
