@@ -345,7 +345,10 @@ describe("backtests, statistics, reports and journals: argument errors", () => {
 describe("replay and service: argument errors", () => {
   it("runReplay of what is not a journal entry, compareTick of two nulls", async () => {
     const notEntry = { kind: "nonsense" };
-    const replay = await runReplay([notEntry as never], () => strategy).catch((error: unknown) => error as Error);
+    const replay = (await runReplay([notEntry as never], () => strategy).then(
+      () => new Error("expected a rejection"),
+      (error: unknown) => error,
+    )) as Error;
     expect(replay instanceof RxTradeError).toBe(true);
     expect(replay).toBeInstanceOf(TypeError);
     expect(replay).toMatchObject({ name: "ArgumentError", argument: "entries[0]", value: notEntry });
