@@ -69,7 +69,8 @@ Flags
   --store DIR        where open signals are persisted (default ${DEMO_STORE}; live's is ./.rxtrade)
 ${JOURNAL_HELP}
   --from ISO         simulated start, e.g. 2023-03-08T12:00Z (default: where the last run of this
-                     strategy stopped, else 2023-03-01 02:00 UTC)
+                     strategy stopped — killed, the tick after its last store write — else
+                     2023-03-01 02:00 UTC)
   --minutes N        stop gracefully after N simulated minutes (default ${DEFAULT_MINUTES}, 3 days);
                      the replay also stops 26 h before the data ends, so the last signal can close
   --report-dir DIR   where the Markdown report is written (default ${DEMO_REPORT_DIR}; live's is
