@@ -597,3 +597,16 @@ describe("a store whose lock fails: StoreWriteError on error$, exit$ and the str
     for (const error of errors) expect(error instanceof RxTradeError, error.message).toBe(true);
   });
 });
+
+describe("readJournalFile", () => {
+  it("a path that is missing or a folder is an ArgumentError (an RxTradeError) that keeps Node's code", async () => {
+    const { readJournalFile } = await import("rxtrade/node");
+    const { RxTradeError } = await import("rxtrade");
+    const missing = await readJournalFile("/nonexistent/rxtrade/journal.jsonl").catch((error: unknown) => error);
+    expect(missing).toBeInstanceOf(RxTradeError);
+    expect(missing).toMatchObject({ name: "ArgumentError", code: "ENOENT", argument: "path" });
+    const folder = await readJournalFile(tmpdir()).catch((error: unknown) => error);
+    expect(folder).toBeInstanceOf(RxTradeError);
+    expect(folder).toMatchObject({ name: "ArgumentError", code: "EISDIR" });
+  });
+});

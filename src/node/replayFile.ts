@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { ArgumentError } from "../errors";
 import { getLogger } from "../events";
 import { type JournalEntry, journalEntryProblem } from "../journal";
 import { fileJournal, JOURNAL_DIR, type JournalWarning } from "./fileJournal";
@@ -45,8 +46,22 @@ const SEGMENT = /^(.+)\.(\d{6,})\.jsonl$/;
  */
 export async function readJournalFile(path: string, options: ReadJournalFileOptions = {}): Promise<JournalFile> {
   const file = resolve(path);
-  const info = await stat(file);
-  if (!info.isFile()) throw Object.assign(new Error(`rxtrade: ${file} is not a file`), { code: "EISDIR" });
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const problem = new ArgumentError(`readJournalFile: ${file} cannot be read (${code ?? String(error)}); give a journal file, e.g. one in <store>/journal/`, {
+      argument: "path",
+      value: path,
+    });
+    // `code` kept, as Node's error has it (rxtrade replay tells ENOENT apart).
+    throw Object.assign(problem, { code, cause: error });
+  }
+  if (!info.isFile()) {
+    const problem = new ArgumentError(`readJournalFile: ${file} is not a file; give one of the journal files (*.jsonl) in it`, { argument: "path", value: path });
+    throw Object.assign(problem, { code: "EISDIR" });
+  }
   const warn = options.onWarning ?? ((warning: JournalWarning) => getLogger().warn(`rxtrade: ${warning.message}`));
   const key = await firstKey(file);
   if (key !== undefined && basename(dirname(file)) === JOURNAL_DIR && SEGMENT.test(basename(file))) {
