@@ -127,11 +127,12 @@ describe("Live.dump", () => {
 
 describe("the command line's report (finish)", () => {
   const quiet = () => new Terminal({ write: () => true }, { write: () => true });
-  const stats = () => new LiveStatisticsCollector().snapshot();
+  const stats = () => ({ stats: new LiveStatisticsCollector().snapshot(), trades: [] });
+  const noStore = () => join(base, "no-store"); // no journal there: the run's own statistics
 
   it("writes the report 0600 in a folder it creates 0700, named by reportFileName", async () => {
     const dir = join(base, "dump", "live");
-    const file = await finish(quiet(), stats(), "BTC/USDT:USDT", "momentum", dir);
+    const file = await finish(quiet(), stats(), "BTC/USDT:USDT", "momentum", dir, noStore());
     expect(file).toBe(join(dir, reportFileName("BTC/USDT:USDT", "momentum")));
     expect(file).toBe(join(dir, "BTC-USDT-USDT_momentum.md"));
     expect(await mode(dir)).toBe(0o700);
@@ -143,7 +144,7 @@ describe("the command line's report (finish)", () => {
     await mkdir(dir);
     const file = join(dir, "BTCUSDT_momentum.md");
     const { victim } = await plantSymlink(file);
-    expect(await finish(quiet(), stats(), "BTCUSDT", "momentum", dir)).toBe(file);
+    expect(await finish(quiet(), stats(), "BTCUSDT", "momentum", dir, noStore())).toBe(file);
     expect(await readFile(file, "utf8")).toContain("# Live Trading Report: momentum");
     await expectReplaced(file, victim, await readFile(file, "utf8"));
   });

@@ -74,7 +74,7 @@ describe("rxtrade demo: run, kill -9, run again", () => {
     expect(closedCount(second.stdout, title)).toBe(closed.length);
 
     // The report: every trade of both runs, once.
-    const report = await readFile(join(cwd, "dump/live/BTCUSDT_hold.md"), "utf8");
+    const report = await readFile(join(cwd, "dump/demo/BTCUSDT_hold.md"), "utf8");
     for (const trade of all) {
       const [action, id] = trade.split(" ") as [string, string];
       expect(rows(report, action, id), trade).toBe(1);
@@ -98,7 +98,7 @@ describe("rxtrade demo: run, kill -9, run again", () => {
     expect(third.code).toBe(0);
     expect(trades(third.stdout)).toEqual([]);
     expect(closedCount(third.stdout, new RegExp(`Statistics of BTCUSDT:hold since ${firstOpen} UTC \\(the first journaled trade; 3 runs\\)`))).toBe(closed.length);
-    expect(await readFile(join(cwd, "dump/live/BTCUSDT_hold.md"), "utf8")).toBe(report);
+    expect(await readFile(join(cwd, "dump/demo/BTCUSDT_hold.md"), "utf8")).toBe(report);
   }, 60_000);
 });
 
