@@ -2,7 +2,7 @@
 // read when the command runs, not copied in at build time. The command is bundled from
 // src/cli as a real process (test/fixtures/processHarness.ts) and also copied into a fake
 // installed package, whose package.json is then changed between two runs.
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,6 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundle, run } from "./fixtures/processHarness";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
+
+// rxtrade's own dependencies, installed beside it as npm would: the test bundle of the CLI
+// inlines rxtrade/service, so it imports pino and prom-client (external) when it loads.
+async function installDependencies(nodeModules: string): Promise<void> {
+  await mkdir(nodeModules, { recursive: true });
+  for (const name of ["pino", "prom-client"]) await symlink(join(root, "node_modules", name), join(nodeModules, name), "dir");
+}
 
 let cli: string[];
 let work: string;
@@ -38,6 +45,7 @@ describe("rxtrade --version", () => {
     await mkdir(join(pkg, "dist"), { recursive: true });
     await writeFile(join(project, "package.json"), JSON.stringify({ name: "my-app", version: "1.0.0" }));
     await copyFile(cli[1] as string, join(pkg, "dist", "cli.mjs"));
+    await installDependencies(join(project, "node_modules"));
     const command = [cli[0] as string, join(pkg, "dist", "cli.mjs")];
 
     await writeFile(join(pkg, "package.json"), JSON.stringify({ name: "rxtrade", version: "7.8.9-rc.1" }));
@@ -52,6 +60,7 @@ describe("rxtrade --version", () => {
     await mkdir(lost, { recursive: true });
     await writeFile(join(lost, "package.json"), JSON.stringify({ name: "not-rxtrade", version: "1.2.3" }));
     await copyFile(cli[1] as string, join(lost, "cli.mjs"));
+    await installDependencies(join(lost, "node_modules"));
     const exit = await run([cli[0] as string, join(lost, "cli.mjs")], ["--version"], { cwd: lost });
     expect(exit.code).toBe(1);
     expect(exit.stdout).toBe("");
