@@ -4,7 +4,7 @@
 // would roughly halve the engine's speed. Reports only; always exits 0.
 //
 // On a shared machine, run only what you need: `--only replay,streams` (any of replay,
-// streams, stores, size, backtest, journal) after `npm run build`.
+// streams, stores, size, backtest, journal, service) after `npm run build`.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { loadBundledCandles } from "./loadCandles.mjs";
@@ -23,7 +23,7 @@ const candles = loadBundledCandles();
 console.log(`data: ${candles.length.toLocaleString("en-US")} one-minute BTCUSDT candles, replayed in virtual time (VirtualClock), default tickMs 60,001`);
 console.log(`strategy: every 3rd idle minute a long with TP +1% / SL -1%, lifetime 120 min; memoryStore persistence\n`);
 
-const PARTS = ["replay", "streams", "stores", "size", "backtest", "journal"];
+const PARTS = ["replay", "streams", "stores", "size", "backtest", "journal", "service"];
 const onlyArg = process.argv.indexOf("--only");
 const only = onlyArg < 0 ? PARTS : (process.argv[onlyArg + 1] ?? "").split(",");
 const unknown = only.filter((part) => !PARTS.includes(part));
@@ -109,6 +109,12 @@ if (runs("journal")) {
   journal = await (await import("./journal.mjs")).journalBench();
 }
 
+let service;
+if (runs("service")) {
+  console.log("\n8. rxtrade/service: CPU of metrics + logs on 1,000 trading pairs against none, virtual time (bench/service.mjs)");
+  service = await (await import("./service.mjs")).serviceTrials(runChild);
+}
+
 const fmt = (x) => Math.round(x).toLocaleString("en-US");
 const rows = [];
 if (runs("replay")) {
@@ -166,6 +172,17 @@ if (runs("journal")) {
 if (runs("size")) {
   rows.push(["core gzipped size (rxjs external)", core.gzipped, `${(core.gzipped / 1024).toFixed(1)} KB`, "<= 28 KB", core.gzipped <= CORE_BUDGET_BYTES]);
   rows.push(["liveTrade$ + memoryStore app, gzipped", loop.gzipped, `${(loop.gzipped / 1024).toFixed(1)} KB`, "<= 20 KB", loop.gzipped <= LOOP_BUDGET_BYTES]);
+}
+if (runs("service")) {
+  if (service === undefined) rows.push(["service metrics + logs", 0, "did not finish", "", false]);
+  else {
+    const pct = (x) => `+${(x * 100).toFixed(1)} %`;
+    rows.push(
+      ["service metrics + logs, 1,000 pairs (Promise exchange): CPU over none", service.async.overhead, pct(service.async.overhead), "<= 10 %", service.async.overhead <= 0.1 && service.async.ended],
+      ["service metrics + logs, 1,000 pairs (synchronous exchange): CPU over none", service.sync.overhead, pct(service.sync.overhead), "report", true],
+      ["service /metrics scrape of 1,000 pairs: CPU", service.async.scrapeMs, `${service.async.scrapeMs.toFixed(1)} ms`, "report", true],
+    );
+  }
 }
 const width = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[2].length)), 10];
 const line = (a, b, c, d) => `${a.padEnd(width[0])}  ${b.padStart(width[1])}  ${c.padEnd(width[2])}  ${d}`;

@@ -29,7 +29,7 @@ export {
 } from "./serviceFile";
 
 // Metrics, logs, HTTP
-export { ServiceMetrics, PairMetrics, POSITION_STATE } from "./serviceMetrics";
+export { ServiceMetrics, PairMetrics, POSITION_STATE, EXCHANGE_SAMPLE } from "./serviceMetrics";
 export { serviceLogger, isLogLevel, LOG_LEVELS, type LogLevel, type ServiceLoggerOptions } from "./serviceLogger";
 export { ServiceRouter, sendJson, send, listen, type Route, type RouteHandler, type ServiceServer } from "./serviceHttp";
 

@@ -360,7 +360,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   logger?.info({ pairs: pairs.length, ids: pairs.length <= 20 ? pairs.map((pair) => pair.pair) : undefined }, "started");
   for (const [index, pair] of pairs.entries()) {
     const spec = specs[index] as ServicePair;
-    const exchange = metrics?.watchExchange(spec.exchange, pair.metrics) ?? spec.exchange;
+    const exchange = pair.metrics === undefined ? spec.exchange : (metrics as ServiceMetrics).watchExchange(spec.exchange, pair.metrics);
     const loop$ = tradeLoop$(
       pair.symbol,
       spec.strategy,

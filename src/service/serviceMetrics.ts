@@ -8,6 +8,8 @@ const TICK_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30];
 const STORE_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30];
 const EXCHANGE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const CLOSE_REASONS: readonly CloseReason[] = ["take_profit", "stop_loss", "time_expired"];
+/** One exchange call in this many is timed (see `watchExchange`). */
+export const EXCHANGE_SAMPLE = 8;
 
 /**
  * The service's Prometheus metrics. Per pair (labels `symbol`, `strategy`):
@@ -33,6 +35,7 @@ export class ServiceMetrics {
   private readonly storeWrites = new HistogramSeries("rxtrade_store_write_seconds", "", STORE_BUCKETS);
   private readonly exchangeCalls = new Map<string, HistogramSeries>();
   private readonly watchedStores = new WeakMap<SignalStore, SignalStore>();
+  private readonly watchedExchanges = new WeakMap<ExchangeSchema, ExchangeSchema>();
   private readonly families: Family[];
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
@@ -66,8 +69,8 @@ export class ServiceMetrics {
       perPair("rxtrade_last_tick_age_seconds", "gauge", "Time since the pair's last completed tick (since its start before the first), on the pair's own clock.", pairs, (pair, out) =>
         out(pair.names.age, pair.ageSeconds()),
       ),
-      family("rxtrade_store_write_seconds", "histogram", "Time a store write took to settle (fsync included for fileStore).", (out) => this.storeWrites.write(out)),
-      family("rxtrade_exchange_call_seconds", "histogram", "Time an exchange's getCandles took to settle, for the answers that came as a Promise (a synchronous answer is no call out).", (out) => {
+      family("rxtrade_store_write_seconds", "histogram", "Time a store write took to settle (fsync included for fileStore), for the answers that came as a Promise.", (out) => this.storeWrites.write(out)),
+      family("rxtrade_exchange_call_seconds", "histogram", `Time an exchange's getCandles took to settle, for one call in ${EXCHANGE_SAMPLE} of those that answered with a Promise.`, (out) => {
         for (const series of this.exchangeCalls.values()) series.write(out);
       }),
     ];
@@ -105,8 +108,9 @@ export class ServiceMetrics {
   }
 
   /**
-   * `store` with its `write` timed into `rxtrade_store_write_seconds` (every other property
-   * reads through; one wrapper per store, so its pairs still share one lock queue).
+   * `store` with its `write` timed into `rxtrade_store_write_seconds` when it answers with a
+   * Promise (every other property reads through; one wrapper per store, so its pairs still share
+   * one lock queue). Writes are rare — one per trade — so each is timed.
    */
   watchStore(store: SignalStore): SignalStore {
     let watched = this.watchedStores.get(store);
@@ -126,30 +130,42 @@ export class ServiceMetrics {
   }
 
   /**
-   * `exchange` as one pair calls it: its `getCandles` timed into
-   * `rxtrade_exchange_call_seconds{exchange}`, and the pair's first call of a tick (the price
-   * request, where the engine's own tick timing starts) taken as the tick's start for
-   * `rxtrade_tick_duration_seconds` (every other property reads through).
+   * `exchange` as one pair calls it (every other property reads through): the pair's first call
+   * of a tick (the price request, where the engine's own tick timing starts) is the tick's start
+   * for `rxtrade_tick_duration_seconds`; and one call in `EXCHANGE_SAMPLE` of the exchange's
+   * (over all its pairs) that answers with a Promise is timed into
+   * `rxtrade_exchange_call_seconds{exchange}` — a Promise reaction per call would cost as much as
+   * the rest of an idle tick, and a sample gives the same distribution and average.
    */
-  watchExchange(exchange: ExchangeSchema, pair?: PairMetrics): ExchangeSchema {
-    const name = exchange.exchangeName;
-    let calls = this.exchangeCalls.get(name);
-    if (calls === undefined) {
-      calls = new HistogramSeries("rxtrade_exchange_call_seconds", `exchange="${escapeLabel(name)}"`, EXCHANGE_BUCKETS);
-      this.exchangeCalls.set(name, calls);
-    }
-    const series = calls;
-    return Object.create(exchange, {
-      getCandles: {
-        value: (symbol: string, interval: Parameters<ExchangeSchema["getCandles"]>[1], since: Date, limit: number) => {
-          const started = performance.now();
-          if (pair !== undefined && pair.tickStartedAt < 0) pair.tickStartedAt = started;
-          return timed(exchange.getCandles(symbol, interval, since, limit), started, series);
+  watchExchange(exchange: ExchangeSchema, pair: PairMetrics): ExchangeSchema {
+    // One getCandles per exchange, reading its pair from `this`: the engine's call site sees one
+    // function however many pairs there are.
+    let shared = this.watchedExchanges.get(exchange);
+    if (shared === undefined) {
+      const name = exchange.exchangeName;
+      let calls = this.exchangeCalls.get(name);
+      if (calls === undefined) {
+        calls = new HistogramSeries("rxtrade_exchange_call_seconds", `exchange="${escapeLabel(name)}"`, EXCHANGE_BUCKETS);
+        this.exchangeCalls.set(name, calls);
+      }
+      const series = calls;
+      shared = Object.create(exchange, {
+        getCandles: {
+          value(this: { pair: PairMetrics }, symbol: string, interval: Parameters<ExchangeSchema["getCandles"]>[1], since: Date, limit: number) {
+            const started = performance.now();
+            const pair = this.pair;
+            if (pair.tickStartedAt < 0) pair.tickStartedAt = started;
+            const answer = exchange.getCandles(symbol, interval, since, limit);
+            return ++series.calls % EXCHANGE_SAMPLE === 0 ? timed(answer, started, series) : answer;
+          },
         },
-      },
-    }) as ExchangeSchema;
+      }) as ExchangeSchema;
+      this.watchedExchanges.set(exchange, shared);
+    }
+    return Object.create(shared, { pair: { value: pair } }) as ExchangeSchema;
   }
 }
+
 
 /** One pair's series: plain counts, and each series' name with its labels, escaped once. */
 export class PairMetrics {
@@ -234,6 +250,8 @@ export class PairMetrics {
 
 /** One histogram series: counts per bucket (not cumulative until written), sum, and its lines' names. */
 class HistogramSeries {
+  /** Calls seen, for sampling (`watchExchange`). */
+  calls = 0;
   private readonly counts: number[];
   private sum = 0;
   private readonly names: { buckets: string[]; sum: string; count: string };
@@ -306,18 +324,12 @@ function escapeLabel(value: string): string {
 }
 
 // A call's time to settle, for an answer that came as a Promise; a plain answer, an Observable or
-// another thenable is passed on untimed (the engine's CallWatcher, too, reports Promise-likes only).
+// another thenable is passed on untimed (the engine's CallWatcher, too, reports Promise-likes
+// only). The Promise itself is passed on: the engine's own reaction is not put behind this one.
 function timed<T>(value: T, started: number, series: HistogramSeries): T {
-  if (!(value instanceof Promise)) return value;
-  const done = () => series.observe((performance.now() - started) / 1000);
-  return value.then(
-    (settled: unknown) => {
-      done();
-      return settled;
-    },
-    (error: unknown) => {
-      done();
-      throw error;
-    },
-  ) as T;
+  if (value instanceof Promise) {
+    const done = () => series.observe((performance.now() - started) / 1000);
+    value.then(done, done);
+  }
+  return value;
 }
