@@ -94,6 +94,22 @@ describe("a wrong command line or config file: exit 2, nothing started", () => {
     expect(exit.stderr).toContain(message);
   });
 
+  it("exits 1 when the --http address is taken, before any pair starts", async () => {
+    const { createServer } = await import("node:http");
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const { cwd, config } = await project("taken", { pairs: [{ symbol: "BTCUSDT", strategy: "momentum", exchange: "bundled" }] });
+      const exit = await run(cli, ["run", config, "--http", `127.0.0.1:${port}`], { cwd });
+      expect(exit.code).toBe(1);
+      expect(exit.stderr).toBe(`rxtrade run: cannot listen on 127.0.0.1:${port}: the address is in use (EADDRINUSE); give another --http, e.g. --http 127.0.0.1:9465\n`);
+      expect(exit.stdout).not.toContain('"msg":"started"');
+    } finally {
+      taken.close();
+    }
+  });
+
   it("names a file that is not JSON, and a LOG_LEVEL that is not a level", async () => {
     const { cwd, config } = await project("json", '{ "pairs": [\n  { "symbol": "BTCUSDT", }\n] }');
     const exit = await run(cli, ["run", config], { cwd });

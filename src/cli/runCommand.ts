@@ -191,8 +191,8 @@ export async function runCommand(args: readonly string[], terminal: Terminal): P
   );
   const journal = fileJournal(store);
   // Listening before it starts (startService runs on the next microtask): a signal while the
-  // service starts drains it once it has.
-  const starting = Promise.resolve().then(() => startService({ pairs, store, journal, journalLevel: "trades", logger, ...(http === undefined ? {} : { http }) }));
+  // service starts drains it once it has. Without --http nobody could read the metrics: none are kept.
+  const starting = Promise.resolve().then(() => startService({ pairs, store, journal, journalLevel: "trades", logger, ...(http === undefined ? { metrics: false } : { http }) }));
   drainOnSignals(starting, {
     onForcedExit: (signal) => {
       const open = service?.list().filter((pair) => pair.signal !== null).map((pair) => pair.id);

@@ -86,7 +86,7 @@ export interface PairSnapshot {
   position: keyof typeof POSITION_STATE;
   signal: HeldSignal | null;
   /** Of the signals this process closed (a journal holds every run's: `rxtrade report`). */
-  statistics: Omit<LiveStatistics, "eventList">;
+  statistics: Omit<LiveStatistics, "eventList" | "totalEvents">;
   /** Why a failed pair ended. */
   error?: { kind: string; message: string };
 }
@@ -492,7 +492,7 @@ function logEvent(log: Logger, event: ServiceEvent): void {
 }
 
 function snapshot(pair: PairRuntime): PairSnapshot {
-  const { eventList: _events, ...statistics } = pair.stats.snapshot();
+  const { eventList: _events, totalEvents: _count, ...statistics } = pair.stats.snapshot();
   const last = pair.last;
   const held = last !== undefined && (last.action === "scheduled" || last.action === "opened" || last.action === "active") ? last : undefined;
   return {
