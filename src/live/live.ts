@@ -69,7 +69,7 @@ let defaultJournal: Journal | null = null;
  * import { setDefaultJournal, setDefaultStore } from "rxtrade";
  * import { fileJournal, fileStore } from "rxtrade/node";
  * setDefaultStore(fileStore("./.rxtrade"));
- * setDefaultJournal(fileJournal("./.rxtrade") /* the store folder: entries go to ./.rxtrade/journal/ */); // Live.getData: every run's trades
+ * setDefaultJournal(fileJournal("./.rxtrade")); // the store folder (entries in ./.rxtrade/journal/): Live.getData gives every run's trades
  */
 export function setDefaultJournal(journal: Journal | null): void {
   if (journal !== null && (typeof journal?.append !== "function" || typeof journal.read !== "function" || typeof journal.keys !== "function")) {

@@ -164,7 +164,7 @@ export function historyStatistics(history: Pick<LiveHistory, "results">, maxEven
  * @example
  * import { journalStatistics } from "rxtrade";
  * import { fileJournal } from "rxtrade/node";
- * const stats = await journalStatistics(fileJournal("./.rxtrade") /* the store folder */, "BTCUSDT:momentum");
+ * const stats = await journalStatistics(fileJournal("./.rxtrade"), "BTCUSDT:momentum"); // fileJournal takes the store folder
  */
 export async function journalStatistics(journal: Journal, key: string, options: HistoryOptions = {}): Promise<LiveStatistics> {
   return historyStatistics(await readLiveHistory(journal, key, options), options.maxEvents);
