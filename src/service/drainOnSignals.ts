@@ -1,4 +1,4 @@
-import type { Service } from "./service";
+import type { Service } from "./serviceTypes";
 
 /** Options of `drainOnSignals`. */
 export interface DrainOnSignalsOptions {

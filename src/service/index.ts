@@ -1,18 +1,18 @@
 // rxtrade/service (Node only): many pairs in one process, Prometheus metrics, JSON logs, /health.
 
 // Service
-export {
-  startService,
-  type Service,
-  type ServiceOptions,
-  type ServicePair,
-  type ServiceEvent,
-  type ServiceEnd,
-  type ServiceHealth,
-  type PairSnapshot,
-  type PairStatus,
-  type HeldSignal,
-} from "./service";
+export { startService } from "./service";
+export type {
+  Service,
+  ServiceOptions,
+  ServicePair,
+  ServiceEvent,
+  ServiceEnd,
+  ServiceHealth,
+  PairSnapshot,
+  PairStatus,
+  HeldSignal,
+} from "./serviceTypes";
 export { drainOnSignals, type DrainOnSignalsOptions } from "./drainOnSignals";
 
 // Config

@@ -1,4 +1,4 @@
-import type { Service } from "./service";
+import type { Service } from "./serviceTypes";
 import { send, sendJson, ServiceRouter } from "./serviceHttp";
 import type { ServiceMetrics } from "./serviceMetrics";
 

@@ -1,0 +1,72 @@
+import type { TickResult } from "../model";
+import type { PairRuntime } from "./pairRuntime";
+import type { HeldSignal, PairSnapshot, ServiceHealth } from "./serviceTypes";
+
+/** A pair as `Service.list()` and `/api/pairs` show it. */
+export function snapshot(pair: PairRuntime): PairSnapshot {
+  const { eventList: _events, totalEvents: _count, ...statistics } = pair.stats.snapshot();
+  const last = pair.last;
+  const held = last !== undefined && (last.action === "scheduled" || last.action === "opened" || last.action === "active") ? last : undefined;
+  return {
+    id: pair.pair,
+    symbol: pair.symbol,
+    strategy: pair.strategy,
+    exchange: pair.exchange,
+    tickMs: pair.tickMs,
+    status: pair.currentStatus(),
+    draining: pair.draining,
+    lastTickAt: pair.lastTickAt === null ? null : iso(pair.lastTickAt),
+    lastTickAgeSeconds: pair.ageMs() / 1000,
+    stallLimitSeconds: pair.stallMs / 1000,
+    price: last?.currentPrice ?? null,
+    position: held === undefined ? "none" : held.action === "scheduled" ? "scheduled" : "opened",
+    signal: held === undefined ? null : heldSignal(held),
+    statistics,
+    ...(pair.error === undefined ? {} : { error: { kind: pair.error.name, message: pair.error.message } }),
+  };
+}
+
+function heldSignal(result: Extract<TickResult, { action: "scheduled" | "opened" | "active" }>): HeldSignal {
+  const { signal } = result;
+  return {
+    id: signal.id,
+    status: result.action === "scheduled" ? "scheduled" : "opened",
+    position: signal.position,
+    priceOpen: signal.priceOpen,
+    priceTakeProfit: signal.priceTakeProfit,
+    priceStopLoss: signal.priceStopLoss,
+    minuteEstimatedTime: signal.minuteEstimatedTime,
+    note: signal.note,
+    scheduledAt: iso(signal.scheduledAt),
+    pendingAt: iso(signal.pendingAt),
+    ...(result.action === "active" ? { percentTp: result.percentTp, percentSl: result.percentSl } : {}),
+  };
+}
+
+/** What `/health` answers for these pairs. */
+export function health(pairs: readonly PairRuntime[], draining: boolean): ServiceHealth {
+  const stalled: ServiceHealth["stalled"] = [];
+  const failed: ServiceHealth["failed"] = [];
+  for (const pair of pairs) {
+    if (pair.status === "failed") failed.push({ id: pair.pair, kind: pair.error?.name ?? "Error", message: pair.error?.message ?? "" });
+    else if (pair.isStalled()) {
+      stalled.push({ id: pair.pair, lastTickAt: pair.lastTickAt === null ? null : iso(pair.lastTickAt), lastTickAgeSeconds: pair.ageMs() / 1000, stallLimitSeconds: pair.stallMs / 1000 });
+    }
+  }
+  return { status: stalled.length === 0 && failed.length === 0 ? "ok" : "unhealthy", draining, pairs: pairs.length, stalled, failed };
+}
+
+/** Epoch ms as ISO 8601 UTC (a non-finite time as its text). */
+export function iso(ms: number): string {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms);
+}
+
+/** ms as seconds with one decimal, for messages. */
+export function seconds(ms: number): string {
+  return String(Math.round(ms / 100) / 10);
+}
+
+/** Six decimals, for log lines. */
+export function round(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
+}
