@@ -1,7 +1,7 @@
 import { defer, finalize, type Observable, type SchedulerLike, share, Subject, type Subscription, tap } from "rxjs";
-import type { Config } from "../config";
+import { type Config, getConfig, resolveConfig } from "../config";
 import { ArgumentError } from "../errors";
-import { performance$ } from "../events";
+import { emit, performance$ } from "../events";
 import { tradeLoop$ } from "../liveTrade";
 import type { SignalStore, TickResultClosed, TickResultOpened } from "../model";
 import type { Journal, JournalLevel } from "../journal";
@@ -14,6 +14,8 @@ import { defaultReportColumns, liveReport, type ReportColumn } from "./liveRepor
 import { writeReport } from "./writeReport";
 import { PerformanceCollector, type PerformanceStatistics, performanceReport } from "./performanceStatistics";
 import { historyStatistics, journalPerformance, readLiveHistory } from "./liveHistory";
+import { boundedKeys, historyUnavailable } from "./journalRead";
+import { asAsyncIterable } from "./asyncIterable";
 
 /** How the facade runs a pair. */
 export interface LiveContext {
@@ -88,6 +90,8 @@ class LivePair {
   perf = new PerformanceCollector();
   /** The journal of the current (or last) loop: `null` when it journaled nothing; `undefined` before the first. */
   journal: Journal | null | undefined;
+  /** The config overrides of the current (or last) loop: its CC_STORE_TIMEOUT_SECONDS bounds the journal's reads. */
+  config: Partial<Config> | undefined;
   maxEvents = DEFAULT_MAX_EVENTS;
   private loop$: Observable<LiveResult> | undefined;
   private stop$: Subject<void> | undefined;
@@ -141,6 +145,7 @@ class LivePair {
       this.stats = stats;
       this.maxEvents = stats.maxEvents;
       this.journal = context.journalLevel === "off" ? null : journal;
+      this.config = context.config;
       this.perf = new PerformanceCollector();
       watchPerformance();
       return ticks$;
@@ -151,6 +156,11 @@ class LivePair {
       share(),
     );
     return loop$;
+  }
+
+  /** Real ms a journal read of this pair's history has for each step: CC_STORE_TIMEOUT_SECONDS. */
+  readLimitMs(): number {
+    return resolveConfig(getConfig(), this.config).CC_STORE_TIMEOUT_SECONDS * 1000;
   }
 
   private health(loop$: Observable<LiveResult>, stalled: boolean): void {
@@ -194,60 +204,37 @@ function resolve(symbol: string, context: LiveContext): LivePair {
   return pairOf(symbol, context.strategyName);
 }
 
+/**
+ * The pair whose statistics are asked for: one this process ran, one of a registered strategy,
+ * or — history by name, without `addStrategy` — one the default journal holds (a strategy of an
+ * earlier process). Anything else throws the registry's error for the name, as before.
+ */
+async function statisticsPair(symbol: string, strategyName: string): Promise<LivePair> {
+  const known = pairs.get(`${symbol}:${strategyName}`);
+  if (known !== undefined) return known;
+  try {
+    getStrategy(strategyName);
+  } catch (error) {
+    if (defaultJournal === null || !(await journalHolds(defaultJournal, `${symbol}:${strategyName}`))) throw error;
+  }
+  return pairOf(symbol, strategyName);
+}
+
+async function journalHolds(journal: Journal, key: string): Promise<boolean> {
+  try {
+    return (await boundedKeys(journal)).includes(key);
+  } catch (error) {
+    emit.error(error);
+    return false;
+  }
+}
+
 // One performance$ subscription for the whole facade, routed to pairs by key in O(1).
 let performanceSubscription: Subscription | undefined;
 function watchPerformance(): void {
   performanceSubscription ??= performance$.subscribe((event) => {
     pairs.get(`${event.symbol}:${event.strategyName}`)?.perf.record(event);
   });
-}
-
-function asAsyncIterable(results$: Observable<LiveResult>): AsyncIterable<LiveResult> {
-  return {
-    [Symbol.asyncIterator](): AsyncIterator<LiveResult> {
-      const buffer: LiveResult[] = [];
-      const waiting: Array<{ resolve: (r: IteratorResult<LiveResult>) => void; reject: (e: unknown) => void }> = [];
-      let ended: { error: unknown } | "complete" | undefined;
-      let subscription: Subscription | undefined;
-      const settle = () => {
-        while (waiting.length > 0 && (buffer.length > 0 || ended !== undefined)) {
-          const next = waiting.shift() as (typeof waiting)[number];
-          if (buffer.length > 0) next.resolve({ value: buffer.shift() as LiveResult, done: false });
-          else if (ended === "complete") next.resolve({ value: undefined, done: true });
-          else next.reject((ended as { error: unknown }).error);
-        }
-      };
-      return {
-        next() {
-          subscription ??= results$.subscribe({
-            next: (value) => {
-              buffer.push(value);
-              settle();
-            },
-            error: (error: unknown) => {
-              ended = { error };
-              settle();
-            },
-            complete: () => {
-              ended = "complete";
-              settle();
-            },
-          });
-          return new Promise((resolve, reject) => {
-            waiting.push({ resolve, reject });
-            settle();
-          });
-        },
-        return() {
-          subscription?.unsubscribe();
-          ended ??= "complete";
-          buffer.length = 0;
-          settle();
-          return Promise.resolve({ value: undefined, done: true });
-        },
-      };
-    },
-  };
 }
 
 /** The seed-compatible facade: named strategies and exchanges, one loop per symbol and strategy. */
@@ -289,18 +276,27 @@ export const Live = {
   /**
    * Statistics of the pair's closed signals: with a journal (the loop's, else the facade's
    * default), every run's, read from it (each trade once), and the open signal's latest active
-   * row; without one, those of the current (or last) loop, from memory.
+   * row; without one, those of the current (or last) loop, from memory. A strategy need not be
+   * registered when the default journal holds its history (a strategy of an earlier process).
+   *
+   * Each step of the journal's read is bounded by CC_STORE_TIMEOUT_SECONDS (the loop's config):
+   * a read that fails or hangs is reported on `error$` as a `JournalError`, and the statistics
+   * are the current loop's, from memory, with `historyUnavailable` saying why.
    */
   async getData(symbol: string, strategyName: string): Promise<LiveStatistics> {
-    getStrategy(strategyName);
-    const pair = pairOf(symbol, strategyName);
+    const pair = await statisticsPair(symbol, strategyName);
     const journal = pair.journal === undefined ? defaultJournal : pair.journal;
     if (journal === null) return pair.stats.snapshot();
-    const history = await readLiveHistory(journal, `${symbol}:${strategyName}`);
-    return historyStatistics(history, pair.maxEvents, pair.stats.openActive());
+    const key = `${symbol}:${strategyName}`;
+    try {
+      const history = await readLiveHistory(journal, key, { timeoutMs: pair.readLimitMs() });
+      return historyStatistics(history, pair.maxEvents, pair.stats.openActive());
+    } catch (error) {
+      return { ...pair.stats.snapshot(), historyUnavailable: historyUnavailable(key, error) };
+    }
   },
 
-  /** The pair's Markdown report. */
+  /** The pair's Markdown report (of `getData`'s statistics: a history that could not be read is said at its top). */
   async getReport(symbol: string, strategyName: string, columns: readonly ReportColumn[] = defaultReportColumns): Promise<string> {
     return liveReport(strategyName, await Live.getData(symbol, strategyName), columns);
   },
@@ -321,11 +317,19 @@ export const Live = {
  * every run), else from the `live_tick` events of its current (or last) loop.
  */
 export const Performance = {
+  /** As `Live.getData`: by name when the default journal holds the key; a journal read that fails or hangs is a `JournalError` on `error$`, and the loop's own figures stand. */
   async getData(symbol: string, strategyName: string): Promise<PerformanceStatistics> {
-    getStrategy(strategyName);
-    const pair = pairOf(symbol, strategyName);
+    const pair = await statisticsPair(symbol, strategyName);
     const journal = pair.journal === undefined ? defaultJournal : pair.journal;
-    const journaled = journal === null ? undefined : await journalPerformance(journal, `${symbol}:${strategyName}`);
+    let journaled: PerformanceStatistics | undefined;
+    if (journal !== null) {
+      const key = `${symbol}:${strategyName}`;
+      try {
+        journaled = await journalPerformance(journal, key, { timeoutMs: pair.readLimitMs() });
+      } catch (error) {
+        historyUnavailable(key, error);
+      }
+    }
     return journaled ?? pair.perf.snapshot();
   },
   async getReport(symbol: string, strategyName: string): Promise<string> {

@@ -3,6 +3,7 @@ import type { TickResult, TickResultActive } from "../model";
 import type { PerformanceEvent } from "../events";
 import { DEFAULT_MAX_EVENTS, type LiveStatistics, liveStatistics } from "./liveStatistics";
 import { PerformanceCollector, type PerformanceStatistics } from "./performanceStatistics";
+import { boundedRead } from "./journalRead";
 
 /** What a journal holds of one key's trades, across every run that journaled them. */
 export interface LiveHistory {
@@ -28,7 +29,16 @@ export interface LiveHistory {
    * found the store no longer holding them (closed or cancelled by a process killed before it
    * journaled how; `JournalRecovery.endedSignal`). They are in no statistic.
    */
-  endedUnrecorded: Array<{ signalId: string; status: "scheduled" | "opened"; since: number }>;
+  endedUnrecorded: EndedUnrecorded[];
+}
+
+/** A signal that ended unrecorded (`LiveHistory.endedUnrecorded`, `LiveStatistics.endedUnrecorded`). */
+export interface EndedUnrecorded {
+  signalId: string;
+  /** What the journal last showed it as. */
+  status: "scheduled" | "opened";
+  /** The time (ms) of that last entry: it ended after it. */
+  since: number;
 }
 
 /** Options of `readLiveHistory` and `journalStatistics`. */
@@ -37,6 +47,12 @@ export interface HistoryOptions {
   since?: number;
   /** The bound on the event list (default 250, as `Live`'s). */
   maxEvents?: number;
+  /**
+   * Real ms the journal has, at most, to give each next entry (or its end): past it the read
+   * fails with a `JournalError` (`operation` "read", `cause` a `CallTimeoutError`). A read that
+   * throws fails with one too. Default: CC_STORE_TIMEOUT_SECONDS of the config in force.
+   */
+  timeoutMs?: number;
 }
 
 type TradeResult = Exclude<TickResult, { action: "idle" | "active" }>;
@@ -108,7 +124,8 @@ function readableTrade(entry: JournalEntry): TradeResult | undefined {
  *
  * @param journal any `Journal` (`memoryJournal()`, `fileJournal(dir)`, your own)
  * @param key `<symbol>:<strategyName>`
- * @param options `since`: only trades of ticks at or after this time (ms)
+ * @param options `since`: only trades of ticks at or after this time (ms); `timeoutMs`: the bound of each step of the read
+ * @throws JournalError when the journal's read fails, or does not give its next entry within the bound
  */
 export async function readLiveHistory(journal: Journal, key: string, options: HistoryOptions = {}): Promise<LiveHistory> {
   const ledger = new TradeLedger(options.since);
@@ -116,7 +133,7 @@ export async function readLiveHistory(journal: Journal, key: string, options: Hi
   let runs = 0;
   let unreadable = 0;
   const endedUnrecorded: LiveHistory["endedUnrecorded"] = [];
-  for await (const entry of journal.read(key)) {
+  for await (const entry of boundedRead(journal, key, options.timeoutMs)) {
     if (entry.kind === "run") {
       if (entry.event !== "start") continue;
       if (entry.at >= since) runs++;
@@ -146,15 +163,23 @@ export async function readLiveHistory(journal: Journal, key: string, options: Hi
  * `LiveStatistics` of a history, as `Live.getData` gives them: its trades, then (when given)
  * the open signal's latest active row. The numbers are those `liveStatistics` gives for the
  * same closed results in the same order, so a run's statistics are the same whether they come
- * from its journal or from memory.
+ * from its journal or from memory. The history's signals that ended unrecorded, if any, are
+ * listed in `endedUnrecorded` (in no number).
  *
  * @example
  * import { historyStatistics, readLiveHistory } from "rxtrade";
  * const history = await readLiveHistory(journal, "BTCUSDT:momentum");
  * const { totalClosed, totalPnl } = historyStatistics(history);
  */
-export function historyStatistics(history: Pick<LiveHistory, "results">, maxEvents = DEFAULT_MAX_EVENTS, openActive?: TickResultActive): LiveStatistics {
-  return liveStatistics(openActive === undefined ? history.results : [...history.results, openActive], maxEvents);
+export function historyStatistics(
+  history: Pick<LiveHistory, "results"> & Partial<Pick<LiveHistory, "endedUnrecorded">>,
+  maxEvents = DEFAULT_MAX_EVENTS,
+  openActive?: TickResultActive,
+): LiveStatistics {
+  const stats = liveStatistics(openActive === undefined ? history.results : [...history.results, openActive], maxEvents);
+  const ended = history.endedUnrecorded ?? [];
+  if (ended.length > 0) stats.endedUnrecorded = ended.map((signal) => ({ ...signal }));
+  return stats;
 }
 
 /**
@@ -178,13 +203,16 @@ export async function journalStatistics(journal: Journal, key: string, options: 
  * @example
  * import { journalPerformance } from "rxtrade";
  * const latency = await journalPerformance(journal, "BTCUSDT:momentum"); // undefined at level trades
+ *
+ * @param options `timeoutMs`: the bound of each step of the read, as for `readLiveHistory`
+ * @throws JournalError as `readLiveHistory`
  */
-export async function journalPerformance(journal: Journal, key: string): Promise<PerformanceStatistics | undefined> {
+export async function journalPerformance(journal: Journal, key: string, options: Pick<HistoryOptions, "timeoutMs"> = {}): Promise<PerformanceStatistics | undefined> {
   const collector = new PerformanceCollector();
   let previous: number | null = null;
   let measured = 0;
   const [symbol, strategyName] = splitKey(key);
-  for await (const entry of journal.read(key)) {
+  for await (const entry of boundedRead(journal, key, options.timeoutMs)) {
     if (entry.kind === "run") {
       if (entry.event === "start") previous = null;
       continue;

@@ -95,8 +95,8 @@ function cell(text: string): string {
  * liveReport("momentum", await Live.getData("BTCUSDT", "momentum"), [...defaultReportColumns, noteReportColumn]);
  */
 export function liveReport(strategyName: string, stats: LiveStatistics, columns: readonly ReportColumn[] = defaultReportColumns): string {
-  const title = `# Live Trading Report: ${strategyName}\n\n`;
-  if (stats.eventList.length === 0) return `${title}No events recorded yet.\n`;
+  const title = `# Live Trading Report: ${strategyName}\n\n${unavailableNote(stats)}`;
+  if (stats.eventList.length === 0) return `${title}No events recorded yet.\n${endedSection(stats)}`;
   if (columns.length === 0) {
     throw new ArgumentRangeError("a report needs at least one column; give defaultReportColumns, or leave columns out", { argument: "columns", value: columns });
   }
@@ -119,5 +119,31 @@ export function liveReport(strategyName: string, stats: LiveStatistics, columns:
     `**Expected yearly returns:** ${signed(stats.expectedYearlyReturns)}`,
     `**Max drawdown:** ${stats.maxDrawdown === null ? NA : `${stats.maxDrawdown.toFixed(2)}%`}`,
   ];
-  return `${title}${lines.join("\n")}\n\n${summary.join("\n\n")}\n`;
+  return `${title}${lines.join("\n")}\n\n${summary.join("\n\n")}\n${endedSection(stats)}`;
+}
+
+// The statistics are the current loop's: said before anything else, so no one reads them as the history.
+function unavailableNote(stats: LiveStatistics): string {
+  const why = stats.historyUnavailable;
+  return why === undefined ? "" : `> **${cell(why.replace(/^history unavailable/, "History unavailable"))}**\n\n`;
+}
+
+// Signals the journal cannot tell the end of: listed, since they are in no number of the summary.
+function endedSection(stats: LiveStatistics): string {
+  const ended = stats.endedUnrecorded ?? [];
+  if (ended.length === 0) return "";
+  const rows = ended.map(({ signalId, status, since }) => `| ${cell(signalId)} | ${status.toUpperCase()} | ${new Date(since).toISOString()} |`);
+  return [
+    "",
+    "## Ended unrecorded",
+    "",
+    `${ended.length === 1 ? "This signal" : `These ${ended.length} signals`} ended unrecorded: the journal last showed ${ended.length === 1 ? "it" : "them"} as below, ` +
+      "and a later run found the store no longer holding " + `${ended.length === 1 ? "it" : "them"}` +
+      " (a process killed between the store write and the journal append). How, when and at what price is unknown: in no number above.",
+    "",
+    "| Signal ID | Last journaled as | Since |",
+    "| --- | --- | --- |",
+    ...rows,
+    "",
+  ].join("\n");
 }

@@ -1,6 +1,7 @@
 import { ArgumentRangeError } from "../errors";
 import { MINUTE_MS, type TickResult, type TickResultActive, type TickResultClosed } from "../model";
 import { showValue } from "../showValue";
+import type { EndedUnrecorded } from "./liveHistory";
 
 /**
  * Statistics of one symbol and strategy over the signals its current loop closed, or, with a
@@ -29,6 +30,19 @@ export interface LiveStatistics {
   expectedYearlyReturns: number | null;
   /** Largest fall of the running sum of PnL from an earlier peak (the sum starts at 0), percentage points. */
   maxDrawdown: number | null;
+  /**
+   * Additive, from a journal only, present when there are any: signals that ended unrecorded —
+   * the journal last showed them scheduled or open, and a later run found the store no longer
+   * holding them (a process killed between the store write and the journal append). How, when
+   * and at what price they ended is unknown: they are in no number above.
+   */
+  endedUnrecorded?: EndedUnrecorded[];
+  /**
+   * Additive, present only when these statistics should have come from a journal and could
+   * not: why (`history unavailable: …`, the `JournalError`'s message). They are then those of
+   * the pair's current (or last) loop, from memory.
+   */
+  historyUnavailable?: string;
 }
 
 export const DEFAULT_MAX_EVENTS = 250;
