@@ -1,11 +1,13 @@
-import { stat } from "node:fs/promises";
-import { join } from "node:path";
-import { historyStatistics, type LiveHistory, type LiveStatistics, readLiveHistory } from "rxtrade";
+import { readdir, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { historyStatistics, JournalError, type LiveHistory, type LiveStatistics, readLiveHistory } from "rxtrade";
 import { fileJournal, JOURNAL_DIR } from "rxtrade/node";
+import { boundedKeys } from "../live/journalRead";
 import { DEMO_STORE } from "./demoCommand";
 import { displayPath } from "./format";
 import { LIVE_STORE } from "./liveCommand";
 import { historyNotes, historyTitle, printStatistics, splitKey } from "./session";
+import { problem, SkippedLines } from "./skippedLines";
 import type { Terminal } from "./terminal";
 import { editDistance, EXIT, parseFlags, UsageError } from "./usage";
 import { checkWritableFolder } from "./writableFolder";
@@ -20,7 +22,9 @@ const FLAGS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-const REPORT_DIR = "./dump/live";
+/** Not ./dump/live: that is where live runs write theirs, and a report of a --since window must not replace it. */
+const REPORT_DIR = "./dump/report";
+const SEGMENT = /^(.+)\.(\d{6,})\.jsonl$/;
 
 export const REPORT_HELP = `rxtrade report — the statistics and Markdown report of every run, from a store's journal
 
@@ -41,15 +45,20 @@ Flags
                      is given; epoch ms works too)
   --json             print the statistics as JSON (LiveStatistics, as Live.getData gives them):
                      an object by key, e.g. {"BTCUSDT:momentum": {…}}, or the one object itself
-                     when --symbol and --strategy are both given; writes no report file
-  --report-dir DIR   where the Markdown reports go (default ${REPORT_DIR}), one per symbol and
-                     strategy, <symbol>_<strategy>.md, as a live run writes it
+                     when --symbol and --strategy are both given; writes no report file.
+                     Signals that ended unrecorded (a process killed between its store write
+                     and its journal) are listed in "endedUnrecorded": [{"signalId", "status",
+                     "since"}], present only when there are any; they are in no number
+  --report-dir DIR   where the Markdown reports go (default ${REPORT_DIR}; not ./dump/live, where
+                     live runs write theirs), one per symbol and strategy, <symbol>_<strategy>.md,
+                     in the live run's format
   -h, --help         show this help
 
 Exit codes
-  0 done, 1 the store has no journal (its runs journaled nothing) or a report cannot be
-  written, 2 a wrong command line (an unknown flag or value, no such store folder, a symbol or
-  strategy the journal does not have)
+  0 done, 1 the store has no journal (its runs journaled nothing), the journal cannot be read
+  (a read that fails, or does not answer within CC_STORE_TIMEOUT_SECONDS) or a report cannot
+  be written, 2 a wrong command line (an unknown flag or value, no such store folder, a symbol
+  or strategy the journal does not have, a journal file that is not a journal)
 `;
 
 /** `rxtrade report`: statistics and reports of every run from a store's journal, without a loop or a lock. */
@@ -81,14 +90,24 @@ export async function reportCommand(args: readonly string[], terminal: Terminal)
     );
     return EXIT.failed;
   }
-  const journal = fileJournal(storeDir);
-  const keys = selectKeys([...(await journal.keys())].sort(), symbol, strategyName, storeDir);
-
+  const skipped = new SkippedLines();
+  const journal = fileJournal(storeDir, { onWarning: skipped.add });
   const histories: Array<{ key: string; history: LiveHistory; stats: LiveStatistics }> = [];
-  for (const key of keys) {
-    const history = await readLiveHistory(journal, key, since === undefined ? {} : { since });
-    histories.push({ key, history, stats: historyStatistics(history) });
+  try {
+    const all = [...(await boundedKeys(journal))].sort();
+    await notJournals(journal, journalDir, all, skipped, terminal);
+    const keys = selectKeys(all, symbol, strategyName, storeDir);
+    for (const key of keys) {
+      const history = await readLiveHistory(journal, key, since === undefined ? {} : { since });
+      histories.push({ key, history, stats: historyStatistics(history) });
+    }
+  } catch (error) {
+    if (!(error instanceof JournalError)) throw error;
+    for (const line of skipped.lines()) terminal.warn(line);
+    terminal.warn(`rxtrade report: the journal ${displayPath(journalDir)} cannot be read: ${error.message.replace(/^rxtrade: /, "")}`);
+    return EXIT.failed;
   }
+  for (const line of skipped.lines()) terminal.warn(line);
 
   if (flags.json) {
     const one = symbol !== undefined && strategyName !== undefined;
@@ -113,6 +132,38 @@ export async function reportCommand(args: readonly string[], terminal: Terminal)
     }
   }
   return code;
+}
+
+/**
+ * The segment files of the journal folder that hold no entry of any key: not a journal (a file
+ * put there by hand, a damaged one) or renamed. With no key at all, that is a wrong command
+ * line (exit 2, the file and what was wrong with it); beside other keys, a warning each.
+ */
+async function notJournals(journal: ReturnType<typeof fileJournal>, journalDir: string, keys: readonly string[], skipped: SkippedLines, terminal: Terminal): Promise<void> {
+  const known = new Set<string>();
+  for (const key of keys) for (const file of await journal.segmentsOf(key)) known.add(resolve(file));
+  let names: string[];
+  try {
+    names = await readdir(journalDir);
+  } catch {
+    return;
+  }
+  const strays = names.filter((name) => SEGMENT.test(name)).map((name) => resolve(journalDir, name)).filter((path) => !known.has(path));
+  const why = (path: string) => {
+    const lines = skipped.of(path);
+    if (lines === undefined) return "its entries are of a key its name is not (a copied or renamed file)";
+    return `line ${lines.first.line}: ${problem(lines.first)}${lines.count > 1 ? ` (and ${lines.count - 1} more lines skipped)` : ""}`;
+  };
+  if (strays.length === 0) return;
+  if (keys.length === 0) {
+    const [first] = strays as [string];
+    throw new UsageError(
+      "report",
+      `${displayPath(first)} is not a journal file: ${why(first)}${strays.length > 1 ? `; nor are ${strays.length - 1} more files there` : ""}. ` +
+        `The journal folder holds what rxtrade live and rxtrade demo write (<symbol>_<strategy>-<hash>.000001.jsonl); move other files out of it`,
+    );
+  }
+  for (const path of strays) terminal.warn(`warning: ${displayPath(path)} is not a journal file of any key (${why(path)}): left out`);
 }
 
 /** A string flag's value, refused when empty. */
@@ -164,18 +215,33 @@ function nearPart(key: string, symbol: string | undefined, strategyName: string 
   return symbolNear && strategyNear;
 }
 
+const ISO = /^(\d{4})-(\d\d)-(\d\d)(?:T(\d\d):(\d\d)(?::(\d\d)(\.\d+)?)?)?(Z|[+-](\d\d):?(\d\d))?$/;
+const ISO_FORMAT = "YYYY-MM-DD[THH:MM[:SS]][Z|±HH:MM]";
+
 /** `--since`: ISO 8601 (`2023-03-08T12:00Z`, `2023-03-08 12:00`, `2023-03-08`; UTC unless an offset is given) or epoch ms. */
-function parseSince(text: string): number {
+export function parseSince(text: string): number {
   const trimmed = text.trim();
-  let ms: number;
-  if (/^\d{12,}$/.test(trimmed)) ms = Number(trimmed);
-  else {
-    const iso = trimmed.replace(" ", "T");
-    // A date-time without an offset is UTC here, as every time printed is.
-    ms = /^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?)?(Z|[+-]\d\d:?\d\d)?$/.test(iso) ? Date.parse(/T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(iso) ? `${iso}Z` : iso) : Number.NaN;
+  if (/^\d{12,}$/.test(trimmed)) return Number(trimmed);
+  const match = ISO.exec(trimmed.replace(" ", "T"));
+  if (match === null) {
+    throw new UsageError("report", `--since ${JSON.stringify(text)} is not a time; give ISO 8601 in UTC, e.g. --since 2023-03-08T12:00Z (${ISO_FORMAT}), or epoch ms`);
   }
-  if (!Number.isFinite(ms)) {
-    throw new UsageError("report", `--since ${JSON.stringify(text)} is not a time; give ISO 8601 in UTC, e.g. --since 2023-03-08T12:00Z`);
+  const [, year, month, day, hour = "00", minutes = "00", seconds = "00", fraction = "", offset, offsetHours = "0", offsetMinutes = "0"] = match;
+  // Date.parse rolls an impossible date over (2023-02-30 is March 2): each field is checked first.
+  const days = new Date(Date.UTC(Number(year), Number(month), 0)).getUTCDate();
+  const wrong =
+    Number(month) < 1 || Number(month) > 12
+      ? `there is no month ${month}`
+      : Number(day) < 1 || Number(day) > days
+        ? `${year}-${month} has ${days} days`
+        : Number(hour) > 23 || Number(minutes) > 59 || Number(seconds) > 59
+          ? `${hour}:${minutes}:${seconds} is not a time of day`
+          : Number(offsetHours) > 14 || Number(offsetMinutes) > 59
+            ? `${offset} is not a UTC offset`
+            : undefined;
+  if (wrong !== undefined) {
+    throw new UsageError("report", `--since ${JSON.stringify(text)} is not a date: ${wrong}; give ISO 8601 in UTC, e.g. --since 2023-03-08T12:00Z (${ISO_FORMAT})`);
   }
-  return ms;
+  // Without an offset, UTC, as every time printed is.
+  return Date.parse(`${year}-${month}-${day}T${hour}:${minutes}:${seconds}${fraction}${offset ?? "Z"}`);
 }
