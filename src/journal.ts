@@ -24,21 +24,72 @@ export interface JournalErrorInfo {
   message: string;
 }
 
-/** A change of position, appended after the store write it follows (fsync'd by durable journals). */
+/** The result of a change of position: scheduled, opened, closed or cancelled. */
+export type JournalTradeResult = TickResultScheduled | TickResultOpened | TickResultClosed | TickResultCancelled;
+
+/**
+ * A change of position, appended after the store write it follows and before the result is
+ * emitted. Its `intent` entry, appended (durably) before the store write, makes it survive a
+ * kill between the two, so a durable journal may write this entry without an fsync of its own.
+ */
 export interface JournalTrade {
   kind: "trade";
   /** The stream's store key, `<symbol>:<strategyName>`. */
   key: string;
   /** The tick's time (ms, the stream's scheduler). */
   at: number;
-  result: TickResultScheduled | TickResultOpened | TickResultClosed | TickResultCancelled;
+  result: JournalTradeResult;
   /**
    * Set on an entry rebuilt at a run's start from the store, because the process that wrote the
-   * store was killed before it journaled this change (see `JournalRecovery`). Its `at` and
-   * `result.timestamp` are the signal's own (`scheduledAt`, or `pendingAt` for `opened`); its
-   * `result.currentPrice` is the signal's `priceOpen`, since the tick's price was lost.
+   * store was killed before it journaled this change and no intent of it was journaled either
+   * (the journal was failing; see `JournalRecovery`). Its `at` and `result.timestamp` are the
+   * signal's own (`scheduledAt`, or `pendingAt` for `opened`); its `result.currentPrice` is the
+   * signal's `priceOpen`, since the tick's price was lost.
    */
   recovered?: true;
+  /**
+   * Set on an entry appended at a run's start from the previous run's `intent`: that run wrote
+   * the store, then was killed (or its journal failed) before it appended this entry. The
+   * result is the one that run computed, complete (price, PnL, reason); `at` is its tick's.
+   */
+  fromIntent?: true;
+}
+
+/**
+ * A change of position about to be written to the store (write-ahead): appended, and durable
+ * once `append` settles, before the store write, with the full result the run emits once the
+ * write is confirmed. The `trade` entry after it confirms it. A run killed between the two
+ * leaves the intent as the key's last word (`JournalTail.pendingIntent`); the next start
+ * confirms it (appends its `trade`, `fromIntent`) when the store holds what it says, and voids
+ * it when the store still holds what came before (see `JournalRecovery.intent`). Bookkeeping,
+ * not history: the built-in journals' `read` leaves intents out.
+ */
+export interface JournalIntent {
+  kind: "intent";
+  key: string;
+  /** The tick's time (ms). */
+  at: number;
+  result: JournalTradeResult;
+}
+
+/**
+ * Tick entries a run dropped (level `full`): its journal was failing, or fell behind by more
+ * than the writer keeps queued. Written once the journal takes entries again, before the next
+ * tick entry (or at the run's end), so a replay knows these ticks are missing, not idle.
+ * Changes of position are never dropped.
+ */
+export interface JournalGap {
+  kind: "gap";
+  key: string;
+  /** When the gap was written (ms, the stream's scheduler). */
+  at: number;
+  /** The `at` of the first and the last tick dropped. */
+  from: number;
+  to: number;
+  /** How many tick entries were dropped. */
+  ticks: number;
+  /** `failing`: appends failed or hung; `behind`: the journal was slower than the ticks. */
+  reason: "failing" | "behind";
 }
 
 /** One candle request a tick made and the candles it got (closed ones, oldest first). */
@@ -88,9 +139,10 @@ export interface JournalTick {
  * What a run found at its start when it compared the journal's last entries of its key with
  * the store (the store is the truth). Present on a `start` entry when anything was found.
  *
- * The engine writes the store first and journals the change after, so a kill between the two
- * (or a torn last line, or appends that failed until the process died) leaves the journal
- * behind the store. At the next start:
+ * The engine journals a change's `intent`, writes the store, then journals its `trade`, so a
+ * kill between the two leaves the intent last; at the next start it is confirmed or voided by
+ * the store (`intent`). Without an intent (appends that failed until the process died, a torn
+ * last line) the journal can be behind the store:
  * - the store holds a signal whose state (`scheduled` or `opened`) the journal's last trade does
  *   not show: a `trade` entry rebuilt from the stored signal (`recovered: true`) is appended
  *   just before the `start` entry, and its id is `recoveredSignalId`;
@@ -102,6 +154,13 @@ export interface JournalTick {
 export interface JournalRecovery {
   /** The journal's previous run of this key has no `stop` entry: it was killed or crashed, or its last appends failed. */
   unfinishedRun: boolean;
+  /**
+   * The previous run's last `intent` had no `trade` after it: the store, read at this start,
+   * decided it. `confirmed`: the store holds the change, so its `trade` entry (`fromIntent`,
+   * the full result) was appended just before this one; `voided`: the store still holds what
+   * came before, so the change never happened (the run was killed before its store write).
+   */
+  intent?: { signalId: string; action: JournalTradeResult["action"]; at: number; outcome: "confirmed" | "voided" };
   /** The stored signal that was journaled by a `recovered` trade entry just before this one. */
   recoveredSignalId?: string;
   /** The signal the journal last showed as held, which the store no longer holds: ended after `since` (ms, that entry's `at`), unrecorded. */
@@ -134,12 +193,14 @@ export interface JournalRun {
 }
 
 /** One record of a journal, discriminated by `kind`. */
-export type JournalEntry = JournalTrade | JournalTick | JournalRun;
+export type JournalEntry = JournalTrade | JournalTick | JournalRun | JournalIntent | JournalGap;
 
-/** The last `trade` and `run` entries of a key (either may be missing). */
+/** The last `trade` and `run` entries of a key (either may be missing), and its unconfirmed intent. */
 export interface JournalTail {
   lastTrade?: JournalTrade;
   lastRun?: JournalRun;
+  /** The key's last `intent`, when no `trade` or `run` entry came after it (its run died before confirming it). */
+  pendingIntent?: JournalIntent;
 }
 
 /**
@@ -149,128 +210,28 @@ export interface JournalTail {
  */
 export interface Journal {
   /**
-   * Appends one entry. A `trade` or `run` entry is settled only once it is durable (a file
-   * journal fsyncs); `tick` entries may be buffered. Called in order; never concurrently for
-   * one key. A plain return is a synchronous success, a throw or a rejection a failure.
+   * Appends one entry. An `intent`, `run` or `gap` entry is settled only once it is durable (a
+   * file journal fsyncs); so is a `trade` entry, unless it confirms the intent appended just
+   * before it (that intent already makes it survive a kill); `tick` entries may be buffered.
+   * Called in order; never concurrently for one key. A plain return is a synchronous success, a
+   * throw or a rejection a failure.
    */
   append(entry: JournalEntry): void | PromiseLike<void>;
-  /** The entries of `key`, oldest first. A torn or unreadable record is skipped, never fatal. */
+  /**
+   * The entries of `key`, oldest first. A torn or unreadable record is skipped, never fatal.
+   * `intent` entries may be left out (the built-in journals do: they are bookkeeping, and
+   * `tail` reports the one that matters); a journal without `tail` must yield them.
+   */
   read(key: string): AsyncIterable<JournalEntry>;
   /** The keys that have entries. */
   keys(): PromiseLike<string[]> | string[];
   /**
-   * Optional: the key's last `trade` and `run` entries, which a stream reads at its start to
-   * reconcile the journal with the store. Without it, the stream reads the whole key with
-   * `read`. A synchronous answer keeps a synchronous stream synchronous.
+   * Optional: the key's last `trade` and `run` entries and its pending intent, which a stream
+   * reads at its start to reconcile the journal with the store. Without it, the stream reads
+   * the whole key with `read`. A synchronous answer keeps a synchronous stream synchronous.
    */
   tail?(key: string): JournalTail | PromiseLike<JournalTail>;
 }
 
-/**
- * A journal in memory (tests, the browser without IndexedDB, a process that needs no history).
- * Synchronous: a stream on it journals inside `TestScheduler.run` and `VirtualClock.flush`.
- *
- * @example
- * import { liveTrade$, memoryJournal } from "rxtrade";
- * const journal = memoryJournal();
- * liveTrade$("BTCUSDT", strategy, { exchange, journal, journalLevel: "full" }).subscribe();
- * for await (const entry of journal.read("BTCUSDT:momentum")) console.log(entry.kind, entry.at);
- */
-export function memoryJournal(): Journal & {
-  readonly entries: ReadonlyMap<string, readonly JournalEntry[]>;
-  tail(key: string): JournalTail;
-} {
-  const entries = new Map<string, JournalEntry[]>();
-  return {
-    entries,
-    append(entry) {
-      const list = entries.get(entry.key);
-      // A copy: what is journaled cannot change afterwards with the caller's object.
-      if (list === undefined) entries.set(entry.key, [copyEntry(entry)]);
-      else list.push(copyEntry(entry));
-    },
-    async *read(key) {
-      for (const entry of entries.get(key) ?? []) yield copyEntry(entry);
-    },
-    keys: () => [...entries.keys()],
-    tail(key) {
-      const list = entries.get(key) ?? [];
-      const tail: JournalTail = {};
-      for (let i = list.length - 1; i >= 0 && (tail.lastTrade === undefined || tail.lastRun === undefined); i--) {
-        const entry = list[i] as JournalEntry;
-        if (entry.kind === "trade") tail.lastTrade ??= copyEntry(entry);
-        else if (entry.kind === "run") tail.lastRun ??= copyEntry(entry);
-      }
-      return tail;
-    },
-  };
-}
-
-/**
- * A deep copy of an entry as a JSON round trip would give it (properties set to `undefined`
- * left out), several times faster than `structuredClone` or `JSON.parse(JSON.stringify())`:
- * journals copy every entry they keep.
- */
-export function copyEntry<T extends JournalEntry>(entry: T): T {
-  return copyJson(entry) as T;
-}
-
-function copyJson(value: unknown): unknown {
-  if (value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) {
-    const copy = new Array<unknown>(value.length);
-    for (let i = 0; i < value.length; i++) copy[i] = copyJson(value[i]);
-    return copy;
-  }
-  const copy: Record<string, unknown> = {};
-  const keys = Object.keys(value);
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i] as string;
-    const field = (value as Record<string, unknown>)[key];
-    if (field !== undefined && typeof field !== "function") copy[key] = typeof field === "object" ? copyJson(field) : field;
-  }
-  return copy;
-}
-
-/** The last `trade` and `run` entries among `entries` (a whole key's, oldest first). */
-export async function journalTail(entries: AsyncIterable<JournalEntry>): Promise<JournalTail> {
-  const tail: JournalTail = {};
-  for await (const entry of entries) {
-    if (entry.kind === "trade") tail.lastTrade = entry;
-    else if (entry.kind === "run") tail.lastRun = entry;
-  }
-  return tail;
-}
-
-/**
- * Why `value` (a parsed record) is not a journal entry of `key`, or `undefined` when it is.
- * Checks the discriminant and the fields every reader relies on, not every nested value.
- */
-export function journalEntryProblem(value: unknown, key?: string): string | undefined {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return "not an object";
-  const entry = value as Partial<Record<string, unknown>>;
-  if (entry.kind !== "trade" && entry.kind !== "tick" && entry.kind !== "run") return `kind ${JSON.stringify(entry.kind)} is not trade, tick or run`;
-  if (typeof entry.key !== "string") return "no key";
-  if (key !== undefined && entry.key !== key) return `it belongs to key ${JSON.stringify(entry.key)}`;
-  if (typeof entry.at !== "number" || !Number.isFinite(entry.at)) return `at (${String(entry.at)}) is not a time`;
-  switch (entry.kind) {
-    case "trade": {
-      const result = entry.result as { action?: unknown; signal?: unknown } | null | undefined;
-      const actions = ["scheduled", "opened", "closed", "cancelled"];
-      if (result === null || typeof result !== "object" || !actions.includes(result.action as string) || typeof result.signal !== "object" || result.signal === null) {
-        return "a trade without a scheduled, opened, closed or cancelled result";
-      }
-      return undefined;
-    }
-    case "tick":
-      return Array.isArray(entry.candles) && typeof entry.action === "string" ? undefined : "a tick without candles or action";
-    default:
-      return entry.event === "start" || entry.event === "stop" ? undefined : `run event ${JSON.stringify(entry.event)} is not start or stop`;
-  }
-}
-
-/** An error, as a journal keeps it. */
-export function errorInfo(error: unknown): JournalErrorInfo {
-  if (error instanceof Error) return { name: error.name, message: error.message };
-  return { name: "Error", message: String(error) };
-}
+export { copyEntry, errorInfo, journalEntryProblem, journalTail, TailScan } from "./journalEntries";
+export { memoryJournal } from "./memoryJournal";

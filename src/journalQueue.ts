@@ -1,0 +1,321 @@
+import type { SchedulerLike, Subscription } from "rxjs";
+import { copyEntry, type Journal, type JournalEntry } from "./journal";
+import { describeError, endError, JournalTrouble, type TroubleContext } from "./journalTrouble";
+import { settle } from "./maybeAsync";
+
+/** What an `AppendQueue` needs of its stream. */
+export interface QueueContext extends TroubleContext {
+  readonly scheduler: SchedulerLike;
+}
+
+/** Tick entries kept waiting for a slow journal at most; later ones are dropped (and marked by a `gap` entry) until it catches up. */
+export const MAX_QUEUED_TICKS = 1024;
+
+interface Pending {
+  entry: JournalEntry;
+  /** Told once: when the entry is appended, or when the caller should stop waiting for it. */
+  waiter: (() => void) | undefined;
+}
+
+/**
+ * The ordered append queue under a `JournalWriter`: one journal call at a time, in order;
+ * a failure kept and retried (a tick dropped instead), a call past CC_STORE_TIMEOUT_SECONDS
+ * reported and still waited for, the failures and drops told through `JournalTrouble`, and the
+ * end: `drain` (bounded by the subclass's timer) or `giveUp` (what is left, reported).
+ */
+export abstract class AppendQueue {
+  protected readonly trouble: JournalTrouble;
+  private readonly queue: Pending[] = [];
+  private queuedTicks = 0;
+  /** A journal call is in flight. */
+  protected busy = false;
+  private pumping = false;
+  private retryTimer: Subscription | undefined;
+  private overdueTimer: Subscription | undefined;
+  /** The run is ending: `done` once the queue has drained (or was given up). */
+  private ending: { done: () => void; timer: Subscription | undefined } | undefined;
+  /** The run is over: no timers any more; a failure gives up at once. */
+  protected final = false;
+
+  constructor(
+    protected readonly journal: Journal,
+    private readonly queueContext: QueueContext,
+  ) {
+    this.trouble = new JournalTrouble(queueContext);
+  }
+
+  /**
+   * A step that must be done before the queued entries (the start's reconciliation): returns
+   * true when it is done synchronously, false when it is under way (it sets `busy`) or failed.
+   * `undefined` when there is none (any more).
+   */
+  protected gate: (() => boolean) | undefined;
+
+  /** Entries waiting to be appended. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  protected push(entry: JournalEntry, waiter: (() => void) | undefined): void {
+    if (this.queue.length === 0 && !this.busy && this.gate === undefined && this.retryTimer === undefined) {
+      // Nothing waits before it (the common case): a synchronous journal is done here, without
+      // allocating anything (the journal copies what it keeps).
+      let value: void | PromiseLike<void>;
+      try {
+        value = this.journal.append(entry);
+      } catch (error) {
+        this.failed(this.enqueue(copyEntry(entry), waiter), error);
+        return;
+      }
+      if (value === undefined) {
+        waiter?.();
+        return;
+      }
+      // Kept until it settles: a retry appends this snapshot, whatever the caller's object becomes.
+      const head = this.enqueue(copyEntry(entry), waiter);
+      this.settleHead(head, value);
+      if (!this.busy) this.pump();
+      return;
+    }
+    const failing = this.trouble.failing;
+    this.enqueue(copyEntry(entry), failing ? undefined : waiter);
+    if (failing) waiter?.();
+    this.pump();
+  }
+
+  /** Whether a tick entry may go in now: not while failing, nor past `MAX_QUEUED_TICKS` waiting (it is then counted as dropped). */
+  protected admitTick(at: number): boolean {
+    if (this.trouble.failing || this.queuedTicks >= MAX_QUEUED_TICKS) {
+      this.trouble.dropTick(at, this.trouble.failing ? "failing" : "behind", this.queuedTicks);
+      return false;
+    }
+    this.pushGap();
+    return true;
+  }
+
+  /** Queues the gap entry of the ticks dropped so far, if any. */
+  protected pushGap(): void {
+    if (this.trouble.droppedTicks > 0) this.push(this.trouble.gap(this.queueContext.scheduler.now()), undefined);
+  }
+
+  /** Puts entries in front of the queue (the start's), without appending them yet. */
+  protected unshift(entries: readonly JournalEntry[]): void {
+    this.queue.unshift(...entries.map((entry) => ({ entry, waiter: undefined })));
+  }
+
+  // One call at a time, in order. Re-entrant calls (a waiter that delivers a result, whose
+  // consumer appends) only queue: the loop below picks them up.
+  protected pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (!this.busy && this.retryTimer === undefined) {
+        if (this.gate !== undefined) {
+          if (!this.gate()) break;
+          continue;
+        }
+        const head = this.queue[0];
+        if (head === undefined) break;
+        if (!this.appendHead(head)) break;
+      }
+    } finally {
+      this.pumping = false;
+    }
+    if (this.ending !== undefined && this.queue.length === 0 && !this.busy && this.gate === undefined) this.finish();
+  }
+
+  /**
+   * Calls `done` once everything queued is appended — at once when it is — or given up on:
+   * after `limitMs`, or at a failure once the queue is `final`. Failures meanwhile are retried
+   * sooner than one tick period (a tenth of the limit), since the run waits for them.
+   */
+  protected drain(done: () => void, limitMs: number): void {
+    this.ending = { done, timer: undefined };
+    this.cancel("retryTimer"); // a retry waiting for its period gets its next chance now
+    this.pump();
+    if (this.ending !== undefined && !this.final) {
+      this.ending.timer = this.queueContext.scheduler.schedule(() => this.giveUp("it did not finish within CC_STORE_TIMEOUT_SECONDS"), limitMs);
+    }
+  }
+
+  /** No timers any more: what is in flight finishes, a failure gives up at once. */
+  protected stopTimers(): void {
+    this.final = true;
+    this.cancel("retryTimer");
+    this.cancel("overdueTimer");
+    if (this.ending !== undefined) {
+      this.ending.timer?.unsubscribe();
+      this.ending = undefined;
+    }
+  }
+
+  /** After a failure of the head (or of the gate): a retry one tick period later; sooner while ending; none once final. */
+  protected afterFailure(why: string): void {
+    if (this.final) {
+      this.giveUp(why);
+      return;
+    }
+    const { tickMs, limits } = this.queueContext;
+    const ms = this.ending === undefined ? tickMs : Math.max(1, Math.min(tickMs, Math.floor(limits.storeMs / 10)));
+    if (this.retryTimer !== undefined) return;
+    this.retryTimer = this.queueContext.scheduler.schedule(() => {
+      this.retryTimer = undefined;
+      // Nothing left to retry but dropped ticks: their gap entry tries the journal.
+      if (this.queue.length === 0 && this.gate === undefined) this.pushGap();
+      this.pump();
+    }, ms);
+  }
+
+  // Failing: whoever waits is let go, later callers do not wait, and the tick entries waiting
+  // (not one in flight) are dropped, counted for the gap entry.
+  protected degrade(): void {
+    const inFlight = this.busy ? this.queue[0] : undefined;
+    for (const pending of this.queue) {
+      const waiter = pending.waiter;
+      pending.waiter = undefined;
+      waiter?.();
+    }
+    if (this.queuedTicks === 0) return;
+    const kept = this.queue.filter((pending) => {
+      if (pending.entry.kind !== "tick" || pending === inFlight) return true;
+      this.trouble.dropTick(pending.entry.at, "failing", this.queuedTicks);
+      return false;
+    });
+    this.queue.splice(0, this.queue.length, ...kept);
+    this.queuedTicks = inFlight?.entry.kind === "tick" ? 1 : 0;
+  }
+
+  // The end of the run, with entries left: hand them over (nothing else holds them any more).
+  protected giveUp(why: string): void {
+    const unappended = this.queue.splice(0).map((pending) => {
+      const waiter = pending.waiter;
+      pending.waiter = undefined;
+      waiter?.();
+      return pending.entry;
+    });
+    this.queuedTicks = 0;
+    const unstarted = this.gate !== undefined;
+    const dropped = this.trouble.droppedTicks;
+    if (unstarted || unappended.length > 0 || dropped > 0) {
+      this.trouble.report(endError(this.queueContext, { unappended, dropped, unstarted, why, inFlight: this.busy }));
+    }
+    this.gate = undefined;
+    this.finish();
+  }
+
+  private enqueue(entry: JournalEntry, waiter: (() => void) | undefined): Pending {
+    const pending = { entry, waiter };
+    this.queue.push(pending);
+    if (entry.kind === "tick") this.queuedTicks++;
+    return pending;
+  }
+
+  private dequeue(): void {
+    if ((this.queue.shift() as Pending).entry.kind === "tick") this.queuedTicks--;
+  }
+
+  // Returns true when the head was appended synchronously (go on with the next).
+  private appendHead(head: Pending): boolean {
+    let value: void | PromiseLike<void>;
+    try {
+      value = this.journal.append(head.entry);
+    } catch (error) {
+      this.failed(head, error);
+      return false;
+    }
+    if (value === undefined) {
+      this.appended(head);
+      return true;
+    }
+    return this.settleHead(head, value);
+  }
+
+  // Adopts what `append` answered for the head: true when it settled synchronously and fine.
+  private settleHead(head: Pending, value: PromiseLike<void>): boolean {
+    let sync = true;
+    let outcome: { ok: true } | { error: unknown } | undefined;
+    settle<unknown>(
+      value,
+      () => {
+        if (sync) outcome = { ok: true };
+        else this.settled(head, undefined);
+      },
+      (error) => {
+        if (sync) outcome = { error };
+        else this.settled(head, { error });
+      },
+    );
+    sync = false;
+    if (outcome !== undefined && "ok" in outcome) {
+      this.appended(head);
+      return true;
+    }
+    if (outcome !== undefined) {
+      this.failed(head, outcome.error);
+      return false;
+    }
+    this.busy = true;
+    this.armOverdue(head);
+    return false;
+  }
+
+  private settled(head: Pending, failure: { error: unknown } | undefined): void {
+    this.busy = false;
+    this.cancel("overdueTimer");
+    if (this.queue[0] !== head) return; // given up on at the end of the run
+    if (failure === undefined) {
+      this.appended(head);
+      this.pump();
+    } else this.failed(head, failure.error);
+  }
+
+  private appended(head: Pending): void {
+    this.dequeue();
+    if (this.trouble.failing) {
+      this.trouble.recovered(this.queue.length);
+      this.pushGap();
+    }
+    const waiter = head.waiter;
+    head.waiter = undefined;
+    waiter?.();
+  }
+
+  private failed(head: Pending, error: unknown): void {
+    // Counted as they will be: tick entries waiting are dropped, not kept.
+    this.trouble.appendFailed(head.entry, this.queue.length - this.queuedTicks, error);
+    this.degrade();
+    // A tick is not retried: it is dropped, and counted for the gap entry.
+    if (head.entry.kind === "tick" && this.queue[0] === head) {
+      this.dequeue();
+      this.trouble.dropTick(head.entry.at, "failing", this.queuedTicks);
+    }
+    this.afterFailure(`an append failed: ${describeError(error)}`);
+  }
+
+  // Reported at the limit, once per failure streak; the call is still waited for.
+  private armOverdue(head: Pending): void {
+    if (this.final) return;
+    this.overdueTimer = this.queueContext.scheduler.schedule(() => {
+      this.overdueTimer = undefined;
+      if (this.queue[0] !== head || !this.busy) return;
+      this.trouble.appendOverdue(head.entry, this.queue.length - this.queuedTicks + (head.entry.kind === "tick" ? 1 : 0));
+      this.degrade();
+    }, this.queueContext.limits.storeMs);
+  }
+
+  private finish(): void {
+    this.final = true;
+    this.cancel("retryTimer");
+    this.cancel("overdueTimer");
+    const ending = this.ending;
+    this.ending = undefined;
+    if (ending === undefined) return;
+    ending.timer?.unsubscribe();
+    ending.done();
+  }
+
+  private cancel(timer: "retryTimer" | "overdueTimer"): void {
+    this[timer]?.unsubscribe();
+    this[timer] = undefined;
+  }
+}
