@@ -246,10 +246,11 @@ export class CandleDataError extends RxTradeError {
  * A journal call failed: an `append` threw, rejected or did not settle within
  * CC_STORE_TIMEOUT_SECONDS, or the read of the key's last entries (at a run's start, to
  * reconcile the journal with the store) failed — or a run ended with entries it could not
- * append (`operation` "end"). Reported on `error$`; trading goes on. The entries are kept, in
- * order, and retried every tick period; at the end of a run those still not appended are
- * handed over in `unappended`, since nothing else holds them any more. (Additive to the API's
- * error list.)
+ * append (`operation` "end"). Reported on `error$`, once per failure streak; trading goes on.
+ * The entries are kept, in order, and retried every tick period (tick entries are dropped
+ * instead, and marked by a `gap` entry); at the end of a run those still not appended are
+ * handed over in `unappended` (their signals in `signalIds`), since nothing else holds them
+ * any more. (Additive to the API's error list.)
  */
 export class JournalError extends RxTradeError {
   override readonly name = "JournalError";
@@ -262,6 +263,8 @@ export class JournalError extends RxTradeError {
   readonly waiting: number;
   /** `end`: the entries this run could not append, oldest first. */
   readonly unappended: readonly JournalEntry[];
+  /** `end`: the signals of the `trade` and `intent` entries among `unappended`, each once, in order. */
+  readonly signalIds: readonly string[];
   constructor(options: {
     key: string;
     operation: "append" | "read" | "end";
@@ -278,6 +281,7 @@ export class JournalError extends RxTradeError {
     this.entry = options.entry;
     this.waiting = options.waiting ?? 0;
     this.unappended = options.unappended ?? [];
+    this.signalIds = [...new Set(this.unappended.flatMap((entry) => (entry.kind === "trade" || entry.kind === "intent" ? [entry.result.signal.id] : [])))];
   }
 }
 
