@@ -51,11 +51,13 @@ type PersistContext = Pick<TradeContext, "store" | "key" | "identity" | "strateg
  * result is passed on before anything that its delivery causes: a stop requested from
  * `onWrite` or from a listener further down ends the stream after that result, not before.
  *
- * With a `journal` (the run's `JournalWriter`), each confirmed write is followed by its `trade`
- * entry — the full result — before `onWrite` and before the result is passed on: whoever hears
- * of a trade finds it in a healthy journal. A journal that fails or hangs holds nothing up for
- * longer than CC_STORE_TIMEOUT_SECONDS, and not at all while it is known to be failing (see
- * `JournalWriter`): the store, written first, is what the engine trades from.
+ * With a `journal` (the run's `JournalWriter`), each write is preceded by the change's `intent`
+ * entry and its confirmation followed by its `trade` entry — the full result — before `onWrite`
+ * and before the result is passed on: whoever hears of a trade finds it in a healthy journal,
+ * and a kill between the store write and the `trade` entry leaves the intent to confirm it. A
+ * journal that fails or hangs holds nothing up for longer than CC_STORE_TIMEOUT_SECONDS, and
+ * not at all while it is known to be failing (see `JournalWriter`): the store is what the
+ * engine trades from.
  *
  * ```
  * source:            --o---a---c--
@@ -125,6 +127,18 @@ class PersistSubscriber extends ChainSubscriber<TickResult> {
       return;
     }
     this.writing = true;
+    const journal = this.journal;
+    if (journal !== undefined) {
+      // Write-ahead: the change's intent is in the journal before the store has it, so a kill
+      // after the store write leaves the journal a record to confirm it from (see JournalWriter).
+      journal.intent(result as JournalTrade["result"], () => this.write(result, value));
+      return;
+    }
+    this.write(result, value);
+  }
+
+  private write(result: TickResult, value: object | null): void {
+    if (this.closed) return;
     let written;
     try {
       written = this.store.write(this.key, value);
