@@ -172,7 +172,8 @@ export function indexedDbJournal(options: IndexedDbJournalOptions = {}): Indexed
     records.values.forEach((value, i) => {
       const problem = journalEntryProblem(value, key);
       if (problem === undefined) {
-        entries.push(value as JournalEntry);
+        // Intents are bookkeeping, not history: `tail` reports the pending one.
+        if ((value as JournalEntry).kind !== "intent") entries.push(value as JournalEntry);
         return;
       }
       skipped++;
@@ -219,6 +220,8 @@ export function indexedDbJournal(options: IndexedDbJournalOptions = {}): Indexed
           if (at === null) return;
           const value = at.value as JournalEntry;
           if (journalEntryProblem(value, key) === undefined) {
+            // An intent is pending when no trade or run entry came after it.
+            if (value.kind === "intent" && tail.lastTrade === undefined && tail.lastRun === undefined) tail.pendingIntent ??= value;
             if (value.kind === "trade") tail.lastTrade ??= value;
             else if (value.kind === "run") tail.lastRun ??= value;
           }
