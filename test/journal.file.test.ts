@@ -93,7 +93,7 @@ describe("files", () => {
   it("refuses what is not a journal entry, synchronously", () => {
     const journal = fileJournal(freshDir());
     expect(() => journal.append({ kind: "note", key: KEY, at: 1 } as unknown as JournalEntry)).toThrow(
-      'rxtrade: fileJournal.append: not a journal entry (kind "note" is not trade, tick or run)',
+      'rxtrade: fileJournal.append: not a journal entry (kind "note" is not trade, tick, run, intent or gap)',
     );
     expect(() => fileJournal(freshDir(), { maxBytes: 10 })).toThrow("rxtrade: fileJournal option maxBytes (10) must be a whole number of bytes >= 1024, e.g. 33554432");
   });
@@ -237,7 +237,7 @@ describe("a stream on fileStore + fileJournal", () => {
     expect(results).toEqual(["opened@0", "closed@240004"]);
     // Read by another instance, as `rxtrade report` would.
     const entries = await all(fileJournal(dir).read("BTCUSDT:file-run"));
-    expect(entries.map((e) => (e.kind === "tick" ? `tick ${e.action}` : e.kind === "trade" ? `trade ${e.result.action}` : `run ${e.event}`))).toEqual([
+    expect(entries.map((e) => (e.kind === "tick" ? `tick ${e.action}` : e.kind === "trade" ? `trade ${e.result.action}` : e.kind === "run" ? `run ${e.event}` : e.kind))).toEqual([
       "run start",
       "tick opened",
       "trade opened",
