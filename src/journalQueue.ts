@@ -160,8 +160,11 @@ export abstract class AppendQueue {
     if (this.retryTimer !== undefined) return;
     this.retryTimer = this.queueContext.scheduler.schedule(() => {
       this.retryTimer = undefined;
-      // Nothing left to retry but dropped ticks: their gap entry tries the journal.
-      if (this.queue.length === 0 && this.gate === undefined) this.pushGap();
+      // Nothing left to retry but dropped ticks: their gap entry tries the journal; a gap
+      // entry being retried takes the ticks dropped since in (one gap per failure streak).
+      const head = this.queue[0];
+      if (head === undefined && this.gate === undefined) this.pushGap();
+      else if (head?.entry.kind === "gap") head.entry = this.trouble.widen(head.entry);
       this.pump();
     }, ms);
   }

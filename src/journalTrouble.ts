@@ -132,6 +132,14 @@ export class JournalTrouble {
     emit.error(error);
   }
 
+  /** `gap`, with the ticks dropped since it was made (then none are). */
+  widen(gap: JournalGap): JournalGap {
+    if (this.dropped === 0) return gap;
+    const wider: JournalGap = { ...gap, to: this.to, ticks: gap.ticks + this.dropped };
+    this.dropped = 0;
+    return wider;
+  }
+
   private fail(error: () => JournalError): void {
     this.failures++;
     if (this.failing) return;
