@@ -11,6 +11,7 @@ export const ENTRIES = {
   browser: "src/browser/index.ts",
   ccxt: "src/ccxt/index.ts",
   service: "src/service/index.ts",
+  redis: "src/redis/index.ts",
 };
 
 /** What `dist/<entry>.cjs` holds: CommonJS gets the ESM build's module, not a copy of it. */
@@ -36,9 +37,9 @@ const library = (outDir: string): Options => ({
   sourcemap: true,
   target: "es2022",
   // Dependencies are installed beside the package, never inlined (lowdb, idb-keyval, pino and
-  // prom-client, which only rxtrade/service imports; ccxt is an optional peer that only
-  // rxtrade/ccxt imports).
-  external: ["rxjs", /^rxjs\//, "lowdb", /^lowdb\//, "idb-keyval", "ccxt", "pino", "prom-client"],
+  // prom-client, which only rxtrade/service imports; ccxt and ioredis are optional peers that
+  // only rxtrade/ccxt and rxtrade/redis import, when first used).
+  external: ["rxjs", /^rxjs\//, "lowdb", /^lowdb\//, "idb-keyval", "ccxt", "pino", "prom-client", "ioredis"],
   // The other builds' files (below) are kept while this one cleans dist/ in parallel.
   clean: ["!cli.js", "!cli.js.map", "!*.d.ts", "!*.d.cts"],
   async onSuccess() {
@@ -56,7 +57,7 @@ const types = (outDir: string): Options => ({
   dts: { only: true },
   clean: true,
   target: "es2022",
-  external: ["rxjs", /^rxjs\//, "lowdb", /^lowdb\//, "idb-keyval", "ccxt", "pino", "prom-client"],
+  external: ["rxjs", /^rxjs\//, "lowdb", /^lowdb\//, "idb-keyval", "ccxt", "pino", "prom-client", "ioredis"],
 });
 
 // The `rxtrade` bin: ESM only, with its #! line, no types. It imports the package by its own
@@ -72,7 +73,7 @@ const cli = (outDir: string): Options => ({
   sourcemap: true,
   target: "es2022",
   platform: "node",
-  external: ["rxtrade", /^rxtrade\//, "rxjs", /^rxjs\//, "ccxt", "tsx", /^tsx\//],
+  external: ["rxtrade", /^rxtrade\//, "rxjs", /^rxjs\//, "ccxt", "ioredis", "tsx", /^tsx\//],
 });
 
 /** The three builds writing into `outDir` (test/dualLoad.test.ts builds into a folder of its own). */
