@@ -2,7 +2,7 @@
 // fails when one cannot be loaded, exports nothing, or is not the same module both ways (one
 // engine state per process: the CJS entries re-export the ESM build). Run after `npm run build`.
 import { createRequire } from "node:module";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 const require = createRequire(import.meta.url);
@@ -52,4 +52,13 @@ for (const specifier of entries) {
   }
 }
 console.log(`smoke: require and import give the same module for all ${entries.length} entries`);
+// rxtrade/redis loads without ioredis (an optional peer, imported only when a store first
+// connects): no built file may import it statically.
+const dist = new URL("../dist/", import.meta.url);
+const staticIoredis = /^\s*import\s[^;]*?\bfrom\s*["']ioredis["']|^\s*import\s*["']ioredis["']|\brequire\(\s*["']ioredis["']\s*\)/m;
+const importers = readdirSync(dist).filter((name) => /\.c?js$/.test(name) && staticIoredis.test(readFileSync(new URL(name, dist), "utf8")));
+if (importers.length > 0) {
+  failures += 1;
+  console.error(`smoke: ${importers.join(", ")} import ioredis statically; rxtrade/redis must load it with import() when a store first connects`);
+} else console.log("smoke: no built file imports ioredis statically (rxtrade/redis loads without it)");
 if (failures > 0) process.exit(1);
