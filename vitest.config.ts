@@ -15,6 +15,7 @@ export default defineConfig({
       { find: /^rxtrade\/browser$/, replacement: here("./src/browser/index.ts") },
       { find: /^rxtrade\/ccxt$/, replacement: here("./src/ccxt/index.ts") },
       { find: /^rxtrade\/service$/, replacement: here("./src/service/index.ts") },
+      { find: /^rxtrade\/redis$/, replacement: here("./src/redis/index.ts") },
     ],
   },
   test: {
