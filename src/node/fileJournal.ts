@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { getLogger } from "../events";
-import { ArgumentError, ArgumentRangeError } from "../errors";
+import { ArgumentError, ArgumentRangeError, JournalError } from "../errors";
 import { type Journal, type JournalEntry, journalEntryProblem, type JournalTail, TailScan } from "../journal";
 import { showValue } from "../showValue";
 import { serialByKey } from "../stores/keyed";
@@ -242,7 +242,10 @@ export function fileJournal(dir: string | { readonly dir: string } = "./.rxtrade
     },
 
     async flush() {
-      await Promise.all(segments.all().map((file) => flushKey(file)));
+      const failed: Array<{ file: KeyFile; error: unknown }> = [];
+      await Promise.all(segments.all().map((file) => flushKey(file).catch((error: unknown) => void failed.push({ file, error }))));
+      const first = failed[0];
+      if (first !== undefined) throw unwritten(first.file, first.error, failed.length - 1);
     },
 
     async close() {
@@ -251,4 +254,20 @@ export function fileJournal(dir: string | { readonly dir: string } = "./.rxtrade
     },
   };
   return journal;
+}
+
+/** The tick entries of `file` that could not be written (kept in its buffer), as a `JournalError` ("end"). */
+function unwritten(file: KeyFile, error: unknown, others: number): JournalError {
+  const unappended = file.buffer.map((line) => JSON.parse(line) as JournalEntry);
+  const n = unappended.length;
+  const span = n === 0 ? "" : ` (${new Date(unappended[0]?.at as number).toISOString()} to ${new Date(unappended.at(-1)?.at as number).toISOString()})`;
+  return new JournalError({
+    key: file.key,
+    operation: "end",
+    unappended,
+    cause: error,
+    message:
+      `the journal of ${file.key} could not write its last ${n} tick entr${n === 1 ? "y" : "ies"}${span}: ${error instanceof Error ? error.message : String(error)}; ` +
+      `they are in this error's unappended (a replay of this run misses those ticks)${others > 0 ? `; ${others} other key${others === 1 ? "" : "s"} failed too` : ""}`,
+  });
 }
