@@ -81,7 +81,7 @@ describe("csvCandles", () => {
     const first = `${T0},1,1,1,1,1\n`;
     expect(() => parseCandlesCsv(header + first + `${T0 + 60_000},1,1,1,1\n`, "x.csv")).toThrow("rxtrade: x.csv:3: expected 6 fields, got 5");
     expect(() => parseCandlesCsv(header + first + `${T0 + 60_000},1,1,0,1,1\n`, "x.csv")).toThrow("rxtrade: x.csv:3: prices must be > 0");
-    expect(() => parseCandlesCsv(header + first + `${T0},1,1,1,1,1\n`, "x.csv")).toThrow("rxtrade: x.csv:3: the time does not increase");
+    expect(() => parseCandlesCsv(header + first + `${T0},1,1,1,1,1\n`, "x.csv")).toThrow("rxtrade: x.csv:3: the time 2023-03-01T00:00:00.000Z repeats line 2's: one row per candle; remove the repeated rows");
     expect(() => parseCandlesCsv(header + `yesterday,1,1,1,1,1\n`, "x.csv")).toThrow('rxtrade: x.csv:2: the time "yesterday" is neither ms nor ISO 8601');
   });
 

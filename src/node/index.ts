@@ -13,7 +13,7 @@ export { readJournalFile, type JournalFile, type ReadJournalFileOptions } from "
 export { reportFileName, writeReport, type ReportModes } from "../live/writeReport";
 
 // Candle data
-export { csvCandles, parseCandlesCsv } from "./csvCandles";
+export { csvCandles, csvCandleFile, parseCandlesCsv, type CsvCandleFile, type CsvGaps } from "./csvCandles";
 export { BUNDLED_BTCUSDT_1M } from "./bundledData";
 
 // Errors (re-exported so instanceof works from this entry)
