@@ -43,7 +43,7 @@ describe("rxtrade backtest: a wrong command line exits 2 before anything runs, n
     [["--strategy", "momentm"], 'rxtrade backtest: --strategy "momentm" is neither an example strategy nor a file; did you mean momentum?'],
     [["--strategy", "./missing.mjs"], "rxtrade backtest: --strategy ./missing.mjs: no such file"],
     [["--strategy", "momentum", "--from", "yesterday"], 'rxtrade backtest: --from "yesterday" is not a time; give ISO 8601 in UTC, e.g. --from 2023-03-08T12:00Z'],
-    [["--strategy", "momentum", "--to", "2023-13-01"], 'rxtrade backtest: --to "2023-13-01" is not a time; give ISO 8601 in UTC, e.g. --to 2023-03-11T12:00Z'],
+    [["--strategy", "momentum", "--to", "2023-13-01"], 'rxtrade backtest: --to "2023-13-01" is not a time: there is no month 13; give ISO 8601 in UTC (YYYY-MM-DDTHH:MMZ), e.g. --to 2023-03-11T12:00Z'],
     [
       ["--strategy", "momentum", "--from", "2023-03-10T00:00Z", "--to", "2023-03-09T00:00Z"],
       "rxtrade backtest: --from 2023-03-10T00:00Z is not before --to 2023-03-09T00:00Z; give a window of at least a minute, e.g. --from 2023-03-08T12:00Z --to 2023-03-11T12:00Z",

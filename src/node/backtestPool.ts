@@ -1,8 +1,8 @@
 import { createInterface } from "node:readline";
 import { parentPort, Worker } from "node:worker_threads";
 
-/** What the pool posts to a worker: a task to run, or the end (no task is left). */
-export type PoolRequest<Task> = { kind: "task"; index: number; task: Task } | { kind: "done" };
+/** What the pool posts to a worker: a task to run, the end (no task is left), or a stop (Ctrl-C: end the task under way now). */
+export type PoolRequest<Task> = { kind: "task"; index: number; task: Task } | { kind: "done" } | { kind: "stop" };
 
 /** What a worker posts back about the task it runs: progress now and then, then its result or why it failed. */
 export type PoolReply<Result, Progress> =
@@ -10,8 +10,11 @@ export type PoolReply<Result, Progress> =
   | { kind: "result"; index: number; result: Result }
   | { kind: "failed"; index: number; message: string };
 
-/** How one task ended: its result, a failure the worker reported, or a crash (the worker died running it). */
-export type PoolOutcome<Result> = { ok: true; result: Result } | { ok: false; crashed: boolean; message: string };
+/**
+ * How one task ended: its result, a failure the worker reported, a crash (the worker died
+ * running it), or never started (`notRun`: the pool was stopped first).
+ */
+export type PoolOutcome<Result> = { ok: true; result: Result } | { ok: false; crashed: boolean; message: string; notRun?: boolean };
 
 export interface PoolOptions<Progress> {
   /** The module each worker runs: it serves tasks with `servePool`. */
@@ -26,6 +29,11 @@ export interface PoolOptions<Progress> {
   /** A line a worker printed on its stdout or stderr (e.g. a strategy's console.log), with the task it was running. */
   onOutput?(index: number | undefined, stream: "stdout" | "stderr", line: string): void;
   onDone?(index: number, outcome: PoolOutcome<unknown>): void;
+  /**
+   * Stops the pool (Ctrl-C): each worker is told to end the task it runs now (its result says
+   * how far it got), and no further task starts (each is `notRun`).
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -33,7 +41,7 @@ export interface PoolOptions<Progress> {
  * worker runs one task at a time and takes the next when it is done, so it loads its modules
  * and warms up once, not once per task. A worker that throws, exits or is killed while it runs
  * a task fails that task (`crashed`); a new worker takes over the tasks left, and the other
- * tasks go on.
+ * tasks go on. `signal` stops them all early.
  */
 export function runPool<Task, Result, Progress>(tasks: readonly Task[], options: PoolOptions<Progress>): Promise<PoolOutcome<Result>[]> {
   const outcomes: PoolOutcome<Result>[] = new Array(tasks.length);
@@ -45,11 +53,27 @@ export function runPool<Task, Result, Progress>(tasks: readonly Task[], options:
       resolve(outcomes);
       return;
     }
+    const running = new Set<Worker>();
+    const notRun = () => {
+      for (; next < tasks.length; next++) {
+        outcomes[next] = { ok: false, crashed: false, message: "not run: the backtest was interrupted first", notRun: true };
+        settled++;
+      }
+    };
+    options.signal?.addEventListener(
+      "abort",
+      () => {
+        notRun();
+        for (const worker of running) worker.postMessage({ kind: "stop" } satisfies PoolRequest<Task>);
+      },
+      { once: true },
+    );
     const start = () => {
       workers++;
       let current: number | undefined;
       let crash: string | undefined;
       const worker = new Worker(options.entry, { argv: options.argv ?? [], workerData: options.workerData, stdout: true, stderr: true });
+      running.add(worker);
       for (const stream of ["stdout", "stderr"] as const) {
         createInterface({ input: worker[stream], crlfDelay: Number.POSITIVE_INFINITY }).on("line", (line) => options.onOutput?.(current, stream, line));
       }
@@ -59,6 +83,7 @@ export function runPool<Task, Result, Progress>(tasks: readonly Task[], options:
         options.onDone?.(index, outcome);
       };
       const give = () => {
+        if (options.signal?.aborted === true) notRun();
         if (next < tasks.length) {
           current = next++;
           worker.postMessage({ kind: "task", index: current, task: tasks[current] as Task } satisfies PoolRequest<Task>);
@@ -83,30 +108,47 @@ export function runPool<Task, Result, Progress>(tasks: readonly Task[], options:
       // Messages posted before the worker ended are delivered before 'exit'.
       worker.on("exit", (code) => {
         workers--;
+        running.delete(worker);
         if (current !== undefined) {
           settle(current, { ok: false, crashed: true, message: crash ?? `the worker exited (code ${code}) before it reported a result` });
           current = undefined;
+          if (options.signal?.aborted === true) notRun();
           if (next < tasks.length) start();
         }
         if (settled === tasks.length && workers === 0) resolve(outcomes);
       });
       give();
     };
+    if (options.signal?.aborted === true) {
+      notRun();
+      resolve(outcomes);
+      return;
+    }
     for (let i = 0; i < Math.max(1, Math.min(options.threads, tasks.length)); i++) start();
   });
 }
 
 /**
  * A worker's side of `runPool`: runs each task it is given with `run` (one at a time, in
- * order), posting its progress and then its result or, when `run` rejects, the message.
- * Resolves when the pool has no task left for this worker.
+ * order), posting its progress and then its result or, when `run` rejects, the message. A stop
+ * from the pool aborts the `signal` `run` was given. Resolves when the pool has no task left
+ * for this worker.
  */
-export function servePool<Task, Result, Progress>(run: (task: Task, progress: (value: Progress) => void) => Promise<Result>, describe: (error: unknown) => string): Promise<void> {
+export function servePool<Task, Result, Progress>(
+  run: (task: Task, progress: (value: Progress) => void, signal: AbortSignal) => Promise<Result>,
+  describe: (error: unknown) => string,
+): Promise<void> {
   const port = parentPort;
   if (port === null) return Promise.reject(new Error("servePool runs in a worker thread"));
   return new Promise((resolve) => {
     let queue = Promise.resolve();
+    const stop = new AbortController();
     port.on("message", (request: PoolRequest<Task>) => {
+      // At once, not after the task under way: it is the one to end.
+      if (request.kind === "stop") {
+        stop.abort();
+        return;
+      }
       queue = queue.then(async () => {
         if (request.kind === "done") {
           port.close();
@@ -116,7 +158,7 @@ export function servePool<Task, Result, Progress>(run: (task: Task, progress: (v
         const { index } = request;
         const post = (reply: PoolReply<Result, Progress>) => port.postMessage(reply);
         try {
-          const result = await run(request.task, (progress) => post({ kind: "progress", index, progress }));
+          const result = await run(request.task, (progress) => post({ kind: "progress", index, progress }), stop.signal);
           post({ kind: "result", index, result });
         } catch (error) {
           post({ kind: "failed", index, message: describe(error) });

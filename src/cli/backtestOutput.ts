@@ -1,0 +1,97 @@
+import { getConfig, type LiveStatistics, liveStatistics, pnl, type SignalState } from "rxtrade";
+import type { BacktestTrade } from "rxtrade/node";
+import type { RunResult } from "./backtestRun";
+import { describeHeld, minute, price, signedPercent } from "./format";
+
+const MINUTE = 60_000;
+
+/** What the run's end was: the graceful stop, or the data running out (with what stayed open). */
+export function endLines(result: RunResult): string[] {
+  const lastCandle = result.dataEnd - MINUTE;
+  if (result.end === "interrupted") return [interruptedLine(result)];
+  if (result.end === "stopped") {
+    const past = result.lastTick !== null && result.lastTick > result.to;
+    return [
+      past
+        ? `Stopped gracefully: --to ${minute(result.to)} reached; the signal open then closed at ${minute(result.lastTick as number)}, on the candles after --to.`
+        : `Stopped gracefully at ${minute(result.to)} (--to).`,
+    ];
+  }
+  const open = result.open;
+  if (open === null) return [`The data end at ${minute(lastCandle)} (their last candle), before --to ${minute(result.to)}: the backtest ended with them.`];
+  const state: SignalState = open.action === "scheduled" ? { status: "scheduled", signal: open.signal } : { status: "opened", signal: open.signal };
+  const where =
+    open.action === "scheduled"
+      ? "it never opened"
+      : `at the last price, ${price(open.currentPrice)}, it stands at ${signedPercent(pnl(open.signal.position, open.signal.priceOpen, open.currentPrice, getConfig()).pnlPercentage)} after costs`;
+  return [
+    `The data end at ${minute(lastCandle)} (their last candle) while ${describeHeld(state)} is still ${open.action === "scheduled" ? "waiting" : "open"}: ` +
+      `it stays so, and is not counted in the statistics; ${where}. Give data that go further after --to for it to close.`,
+  ];
+}
+
+export function doneLine(result: RunResult): string {
+  const seconds = result.elapsedMs / 1000;
+  return (
+    `Done: ${result.ticks.toLocaleString("en-US")} ticks over ${result.candles.toLocaleString("en-US")} one-minute candles in ${seconds.toFixed(2)} s ` +
+    `(${Math.round(result.candles / Math.max(seconds, 1e-3)).toLocaleString("en-US")} candles/s)` +
+    (result.errorCount > 0 ? `; error$ reported ${result.errorCount} error(s), above` : "") +
+    (result.end === "interrupted" ? " (interrupted: partial)" : "")
+  );
+}
+
+/** The statistics of every symbol's trades together, in time order. */
+export function combinedStatistics(trades: readonly BacktestTrade[][]): LiveStatistics {
+  return liveStatistics(trades.flat().sort((a, b) => a.timestamp - b.timestamp));
+}
+
+/** The `--json` form of one symbol's run. */
+export function jsonOf(result: RunResult, report: string) {
+  const { stats, trades, open, ...rest } = result;
+  return {
+    ...rest,
+    elapsedMs: Math.round(result.elapsedMs),
+    candlesPerSecond: Math.round(result.candles / Math.max(result.elapsedMs / 1000, 1e-3)),
+    report,
+    stats,
+    trades,
+    open,
+  };
+}
+
+export function table(rows: string[][]): string[] {
+  const widths = (rows[0] as string[]).map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length)));
+  return rows.map((row) => row.map((cell, column) => (column >= 1 && column <= 6 ? cell.padStart(widths[column] as number) : cell.padEnd(widths[column] as number))).join("  ").trimEnd());
+}
+
+
+/** The run was interrupted: where it stopped, and what it left. */
+function interruptedLine(result: RunResult): string {
+  const reached = result.lastTick === null ? "before its first tick" : `at ${minute(result.lastTick)}`;
+  const open = result.open === null ? "" : `; ${describeHeld(stateOf(result.open))} stays ${result.open.action === "scheduled" ? "waiting" : "open"}, not counted`;
+  return `Interrupted (Ctrl-C) ${reached}, ${shareDone(result)} of the window to --to ${minute(result.to)}: the statistics below are partial${open}.`;
+}
+
+function shareDone(result: RunResult): string {
+  if (result.lastTick === null) return "0 %";
+  const share = Math.max(0, Math.min(1, (result.lastTick - result.from) / Math.max(1, Math.min(result.to, result.dataEnd) - result.from)));
+  return `${Math.floor(share * 100)} %`;
+}
+
+function stateOf(open: NonNullable<RunResult["open"]>): SignalState {
+  return open.action === "scheduled" ? { status: "scheduled", signal: open.signal } : { status: "opened", signal: open.signal };
+}
+
+/** The title line of the statistics: partial ones say so, with the time reached. */
+export function statisticsTitle(result: Pick<RunResult, "end" | "from" | "lastTick">): string {
+  if (result.end !== "interrupted") return "Statistics of the backtest";
+  return `Statistics of the backtest (partial: interrupted, ${minute(result.from)} to ${result.lastTick === null ? "its start" : minute(result.lastTick)})`;
+}
+
+/** A report of an interrupted run says so under its title. */
+export function markPartial(report: string, result: Pick<RunResult, "end" | "from" | "lastTick">): string {
+  if (result.end !== "interrupted") return report;
+  const note = `> **Partial:** the backtest was interrupted (Ctrl-C) at ${result.lastTick === null ? "its start" : `${minute(result.lastTick)} UTC`}; these are the trades from ${minute(result.from)} UTC up to then.`;
+  const cut = report.indexOf("\n");
+  return cut < 0 ? `${report}\n\n${note}\n` : `${report.slice(0, cut)}\n\n${note}\n${report.slice(cut)}`;
+}
