@@ -1,0 +1,83 @@
+import type { JournalEntry, JournalRun, JournalTick, JournalTrade } from "./journal";
+import type { SignalRow } from "./model";
+
+// A key's journal split into its runs, with what each resumed. Pure. Exported through replayDiff.ts.
+
+/** One run of a journal (a start of the stream, to its stop or its kill), as a replay sees it. */
+export interface ReplayRunPlan {
+  /** From 1, in the journal's order. */
+  run: number;
+  start: JournalRun;
+  /** The run's `stop` entry; `undefined` when it was killed or crashed. */
+  stop: JournalRun | undefined;
+  /** The entries after the start, up to the next run's start. */
+  entries: readonly JournalEntry[];
+  /** Its `tick` entries, oldest first. */
+  ticks: readonly JournalTick[];
+  /** The signal the run resumed, as the journal last showed it before the start; `null`: none. */
+  resumed: { status: "scheduled" | "opened"; signal: SignalRow } | null;
+  /** Why this run is not replayed (it was not recorded at level `full`, or its resumed signal is not in the journal). */
+  skipped?: string;
+}
+
+/** Why `planReplay` cannot replay a journal. */
+export type ReplayPlanProblem =
+  | { reason: "empty"; message: string }
+  | { reason: "keys"; message: string; keys: string[] }
+  | { reason: "not-full"; message: string; key: string; levels: string[] };
+
+/**
+ * Splits a key's journal into its runs (at each `start` entry) and finds what each one resumed.
+ * Returns the problem instead when there is nothing to replay: no entries, entries of several
+ * keys, or no run recorded at level `full`.
+ */
+export function planReplay(entries: readonly JournalEntry[]): { key: string; runs: ReplayRunPlan[] } | ReplayPlanProblem {
+  const first = entries[0];
+  if (first === undefined) return { reason: "empty", message: "the journal has no entries" };
+  const keys = [...new Set(entries.map((entry) => entry.key))];
+  if (keys.length > 1) return { reason: "keys", keys, message: `the entries are of ${keys.length} keys (${keys.join(", ")}); replay one key at a time` };
+  const key = first.key;
+  const runs: ReplayRunPlan[] = [];
+  // The last trade entry of each signal so far: what a start resumes.
+  const lastTrade = new Map<string, JournalTrade>();
+  let current: { start: JournalRun; stop: JournalRun | undefined; entries: JournalEntry[]; ticks: JournalTick[]; resumed: ReplayRunPlan["resumed"]; skipped?: string } | undefined;
+  const close = () => {
+    if (current !== undefined) runs.push({ run: runs.length + 1, ...current });
+    current = undefined;
+  };
+  for (const entry of entries) {
+    if (entry.kind === "run" && entry.event === "start") {
+      close();
+      let resumed: ReplayRunPlan["resumed"] = null;
+      let skipped: string | undefined = entry.level === "full" ? undefined : `recorded at level ${entry.level}, not full`;
+      const id = entry.resumedSignalId;
+      if (id !== undefined) {
+        const trade = lastTrade.get(id);
+        const action = trade?.result.action;
+        if (trade !== undefined && (action === "scheduled" || action === "opened")) resumed = { status: action, signal: trade.result.signal };
+        else skipped ??= `it resumed signal ${id}, which the journal ${trade === undefined ? "does not have" : `last shows ${action}`}: its state at the start is unknown`;
+      }
+      current = { start: entry, stop: undefined, entries: [], ticks: [], resumed, ...(skipped === undefined ? {} : { skipped }) };
+      continue;
+    }
+    if (entry.kind === "trade") lastTrade.set(entry.result.signal.id, entry);
+    if (current === undefined) continue; // before the first start: only what a start resumes matters
+    current.entries.push(entry);
+    if (entry.kind === "tick") current.ticks.push(entry);
+    else if (entry.kind === "run") current.stop ??= entry;
+  }
+  close();
+  if (!runs.some((run) => run.start.level === "full")) {
+    const levels = [...new Set(runs.map((run) => run.start.level))];
+    return {
+      reason: "not-full",
+      key,
+      levels,
+      message:
+        runs.length === 0
+          ? `the journal of ${key} has no run start entry (${entries.length} entries), so no tick to replay`
+          : `the journal of ${key} was recorded at level ${levels.join(" and ")} (${runs.length} run${runs.length === 1 ? "" : "s"}): it has the trades but not the ticks (candles, prices, the strategy's answers) a replay needs`,
+    };
+  }
+  return { key, runs };
+}
