@@ -157,7 +157,7 @@ describe("rxtrade replay", () => {
     const { code, out, err } = await rxtrade(["replay", last]);
     expect(code).toBe(0);
     expect(err).toBe(
-      `warning: journal ${last}:${lines.length}: the last line is incomplete (a kill mid-write, or being written right now): skipped (1 skipped in this read)\n`,
+      `warning: journal ${last}:${lines.length}: the last line is incomplete (a kill mid-write, or being written right now): skipped\n`,
     );
     // The run's stop entry is the line lost: it reads as a run that was killed, after its last tick (04:16, the close).
     expect(out).toContain("  recorded: momentum on binance, 1 run, 2023-03-01 02:00 to 2023-03-01 04:16 UTC, 137 ticks");

@@ -133,7 +133,11 @@ describe("replayJournal$ on a recording of the live loop", () => {
     const first = summary.firstDivergence as ReplayTick;
     expect(first.at).toBe(FROM);
     expect(first.inputs.unrecorded).toEqual([{ interval: "5m", since: FROM - 12 * 5 * 60_000, limit: 12, pricing: false }]);
-    expect(first.differences).toEqual(["the replayed strategy asked for candles the recording never saw (5m ×12 since 2023-03-01T01:00:00.000Z)"]);
+    expect(first.differences).toEqual([
+      "the replayed strategy asked for candles the recording never saw (5m ×12 since 2023-03-01T01:00:00.000Z)",
+      // and so its answer was not the recording's
+      expect.stringMatching(/^answer: recorded no signal; replayed StrategyError: getSignal of reads-5m failed for BTCUSDT: /),
+    ]);
     // Its getCandles failed, so getSignal threw: a StrategyError, an idle tick, as the recording's idle.
     expect(first.replayed).toEqual({ action: "idle", trade: false });
     expect(first.inputs.answer.replayed).toMatchObject({ error: { name: "StrategyError" } });

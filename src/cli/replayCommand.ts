@@ -1,6 +1,7 @@
-import { type JournalAnswer, type JournalCandles, ReplayError, type StrategySchema } from "rxtrade";
+import { type JournalAnswer, type JournalCandles, JournalError, ReplayError, type StrategySchema } from "rxtrade";
 import { type JournalFile, type JournalWarning, readJournalFile, type ReplayDecision, type ReplaySummary, type ReplayTick, runReplay } from "rxtrade/node";
 import { displayPath, minute, price } from "./format";
+import { SkippedLines } from "./skippedLines";
 import { EXAMPLE_STRATEGIES, resolveStrategy } from "./strategies";
 import type { Output, Terminal } from "./terminal";
 import { EXIT, parseCommandLine, UsageError } from "./usage";
@@ -13,8 +14,6 @@ const FLAGS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-/** Warnings about skipped lines printed before the rest are only counted. */
-const MAX_WARNINGS = 5;
 const REDRAW_EVERY_MS = 80;
 
 export const REPLAY_HELP = `rxtrade replay — replay a recorded live session and compare every decision
@@ -25,7 +24,8 @@ virtual time: the loop ticks at the recorded tick times, the exchange answers ea
 request with what the recording got at that tick (a recorded failure as that failure), and the
 store starts as the recording's did. Each tick's decision (the action; the signal's position,
 entry, take profit, stop loss, lifetime, close reason and price) is compared with the recorded
-one. Signal ids are random: signals are compared by order, not by id.
+one, and so is the strategy's answer (a signal, none, or the error it threw): the same decision
+from another answer differs too. Signal ids are random: signals are compared by order, not by id.
 
 A journal with several runs (a kill, a restart) is replayed run by run, each from what the
 recording held at its start; the time between two runs is not replayed.
@@ -56,8 +56,10 @@ when that is a later one, and how many decisions differ, and exits 1. The replay
 default config (the journal does not keep a run's config overrides). On a terminal a progress
 line on stderr shows how far the replay is; elsewhere there is none.
 
-Exit codes: 0 identical, 1 divergent (or the replay failed), 2 a wrong command line: no such
-file, a file that is not a journal, a journal not recorded at level full, an unknown strategy.
+Exit codes: 0 identical, 1 divergent (or the replay failed, or a segment of the journal did not
+answer within CC_STORE_TIMEOUT_SECONDS), 2 a wrong command line: no such file, a file that is
+not a journal, a journal not recorded at level full or with no tick to compare, an unknown
+strategy. Lines of the file that are skipped (torn, damaged) are one warning per file.
 
 Examples
   rxtrade replay .rxtrade/journal/BTCUSDT_momentum-4106cc36fad9a2b2.000001.jsonl
@@ -85,13 +87,23 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
   const json = flags.json === true;
 
   const warnings: JournalWarning[] = [];
+  const skipped = new SkippedLines();
   let journal: JournalFile;
   try {
-    journal = await readJournalFile(path, { onWarning: (warning) => warnings.push(warning) });
+    journal = await readJournalFile(path, {
+      onWarning: (warning) => {
+        warnings.push(warning);
+        skipped.add(warning);
+      },
+    });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new UsageError("replay", `${path} does not exist; give a journal file, e.g. one in <store>/journal/ (ls .rxtrade/journal/)`);
     if (code === "EISDIR") throw new UsageError("replay", `${path} is a folder; give one of its journal files (*.jsonl), e.g. ls ${path}`);
+    if (error instanceof JournalError) {
+      terminal.warn(`rxtrade replay: the journal of ${path} cannot be read: ${error.message.replace(/^rxtrade: /, "")}`);
+      return EXIT.failed;
+    }
     throw new UsageError("replay", `cannot read ${path}: ${(error as Error).message}`);
   }
   if (journal.entries.length === 0) {
@@ -103,8 +115,7 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
         "give a file of a store's journal folder, e.g. .rxtrade/journal/BTCUSDT_momentum-4106cc36fad9a2b2.000001.jsonl",
     );
   }
-  for (const warning of warnings.slice(0, MAX_WARNINGS)) terminal.warn(`warning: ${warning.message}`);
-  if (warnings.length > MAX_WARNINGS) terminal.warn(`warning: ${warnings.length - MAX_WARNINGS} more lines of ${path} skipped`);
+  for (const line of skipped.lines()) terminal.warn(line);
 
   const recordedName = recordedStrategyName(journal);
   const strategyFlag = flags.strategy?.trim();
@@ -156,6 +167,16 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
     return EXIT.failed;
   }
   progress.end();
+  if (summary.ticks === 0) {
+    // Nothing compared is not "identical": a run start with no tick after it (what a file whose
+    // tick lines are all damaged reads as) must not pass for a faithful replay.
+    const lines = skipped.total;
+    throw new UsageError(
+      "replay",
+      `${path}: no tick to compare: its run${summary.runs.length === 1 ? "" : "s"} at level full hold${summary.runs.length === 1 ? "s" : ""} no tick entry` +
+        `${lines === 0 ? "" : ` (${lines} line${lines === 1 ? "" : "s"} skipped: see the warning above)`}; give a journal recorded with --journal full over at least one tick`,
+    );
+  }
 
   if (json) {
     terminal.line(JSON.stringify({ file: displayPath(path), files: journal.files.map(displayPath), skippedLines: journal.skipped, ...summary }, null, 2));
@@ -233,8 +254,14 @@ function runsLine(summary: ReplaySummary): string {
   if (first === undefined || last === undefined) return "no run";
   const span = `${minute(first.from)} to ${minute(last.to)} UTC`;
   if (runs.length === 1) return `1 run, ${span}, ${first.ticks} ticks`;
-  const ends = runs.map((run) => `run ${run.run} ${minute(run.from)}–${minute(run.to).slice(11)} ${run.ended}`).join("; ");
+  const ends = runs.map((run) => `run ${run.run} ${runSpan(run.from, run.to)} ${run.ended}`).join("; ");
   return `${runs.length} runs, ${span} (${ends})`;
+}
+
+/** `2023-03-01 10:00–12:00`, or with the end's date when it is another day's: `2023-03-01 23:00–2023-03-02 01:00`. */
+function runSpan(from: number, to: number): string {
+  const [start, end] = [minute(from), minute(to)];
+  return `${start}–${start.slice(0, 10) === end.slice(0, 10) ? end.slice(11) : end}`;
 }
 
 function describeDecision(decision: ReplayDecision | null): string {

@@ -5,6 +5,7 @@ import { createInterface } from "node:readline";
 import { ArgumentError } from "../errors";
 import { getLogger } from "../events";
 import { type JournalEntry, journalEntryProblem } from "../journal";
+import { boundedRead } from "../live/journalRead";
 import { fileJournal, JOURNAL_DIR, type JournalWarning } from "./fileJournal";
 
 /** A key's journal as `readJournalFile` read it. */
@@ -21,7 +22,11 @@ export interface JournalFile {
 
 /** Options of `readJournalFile`. */
 export interface ReadJournalFileOptions {
-  /** Told of every line skipped: torn, not JSON, or not an entry of the key. Default: the logger's `warn`. */
+  /**
+   * Told of every line skipped: torn, not JSON, or not an entry of the key. Default: one line
+   * per file to the logger's `warn` once the file is read, with the count and the first line
+   * skipped (not one per line: a damaged file can have thousands).
+   */
   onWarning?: (warning: JournalWarning) => void;
 }
 
@@ -33,7 +38,9 @@ const SEGMENT = /^(.+)\.(\d{6,})\.jsonl$/;
  * for its key: every segment of the key is read, oldest first, through `fileJournal`. Any other
  * file (a copy, a file sent along with a report) is read alone. Either way a torn last line (a
  * kill mid-write) and any line that is not an entry of the key is skipped with a warning.
- * A file with no journal entry at all resolves with `entries` empty (and a warning per line).
+ * A file with no journal entry at all resolves with `entries` empty (its lines skipped). The
+ * reading of a key's other segments is bounded as `readLiveHistory`'s (a `JournalError` once a
+ * step has not answered within CC_STORE_TIMEOUT_SECONDS).
  *
  * @example
  * import { runReplay } from "rxtrade";
@@ -58,11 +65,26 @@ export async function readJournalFile(path: string, options: ReadJournalFileOpti
     // `code` kept, as Node's error has it (rxtrade replay tells ENOENT apart).
     throw Object.assign(problem, { code, cause: error });
   }
-  if (!info.isFile()) {
+  if (info.isDirectory()) {
     const problem = new ArgumentError(`readJournalFile: ${file} is not a file; give one of the journal files (*.jsonl) in it`, { argument: "path", value: path });
     throw Object.assign(problem, { code: "EISDIR" });
   }
-  const warn = options.onWarning ?? ((warning: JournalWarning) => getLogger().warn(`rxtrade: ${warning.message}`));
+  if (!info.isFile()) {
+    // A FIFO would block the read until someone writes to it: refused before it is opened.
+    throw new ArgumentError(`readJournalFile: ${file} is not a regular file (a FIFO, a socket or a device); give a journal file (*.jsonl), e.g. one in <store>/journal/`, {
+      argument: "path",
+      value: path,
+    });
+  }
+  const summary = options.onWarning === undefined ? new SkippedSummary() : undefined;
+  try {
+    return await readFileOf(file, options.onWarning ?? (summary as SkippedSummary).add);
+  } finally {
+    summary?.log();
+  }
+}
+
+async function readFileOf(file: string, warn: (warning: JournalWarning) => void): Promise<JournalFile> {
   const key = await firstKey(file);
   if (key !== undefined && basename(dirname(file)) === JOURNAL_DIR && SEGMENT.test(basename(file))) {
     let skipped = 0;
@@ -76,7 +98,8 @@ export async function readJournalFile(path: string, options: ReadJournalFileOpti
     // Its name must be its key's: a renamed file is read alone, as any other.
     if (files.includes(file)) {
       const entries: JournalEntry[] = [];
-      for await (const entry of journal.read(key)) entries.push(entry);
+      // Bounded (CC_STORE_TIMEOUT_SECONDS a step): another segment of the key may be what hangs.
+      for await (const entry of boundedRead(journal, key)) entries.push(entry);
       return { key, files, entries, skipped };
     }
   }
@@ -144,6 +167,26 @@ async function readAlone(file: string, key: string | undefined, warn: (warning: 
     entries.push(value as JournalEntry);
   });
   return { key: key ?? "", entries, skipped };
+}
+
+/** The default of `onWarning`: each file's skipped lines, said once (the count, and the first). */
+class SkippedSummary {
+  private readonly files = new Map<string, { count: number; first: JournalWarning; lines: Set<number> }>();
+
+  readonly add = (warning: JournalWarning): void => {
+    const file = this.files.get(warning.path);
+    if (file === undefined) this.files.set(warning.path, { count: 1, first: warning, lines: new Set([warning.line]) });
+    else if (!file.lines.has(warning.line)) {
+      file.lines.add(warning.line);
+      file.count++;
+    }
+  };
+
+  log(): void {
+    for (const [path, { count, first }] of this.files) {
+      getLogger().warn(count === 1 ? `rxtrade: ${first.message}` : `rxtrade: journal ${path}: ${count} lines skipped; the first: ${first.message.replace(/^journal /, "")}`);
+    }
+  }
 }
 
 function preview(text: string): string {
