@@ -85,6 +85,12 @@ describe("a wrong command line or config file: exit 2, nothing started", () => {
     [["run", "conf/config.json", "--log-level", "loud"], 'rxtrade run: --log-level must be one of fatal, error, warn, info, debug, trace, silent, got "loud"; e.g. --log-level info'],
     [["run", "conf/config.json", "--http", "localhost"], 'rxtrade run: --http must be host:port (port 0 to 65535; 0 picks a free one), got "localhost"'],
     [["run", "conf/config.json", "--from", "2023-03-08T12:00Z"], "rxtrade run: --from sets where simulated clocks start: it needs --speed"],
+    [["run", "conf/config.json", "--token", "0123456789abcdef0123"], "rxtrade run: --token guards the drain routes of the HTTP server: give --http too, e.g. --http 127.0.0.1:9464 (or leave --token out)"],
+    [
+      ["run", "conf/config.json", "--http", "127.0.0.1:0", "--token", "secret"],
+      "rxtrade run: --token must be 16 or more visible ASCII characters, no spaces (it goes in an Authorization header), got 6 characters; e.g. --token $(openssl rand -hex 24)",
+    ],
+    [["run", "conf/config.json", "--http", "127.0.0.1:0", "--token"], "rxtrade run: --token needs a value, e.g. --token $(openssl rand -hex 24)"],
     [["run", "conf/config.json", "--speed", "600"], 'pairs[0] (BTCUSDT) exchange: binance is a real exchange, trading in real time: --speed runs simulated clocks, for bundled or an exchange module; leave --speed out, or use "exchange": "bundled"'],
   ])("rxtrade %j", async (args, message) => {
     const { cwd } = await project("flags", { pairs: [{ symbol: "BTCUSDT", strategy: "momentum", exchange: "binance" }] });
@@ -117,6 +123,21 @@ describe("a wrong command line or config file: exit 2, nothing started", () => {
     expect(exit.stderr).toMatch(/^rxtrade run: conf\/config\.json is not JSON \(line 2\): /);
     const level = await run(cli, ["run", config], { cwd, env: { LOG_LEVEL: "verbose" } });
     expect(level.stderr).toContain('rxtrade run: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"; e.g. LOG_LEVEL=info');
+  });
+
+  it("refuses an RXTRADE_TOKEN that is too short or has a space, without showing it", async () => {
+    const { cwd, config } = await project("token", { pairs: [{ symbol: "BTCUSDT", strategy: "momentum", exchange: "bundled" }] });
+    for (const [token, got] of [
+      ["hunter2", "7 characters"],
+      ["correct horse battery staple", "a space or a character outside visible ASCII"],
+    ]) {
+      const exit = await run(cli, ["run", config, "--http", "127.0.0.1:0"], { cwd, env: { RXTRADE_TOKEN: token } });
+      expect(exit).toMatchObject({ code: 2, stdout: "" });
+      expect(exit.stderr).toBe(
+        `rxtrade run: RXTRADE_TOKEN must be 16 or more visible ASCII characters, no spaces (it goes in an Authorization header), got ${got}; e.g. RXTRADE_TOKEN=$(openssl rand -hex 24)\nRun 'rxtrade run --help' for the flags.\n`,
+      );
+      expect(exit.stderr).not.toContain(token);
+    }
   });
 });
 
@@ -180,6 +201,43 @@ it("runs the pairs on the bundled exchange, serves /metrics, /health and /api/pa
   // The trades are journaled in the store (at level trades).
   expect((await readdir(join(cwd, "store", "journal"))).length).toBe(3);
 }, 40_000);
+
+// (The page itself is tested in process and in Chromium: test/service.routes.test.ts, test/service.dashboard.test.ts.)
+it("with RXTRADE_TOKEN: drains a pair on POST /api/pairs/<id>/drain, and exits 0 after POST /api/drain", async () => {
+  const { cwd, config } = await project("drain", {
+    pairs: [
+      { symbol: "BTC/USDT", strategy: "momentum", exchange: "bundled" },
+      { symbol: "ETHUSDT", strategy: "momentum", exchange: "bundled" },
+    ],
+    store: "../store-drain",
+  });
+  const token = "cli-run-test-token-5f2c8e0a";
+  const child = new Child(cli, ["run", config, "--speed", "3000", "--from", "2023-03-08T12:00Z", "--http", "127.0.0.1:0"], { cwd, env: { RXTRADE_TOKEN: token } });
+  const [listening, port] = (await child.waitFor(/^.*"port":(\d+)[^\n]*"msg":"listening".*$/m)) as [string, string];
+  expect(JSON.parse(listening)).toMatchObject({ drain: "on (token)", routes: expect.arrayContaining(["/", "/api/events", "POST /api/drain"]) });
+  const url = `http://127.0.0.1:${port}`;
+  const bearer = { authorization: `Bearer ${token}` };
+  const btc = `${url}/api/pairs/${encodeURIComponent("BTC/USDT:momentum")}/drain`;
+  expect((await fetch(btc, { method: "POST", headers: { authorization: "Bearer wrong-token-of-some-length" } })).status).toBe(403);
+  const drained = await fetch(btc, { method: "POST", headers: bearer });
+  expect([drained.status, await drained.json()]).toEqual([200, { id: "BTC/USDT:momentum", draining: true }]);
+  await child.waitFor(/"pair":"BTC\/USDT:momentum"[^\n]*"msg":"draining"/);
+  const pairs = (await (await fetch(`${url}/api/pairs?equity=false`)).json()) as Array<{ id: string; draining: boolean }>;
+  expect(pairs.map((pair) => [pair.id, pair.draining])).toEqual([
+    ["BTC/USDT:momentum", true],
+    ["ETHUSDT:momentum", false],
+  ]);
+
+  const all = await fetch(`${url}/api/drain`, { method: "POST", headers: bearer });
+  expect(all.status).toBe(200);
+  const exit = await child.exited;
+  expect(exit).toMatchObject({ code: 0, stderr: "" });
+  const lines = logLines(exit.stdout);
+  expect(lines.find((line) => line.msg === "stopping")).toMatchObject({ reason: "POST /api/drain from 127.0.0.1" });
+  expect(lines.filter((line) => line.msg === "done").map((line) => line.pair).sort()).toEqual(["BTC/USDT:momentum", "ETHUSDT:momentum"]);
+  expect(lines.at(-1)).toMatchObject({ msg: "stopped", code: 0 });
+  expect(exit.stdout).not.toContain(token);
+}, 30_000);
 
 it("exits at once with 130 on a second signal, and the next start resumes the open signal and closes it once", async () => {
   const { cwd, config } = await project("forced", {

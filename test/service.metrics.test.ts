@@ -145,7 +145,7 @@ it("serves HEAD like GET, 405 with Allow for another method, 404 elsewhere", asy
 
   const missing = await fetch(`${url}/healthz?x=1`);
   expect(missing.status).toBe(404);
-  expect(await missing.json()).toEqual({ error: "nothing at /healthz; try GET /metrics, GET /health, GET /api/pairs" });
+  expect(await missing.json()).toEqual({ error: "nothing at /healthz; try GET /metrics, GET /health, GET /api/pairs, GET /, GET /api/events, POST /api/drain" });
   expect((await fetch(`${url}/health?verbose=1`)).status).toBe(200);
 });
 

@@ -25,11 +25,14 @@ import { checkWritableFolder } from "./writableFolder";
 /** Where `rxtrade run` keeps its store when the file names none: `rxtrade live`'s folder. */
 const RUN_STORE = "./.rxtrade";
 const MINUTE = 60_000;
+/** The drain token's least length: it guards a route that stops trading. */
+const TOKEN_MIN_LENGTH = 16;
 /** `LOG_LEVELS` of rxtrade/service, which this module loads only when a service starts (pino and prom-client take a moment). */
 const LEVELS = "fatal, error, warn, info, debug, trace, silent";
 
 const FLAGS = {
   http: { type: "string" },
+  token: { type: "string" },
   speed: { type: "string" },
   from: { type: "string" },
   "log-level": { type: "string" },
@@ -37,16 +40,19 @@ const FLAGS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-export const RUN_HELP = `rxtrade run — many pairs in one process, as a service: metrics, health, JSON logs
+export const RUN_HELP = `rxtrade run — many pairs in one process, as a service: metrics, health, dashboard, JSON logs
 
 Runs every pair of a config file, each in its own live loop (persisted in one file store, trades
 journaled), until SIGTERM or Ctrl-C drains them. Logs go to stdout as JSON lines (one per trade,
 state change and error); only a wrong command line or config, or a start that fails, is printed
 for people, on stderr. With --http it serves GET /metrics (Prometheus), GET /health (200, or
-503 naming the stalled or failed pairs) and GET /api/pairs.
+503 naming the stalled or failed pairs), GET /api/pairs, the dashboard at GET / and its live
+events at GET /api/events (Server-Sent Events); with a token, POST /api/pairs/<pair id>/drain
+and POST /api/drain (Authorization: Bearer <token>) drain one pair or all, as the dashboard's
+buttons do.
 
 Usage
-  rxtrade run <config.json> [--http host:port] [--speed N [--from ISO]] [--log-level L]
+  rxtrade run <config.json> [--http host:port [--token T]] [--speed N [--from ISO]] [--log-level L]
 
 Config file
   { "pairs": [ { "symbol": "BTCUSDT", "strategy": "momentum", "exchange": "bundled",
@@ -65,8 +71,13 @@ Config file
   one pair per id. Every problem is listed, with its pair and field, and nothing starts (exit 2).
 
 Flags
-  --http HOST:PORT   serve /metrics, /health and /api/pairs there, e.g. 127.0.0.1:9464 (a port
-                     alone binds 127.0.0.1; port 0 picks a free one, see the "listening" line)
+  --http HOST:PORT   serve /metrics, /health, /api/pairs, the dashboard (/) and /api/events there,
+                     e.g. 127.0.0.1:9464 (a port alone binds 127.0.0.1; port 0 picks a free one,
+                     see the "listening" line)
+  --token T          with --http: the drain routes' bearer token, ${TOKEN_MIN_LENGTH} characters or more, e.g.
+                     $(openssl rand -hex 24) (default: RXTRADE_TOKEN; prefer it, a flag shows in
+                     the process list). Without one the drain routes answer 403 and the dashboard
+                     has no drain buttons
   --speed N          every pair's clock runs N simulated minutes per second, 1 to 100000, paced
                      and deterministic (bundled or exchange modules; not ccxt); time limits and
                      the stall limit keep their wall-clock length, as in the demo
@@ -92,6 +103,7 @@ export async function runCommand(args: readonly string[], terminal: Terminal): P
     from: "2023-03-08T12:00Z",
     "log-level": "info",
     "module-timeout": "30",
+    token: "$(openssl rand -hex 24)",
   });
   if (flags.help) {
     terminal.line(RUN_HELP);
@@ -102,6 +114,7 @@ export async function runCommand(args: readonly string[], terminal: Terminal): P
   if (positionals.length > 1) throw new UsageError("run", `one config file, got ${positionals.length}: ${positionals.map((arg) => JSON.stringify(arg)).join(" ")}`);
   const level = logLevel(flags["log-level"], isLogLevel);
   const http = flags.http === undefined ? undefined : parseHttp(flags.http);
+  const token = drainToken(flags.token, http !== undefined);
   const speed = flags.speed === undefined ? undefined : numberFlag("run", "speed", flags.speed, { min: 1, max: 100_000, what: "simulated minutes per second", example: "600" });
   if (flags.from !== undefined && speed === undefined) throw new UsageError("run", "--from sets where simulated clocks start: it needs --speed, e.g. --speed 600 --from 2023-03-08T12:00Z");
   const from = flags.from === undefined ? undefined : parseTime(flags.from);
@@ -192,7 +205,9 @@ export async function runCommand(args: readonly string[], terminal: Terminal): P
   const journal = fileJournal(store);
   // Listening before it starts (startService runs on the next microtask): a signal while the
   // service starts drains it once it has. Without --http nobody could read the metrics: none are kept.
-  const starting = Promise.resolve().then(() => startService({ pairs, store, journal, journalLevel: "trades", logger, ...(http === undefined ? { metrics: false } : { http }) }));
+  const starting = Promise.resolve().then(() =>
+    startService({ pairs, store, journal, journalLevel: "trades", logger, ...(http === undefined ? { metrics: false } : { http: { ...http, ...(token === undefined ? {} : { token }) } }) }),
+  );
   drainOnSignals(starting, {
     onForcedExit: (signal) => {
       const open = service?.list().filter((pair) => pair.signal !== null).map((pair) => pair.id);
@@ -421,6 +436,24 @@ function logLevel(flag: string | undefined, isLogLevel: (value: unknown) => valu
   if (value === undefined || (source === "LOG_LEVEL" && value === "")) return "info";
   if (!isLogLevel(value)) {
     throw new UsageError("run", `${source} must be one of ${LEVELS}, got ${JSON.stringify(value)}; e.g. ${source === "LOG_LEVEL" ? "LOG_LEVEL=info" : "--log-level info"}`);
+  }
+  return value;
+}
+
+/**
+ * The drain routes' token: `--token`, else `RXTRADE_TOKEN` (ignored without --http, where no
+ * route could use it); never echoed back in a message.
+ */
+function drainToken(flag: string | undefined, withHttp: boolean): string | undefined {
+  if (flag !== undefined && !withHttp) {
+    throw new UsageError("run", "--token guards the drain routes of the HTTP server: give --http too, e.g. --http 127.0.0.1:9464 (or leave --token out)");
+  }
+  const [source, value] = flag !== undefined ? ["--token", flag] : ["RXTRADE_TOKEN", process.env.RXTRADE_TOKEN];
+  if (!withHttp || value === undefined || (source === "RXTRADE_TOKEN" && value === "")) return undefined;
+  if (!(value.length >= TOKEN_MIN_LENGTH && /^[\x21-\x7e]+$/.test(value))) {
+    const what = /^[\x21-\x7e]*$/.test(value) ? `${value.length} characters` : "a space or a character outside visible ASCII";
+    const example = source === "--token" ? "--token $(openssl rand -hex 24)" : "RXTRADE_TOKEN=$(openssl rand -hex 24)";
+    throw new UsageError("run", `${source} must be ${TOKEN_MIN_LENGTH} or more visible ASCII characters, no spaces (it goes in an Authorization header), got ${what}; e.g. ${example}`);
   }
   return value;
 }

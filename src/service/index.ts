@@ -1,4 +1,5 @@
-// rxtrade/service (Node only): many pairs in one process, Prometheus metrics, JSON logs, /health.
+// rxtrade/service (Node only): many pairs in one process, Prometheus metrics, JSON logs, /health,
+// a dashboard with live events (Server-Sent Events) and drain routes.
 
 // Service
 export { startService } from "./service";
@@ -9,11 +10,16 @@ export type {
   ServiceEvent,
   ServiceEnd,
   ServiceHealth,
+  ServiceHttpOptions,
   PairSnapshot,
   PairStatus,
   HeldSignal,
 } from "./serviceTypes";
 export { drainOnSignals, type DrainOnSignalsOptions } from "./drainOnSignals";
+
+// Events (what /api/events sends; what a listener of events$ can send on)
+export { eventJson, type ServiceEventJson } from "./serviceEventJson";
+export { EQUITY_POINTS } from "./equitySeries";
 
 // Config
 export {

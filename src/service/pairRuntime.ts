@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { type SchedulerLike, Subject, type Subscription } from "rxjs";
 import { LiveStatisticsCollector } from "../live/liveStatistics";
 import type { TickResult } from "../model";
+import { EquitySeries } from "./equitySeries";
 import { type PairMetrics, POSITION_STATE } from "./serviceMetrics";
 import type { PairFields, PairStatus, ServiceEvent } from "./serviceTypes";
 
@@ -25,6 +26,7 @@ export class PairRuntime implements PairFields {
   error: Error | undefined;
   readonly startedAt: number;
   readonly stats = new LiveStatisticsCollector(STATISTICS_EVENTS);
+  readonly equity = new EquitySeries();
   readonly stop$ = new Subject<void>();
   subscription: Subscription | undefined;
   metrics: PairMetrics | undefined;
@@ -91,6 +93,7 @@ export function record(pair: PairRuntime, result: TickResult, announce: (event: 
     case "closed":
       metrics?.position(POSITION_STATE.none);
       metrics?.closed(result.closeReason, result.pnl.pnlPercentage);
+      pair.equity.add(result.timestamp, result.pnl.pnlPercentage);
       break;
     case "cancelled":
       metrics?.position(POSITION_STATE.none);

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { Subject, type Subscription } from "rxjs";
+import { ArgumentRangeError } from "../errors";
 import { error$ } from "../events";
 import { tradeLoop$ } from "../liveTrade";
 import { batchedScheduler } from "../schedulers/batchedScheduler";
@@ -8,10 +9,11 @@ import { PairRuntime, record, TICK_GOES_ON } from "./pairRuntime";
 import { duplicatePairProblems, ServiceConfigError, type ServiceFileProblem } from "./serviceFile";
 import { listen, type ServiceServer } from "./serviceHttp";
 import { logEvent } from "./serviceLog";
+import { ServiceEventStream } from "./serviceEventStream";
 import { serviceLogger } from "./serviceLogger";
 import { ServiceMetrics } from "./serviceMetrics";
 import { serviceRouter } from "./serviceRoutes";
-import type { Service, ServiceEnd, ServiceEvent, ServiceOptions, ServicePair } from "./serviceTypes";
+import type { Service, ServiceEnd, ServiceEvent, ServiceHttpOptions, ServiceOptions, ServicePair } from "./serviceTypes";
 import { health, seconds, snapshot } from "./serviceViews";
 
 /**
@@ -80,6 +82,18 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const events = new Subject<ServiceEvent>();
   let draining = false;
   let server: ServiceServer | undefined;
+  const http = options.http === undefined ? undefined : checkHttp(options.http);
+  // With HTTP, the live events for /api/events (and the dashboard): one subscriber to events$.
+  const stream =
+    http === undefined
+      ? undefined
+      : new ServiceEventStream(events, {
+          ...(http.heartbeatMs === undefined ? {} : { heartbeatMs: http.heartbeatMs }),
+          ...(http.eventBufferBytes === undefined ? {} : { bufferBytes: http.eventBufferBytes }),
+          onDropped: ({ remote, bufferedBytes, limitBytes }) =>
+            logger?.warn({ remote, bufferedBytes, limitBytes }, "events client dropped: it did not take its events (more than the buffer waiting); it may reconnect"),
+        });
+  if (stream !== undefined) metrics?.watchEventStream(stream);
 
   const announce = (event: ServiceEvent, pair?: PairRuntime) => {
     if (logger !== undefined) logEvent(pair?.log ?? logger, event);
@@ -91,7 +105,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       return server?.url;
     },
     events$: events.asObservable(),
-    list: () => pairs.map(snapshot),
+    list: (options) => pairs.map((pair) => snapshot(pair, options?.equity !== false)),
     health: () => health(pairs, draining),
     metrics: () => (metrics === undefined ? Promise.reject(new Error("rxtrade: this service runs without metrics (metrics: false)")) : metrics.text()),
     drain(id) {
@@ -114,13 +128,22 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     get draining() {
       return draining;
     },
-    router: serviceRouter(() => service, metrics),
+    router: serviceRouter(() => service, metrics, {
+      ...(stream === undefined ? {} : { events: stream }),
+      ...(http?.token === undefined ? {} : { token: http.token }),
+    }),
     done: undefined as unknown as Promise<ServiceEnd>,
   };
 
-  if (options.http !== undefined) {
-    server = await listen(service.router, options.http.host, options.http.port);
-    logger?.info({ url: server.url, host: server.host, port: server.port, routes: ["/metrics", "/health", "/api/pairs"] }, "listening");
+  if (http !== undefined) {
+    try {
+      server = await listen(service.router, http.host, http.port);
+    } catch (error) {
+      stream?.close();
+      throw error;
+    }
+    const routes = [...(metrics === undefined ? [] : ["/metrics"]), "/health", "/api/pairs", "/", "/api/events", "POST /api/drain", "POST /api/pairs/<pair id>/drain"];
+    logger?.info({ url: server.url, host: server.host, port: server.port, routes, drain: http.token === undefined ? "off (no token)" : "on (token)" }, "listening");
   }
 
   // The engine's events, routed to the pairs by key: one subscription each for the whole service.
@@ -200,6 +223,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   (service as { done: Promise<ServiceEnd> }).done = (async () => {
     await allEnded;
     for (const listener of listeners) listener.unsubscribe();
+    // The last events (each pair's done) go out before the streams end and the server closes.
+    stream?.close();
     await server?.close();
     const failed = pairs.filter((pair) => pair.status === "failed").map((pair) => pair.pair);
     const code = failed.length > 0 ? 1 : 0;
@@ -208,4 +233,17 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     return { code, failed };
   })();
   return service;
+}
+
+// The http option's token: it goes in an Authorization header, so visible characters only.
+function checkHttp(http: ServiceHttpOptions): ServiceHttpOptions {
+  const { token } = http;
+  if (token !== undefined && !(typeof token === "string" && /^[\x21-\x7e]+$/.test(token))) {
+    const shown = typeof token === "string" ? `${token.length} characters` : typeof token;
+    throw new ArgumentRangeError(`http.token (${shown}) must be a non-empty string of visible ASCII characters, no spaces, e.g. from openssl rand -hex 24; leave it out to keep the drain routes off`, {
+      argument: "options.http.token",
+      value: "(hidden)",
+    });
+  }
+  return http;
 }

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
-import type { SignalRow } from "../model";
-import { iso, round } from "./serviceViews";
+import { tradeFields } from "./serviceEventJson";
 import type { ServiceEvent } from "./serviceTypes";
+import { iso, round } from "./serviceViews";
 
 /** Writes an event's log line: one per state change and per error, through the pair's child logger (its fields). */
 export function logEvent(log: Logger, event: ServiceEvent): void {
@@ -10,24 +10,7 @@ export function logEvent(log: Logger, event: ServiceEvent): void {
     case "opened":
     case "closed":
     case "cancelled": {
-      const { result } = event;
-      const signal = result.signal as SignalRow;
-      log.info(
-        {
-          action: event.kind,
-          at: iso(event.at),
-          signalId: signal.id,
-          position: signal.position,
-          price: result.currentPrice,
-          priceOpen: signal.priceOpen,
-          priceTakeProfit: signal.priceTakeProfit,
-          priceStopLoss: signal.priceStopLoss,
-          ...(result.action === "closed" ? { reason: result.closeReason, pnlPercent: round(result.pnl.pnlPercentage), priceClose: result.pnl.priceClose } : {}),
-          ...(result.action === "cancelled" ? { reason: result.cancelReason } : {}),
-          ...(result.action === "opened" || result.action === "scheduled" ? { minuteEstimatedTime: signal.minuteEstimatedTime } : {}),
-        },
-        event.kind,
-      );
+      log.info({ action: event.kind, at: iso(event.at), ...tradeFields(event.result, round) }, event.kind);
       return;
     }
     case "error":

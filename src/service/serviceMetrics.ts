@@ -37,6 +37,7 @@ export class ServiceMetrics {
   private readonly watchedStores = new WeakMap<SignalStore, SignalStore>();
   private readonly watchedExchanges = new WeakMap<ExchangeSchema, ExchangeSchema>();
   private readonly families: Family[];
+  private eventStream: { readonly size: number; readonly dropped: number } | undefined;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const pairs = this.pairs;
@@ -70,6 +71,12 @@ export class ServiceMetrics {
         out(pair.names.age, pair.ageSeconds()),
       ),
       family("rxtrade_store_write_seconds", "histogram", "Time a store write took to settle (fsync included for fileStore), for the answers that came as a Promise.", (out) => this.storeWrites.write(out)),
+      optional(() => this.eventStream !== undefined, "rxtrade_event_clients", "gauge", "Clients connected to GET /api/events (the dashboard's live events).", (out) =>
+        out("rxtrade_event_clients", this.eventStream?.size ?? 0),
+      ),
+      optional(() => this.eventStream !== undefined, "rxtrade_event_clients_dropped_total", "counter", "Clients of GET /api/events dropped for not taking their events (more than the buffer's bytes waiting).", (out) =>
+        out("rxtrade_event_clients_dropped_total", this.eventStream?.dropped ?? 0),
+      ),
       family("rxtrade_exchange_call_seconds", "histogram", `Time an exchange's getCandles took to settle, for one call in ${EXCHANGE_SAMPLE} of those that answered with a Promise.`, (out) => {
         for (const series of this.exchangeCalls.values()) series.write(out);
       }),
@@ -99,6 +106,11 @@ export class ServiceMetrics {
     const pair = new PairMetrics(symbol, strategy, ageSeconds);
     this.pairs.push(pair);
     return pair;
+  }
+
+  /** Adds `rxtrade_event_clients` and `rxtrade_event_clients_dropped_total`, read from the service's event stream when scraped. */
+  watchEventStream(stream: { readonly size: number; readonly dropped: number }): void {
+    this.eventStream = stream;
   }
 
   /** Counts an error that names no pair of the service (`symbol` and `strategy` empty). */
@@ -297,6 +309,14 @@ function family(name: string, type: "counter" | "gauge" | "histogram", help: str
   return (chunks) => {
     chunks.push(chunks.length === 0 ? head : `\n${head}`);
     lines((series, value) => chunks.push(`${series} ${valueText(value)}\n`));
+  };
+}
+
+/** A family written only while `present()` says so. */
+function optional(present: () => boolean, ...args: Parameters<typeof family>): Family {
+  const write = family(...args);
+  return (chunks) => {
+    if (present()) write(chunks);
   };
 }
 

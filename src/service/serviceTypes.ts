@@ -31,14 +31,32 @@ export interface ServiceOptions {
   journalLevel?: JournalLevel;
   /** Every pair's clock unless a pair has its own; default one `batchedScheduler()` (real time) for all. */
   scheduler?: SchedulerLike;
-  /** Serve `/metrics`, `/health` and `/api/pairs` there; default no HTTP. Port 0: a free port (see `Service.url`). */
-  http?: { host: string; port: number };
+  /**
+   * Serve `/metrics`, `/health`, `/api/pairs`, the dashboard (`/`) and its events
+   * (`/api/events`) there; default no HTTP. Port 0: a free port (see `Service.url`).
+   */
+  http?: ServiceHttpOptions;
   /** JSON lines; default `serviceLogger()` (stdout, level info); `false`: no logs. */
   logger?: Logger | false;
   /** The Prometheus metrics; default on. */
   metrics?: boolean;
   /** prom-client's default process metrics beside rxtrade's; default on. */
   defaultMetrics?: boolean;
+}
+
+/** Where and how a service serves HTTP (`ServiceOptions.http`). */
+export interface ServiceHttpOptions {
+  host: string;
+  port: number;
+  /**
+   * Enables `POST /api/drain` and `POST /api/pairs/<pair id>/drain` (and the dashboard's drain
+   * buttons) for requests with `Authorization: Bearer <token>`; without it they answer 403.
+   */
+  token?: string;
+  /** ms between the heartbeat comments of `/api/events`; default 15 000. */
+  heartbeatMs?: number;
+  /** Bytes an `/api/events` client may leave waiting before it is dropped; default 1 MiB. */
+  eventBufferBytes?: number;
 }
 
 /** `running`; `stalled`: running, but no completed tick for CC_STALL_TICKS tick periods on its clock; `done`: drained; `failed`: its loop ended with an error. */
@@ -59,6 +77,10 @@ export interface HeldSignal {
   /** Progress from the entry towards take profit and stop loss, percent (0 at entry, 100 there); an opened signal's, after its first active tick. */
   percentTp?: number;
   percentSl?: number;
+  /** The price move from the last price to take profit, percent of the last price (+ up, - down): `(priceTakeProfit - price) / price x 100`. */
+  toTakeProfitPercent: number;
+  /** The same to stop loss: `(priceStopLoss - price) / price x 100` (negative for a long). */
+  toStopLossPercent: number;
 }
 
 /** A pair as `Service.list()` and `/api/pairs` show it; times are the pair's clock's, ISO 8601. */
@@ -80,6 +102,12 @@ export interface PairSnapshot {
   signal: HeldSignal | null;
   /** Of the signals this process closed (a journal holds every run's: `rxtrade report`). */
   statistics: Omit<LiveStatistics, "eventList" | "totalEvents">;
+  /**
+   * The equity curve of the last 1,000 closes (`EQUITY_POINTS`), oldest first: `[close time
+   * (epoch ms), sum of the closed PnL % up to it since the service started]`. Left out by
+   * `list({ equity: false })` and `/api/pairs?equity=false`.
+   */
+  equity?: Array<[number, number]>;
   /** Why a failed pair ended. */
   error?: { kind: string; message: string };
 }
@@ -128,8 +156,8 @@ export interface Service {
   /** Where its HTTP server listens, e.g. `http://127.0.0.1:9464`; `undefined` without `http`. */
   readonly url: string | undefined;
   readonly events$: Observable<ServiceEvent>;
-  /** Every pair, in the order given. */
-  list(): PairSnapshot[];
+  /** Every pair, in the order given; `equity: false` leaves out their equity curves. */
+  list(options?: { equity?: boolean }): PairSnapshot[];
   health(): ServiceHealth;
   /** The Prometheus text of `/metrics` (rejects when the service runs without metrics). */
   metrics(): Promise<string>;

@@ -3,7 +3,7 @@ import type { PairRuntime } from "./pairRuntime";
 import type { HeldSignal, PairSnapshot, ServiceHealth } from "./serviceTypes";
 
 /** A pair as `Service.list()` and `/api/pairs` show it. */
-export function snapshot(pair: PairRuntime): PairSnapshot {
+export function snapshot(pair: PairRuntime, withEquity = true): PairSnapshot {
   const { eventList: _events, totalEvents: _count, ...statistics } = pair.stats.snapshot();
   const last = pair.last;
   const held = last !== undefined && (last.action === "scheduled" || last.action === "opened" || last.action === "active") ? last : undefined;
@@ -22,12 +22,13 @@ export function snapshot(pair: PairRuntime): PairSnapshot {
     position: held === undefined ? "none" : held.action === "scheduled" ? "scheduled" : "opened",
     signal: held === undefined ? null : heldSignal(held),
     statistics,
+    ...(withEquity ? { equity: pair.equity.points() } : {}),
     ...(pair.error === undefined ? {} : { error: { kind: pair.error.name, message: pair.error.message } }),
   };
 }
 
 function heldSignal(result: Extract<TickResult, { action: "scheduled" | "opened" | "active" }>): HeldSignal {
-  const { signal } = result;
+  const { signal, currentPrice: price } = result;
   return {
     id: signal.id,
     status: result.action === "scheduled" ? "scheduled" : "opened",
@@ -40,6 +41,8 @@ function heldSignal(result: Extract<TickResult, { action: "scheduled" | "opened"
     scheduledAt: iso(signal.scheduledAt),
     pendingAt: iso(signal.pendingAt),
     ...(result.action === "active" ? { percentTp: result.percentTp, percentSl: result.percentSl } : {}),
+    toTakeProfitPercent: ((signal.priceTakeProfit - price) / price) * 100,
+    toStopLossPercent: ((signal.priceStopLoss - price) / price) * 100,
   };
 }
 

@@ -1,0 +1,149 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Observable, Subscription } from "rxjs";
+import { eventJson } from "./serviceEventJson";
+import type { ServiceEvent } from "./serviceTypes";
+
+/** A comment line every this many ms keeps idle event streams (and the proxies on their way) open. */
+export const EVENT_HEARTBEAT_MS = 15_000;
+/** A client with more than this many bytes not yet taken by its connection is dropped. */
+export const EVENT_BUFFER_BYTES = 1024 * 1024;
+/** The latest events a new client gets first (those after its `Last-Event-ID` when it reconnects). */
+export const EVENT_BACKLOG = 100;
+
+/** Options of `ServiceEventStream`. */
+export interface EventStreamOptions {
+  /** Default `EVENT_HEARTBEAT_MS` (15 s). */
+  heartbeatMs?: number;
+  /** Default `EVENT_BUFFER_BYTES` (1 MiB). */
+  bufferBytes?: number;
+  /** Told of each client dropped for being too slow (a log line). */
+  onDropped?: (client: { remote: string; bufferedBytes: number; limitBytes: number }) => void;
+}
+
+interface Client {
+  readonly response: ServerResponse;
+  readonly remote: string;
+}
+
+interface Recent {
+  readonly id: number;
+  readonly event: ServiceEvent;
+  /** Its frame, made when a client first needs it. */
+  frame?: string;
+}
+
+/**
+ * `GET /api/events`: a service's events as Server-Sent Events, each one `id:` line and one
+ * `data:` line of JSON (`eventJson`), a comment line every 15 s. The events of one turn of the
+ * event loop go out together, one write per client, after the ticks that made them: a client
+ * never makes a tick wait. A client whose connection does not take what is written is dropped
+ * — its connection closed — when the events to write would make more than `bufferBytes` wait
+ * (a client holding nothing gets one turn's events, however many), instead of holding memory;
+ * one that disconnects is forgotten at once. A new client first gets the latest 100 events (after
+ * its `Last-Event-ID` when its browser reconnects).
+ */
+export class ServiceEventStream {
+  /** Clients dropped for being too slow, since the start. */
+  dropped = 0;
+  private readonly clients = new Set<Client>();
+  private readonly recent: Recent[] = [];
+  private pending: string[] = [];
+  private flushQueued = false;
+  private nextId = 1;
+  private readonly subscription: Subscription;
+  private readonly heartbeat: ReturnType<typeof setInterval>;
+  private readonly bufferBytes: number;
+  private closed = false;
+
+  constructor(
+    events$: Observable<ServiceEvent>,
+    private readonly options: EventStreamOptions = {},
+  ) {
+    this.bufferBytes = options.bufferBytes ?? EVENT_BUFFER_BYTES;
+    this.subscription = events$.subscribe((event) => this.add(event));
+    this.heartbeat = setInterval(() => this.broadcast(": heartbeat\n\n"), options.heartbeatMs ?? EVENT_HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  /** Clients connected now. */
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /** The route handler of `GET /api/events` (HEAD: the headers only). */
+  readonly handle = (request: IncomingMessage, response: ServerResponse): void => {
+    response.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-store",
+      // nginx buffers proxied answers unless told not to: events would come late, in bursts.
+      "x-accel-buffering": "no",
+    });
+    if (request.method === "HEAD" || this.closed) {
+      response.end();
+      return;
+    }
+    // The events still waiting go to the clients already here; the new one gets them in its backlog.
+    this.flush();
+    const client: Client = { response, remote: `${request.socket.remoteAddress ?? "?"}:${request.socket.remotePort ?? "?"}` };
+    this.clients.add(client);
+    response.on("close", () => this.clients.delete(client));
+    const since = Number(request.headers["last-event-id"] ?? 0);
+    const backlog = this.recent.filter((entry) => !(entry.id <= since)).map((entry) => this.frame(entry));
+    this.write(client, `retry: 2000\n\n${backlog.join("")}`);
+  };
+
+  /** Sends what is waiting and ends every client's stream (the service is done). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.flush();
+    this.subscription.unsubscribe();
+    clearInterval(this.heartbeat);
+    for (const client of this.clients) client.response.end();
+    this.clients.clear();
+  }
+
+  private add(event: ServiceEvent): void {
+    const entry: Recent = { id: this.nextId++, event };
+    this.recent.push(entry);
+    if (this.recent.length > EVENT_BACKLOG) this.recent.shift();
+    if (this.clients.size === 0) return;
+    this.pending.push(this.frame(entry));
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private frame(entry: Recent): string {
+    entry.frame ??= `id: ${entry.id}\ndata: ${JSON.stringify(eventJson(entry.event))}\n\n`;
+    return entry.frame;
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    if (this.pending.length === 0) return;
+    const chunk = this.pending.join("");
+    this.pending = [];
+    this.broadcast(chunk);
+  }
+
+  private broadcast(chunk: string): void {
+    for (const client of this.clients) this.write(client, chunk);
+  }
+
+  private write(client: Client, chunk: string): void {
+    const { response } = client;
+    const buffered = response.writableLength;
+    // A client that took everything gets the whole chunk (one turn's events may be more than the
+    // limit); one still holding earlier events must have room for it.
+    if (buffered > 0 && buffered + chunk.length > this.bufferBytes) {
+      this.clients.delete(client);
+      this.dropped++;
+      response.destroy();
+      this.options.onDropped?.({ remote: client.remote, bufferedBytes: buffered, limitBytes: this.bufferBytes });
+      return;
+    }
+    response.write(chunk);
+  }
+}
