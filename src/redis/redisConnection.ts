@@ -171,11 +171,20 @@ export class RedisLink {
         cause,
       );
     }
-    const inner = module.default as IoRedisModule | undefined;
-    const Client = [module.Redis, inner?.Redis, inner?.default, inner].find((candidate) => typeof candidate === "function") as
+    // ioredis 6 (and 5.x from some release) names its class `Redis`; 5.0 has only its CommonJS
+    // default. A module namespace may throw on a name it lacks (test mocks do), hence `get`.
+    const get = (from: unknown, name: "Redis" | "default"): unknown => {
+      try {
+        return (from as IoRedisModule | undefined)?.[name];
+      } catch {
+        return undefined;
+      }
+    };
+    const inner = get(module, "default");
+    const Client = [get(module, "Redis"), get(inner, "Redis"), get(inner, "default"), inner].find((candidate) => typeof candidate === "function") as
       | (new (url: string, options: RedisOptions) => Redis)
       | undefined;
-    if (Client === undefined) throw new RedisConnectionError(this.where, "the installed ioredis package exports no Redis client class; install ioredis 6 (npm install ioredis)");
+    if (Client === undefined) throw new RedisConnectionError(this.where, "the installed ioredis package exports no Redis client class; install ioredis 5 or 6 (npm install ioredis)");
     const { reconnectMinMs, reconnectMaxMs } = this.options;
     return new Client(this.connection.url, {
       // A call is sent only while connected (the store waits for "ready" within the call's
