@@ -3,6 +3,28 @@ import { defineConfig } from "vitest/config";
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
+const ALL = ["test/**/*.test.ts", "examples/**/*.test.ts"];
+// Most files share their worker's process and module graph with the files before it
+// (isolate: false): importing rxjs and the sources once per worker instead of once per file
+// halves the CPU of the in-process tests (test/helpers/sharedProcessSetup.ts resets what a file
+// may leave behind). These keep a process of their own: fake timers around module-level timers
+// (schedulers); counting the process's timers (cli.hardening); the facade's registries and
+// Live.list() read as a whole (errors, the facade example); builds and browsers
+// (types.resolution, dualLoad, browser); child processes signalled, reaped or timed closely
+// (lockIdentity, cli.store, service.health).
+const OWN_PROCESS = [
+  "test/schedulers.test.ts",
+  "test/cli.hardening.test.ts",
+  "test/lockIdentity.test.ts",
+  "test/cli.store.test.ts",
+  "test/service.health.test.ts",
+  "test/types.resolution.test.ts",
+  "test/browser.test.ts",
+  "test/dualLoad.test.ts",
+  "test/errors.test.ts",
+  "examples/facade.test.ts",
+];
+
 export default defineConfig({
   resolve: {
     // Same public names as tsconfig "paths". Anchored, since a plain "rxtrade" key would
@@ -19,8 +41,17 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
     environment: "node",
     testTimeout: 20_000,
+    // Many files wait on child processes (the CLI, kill loops): more files in flight than
+    // cores keeps both cores busy. RXTRADE_TEST_WORKERS overrides.
+    maxWorkers: Number(process.env.RXTRADE_TEST_WORKERS) || 3,
+    projects: [
+      {
+        extends: true,
+        test: { name: "shared", include: ALL, exclude: OWN_PROCESS, isolate: false, setupFiles: ["test/helpers/sharedProcessSetup.ts"] },
+      },
+      { extends: true, test: { name: "own-process", include: OWN_PROCESS, isolate: true } },
+    ],
   },
 });
