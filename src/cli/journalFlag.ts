@@ -24,11 +24,17 @@ export function storeJournal(store: FileStore, level: JournalLevel): FileJournal
   return level === "off" ? undefined : fileJournal(store);
 }
 
-/** Writes what the journal still buffers and closes its files; a failure is said, not thrown (the run is over). */
+/**
+ * Writes what the journal still buffers (tick entries) and closes its files; a failure is said,
+ * not thrown (the run is over): how many tick entries were not written, and why (the
+ * `JournalError` of `FileJournal.close`). Changes of position are not among them: the run's
+ * stream ended only once they were appended, or reported them itself.
+ */
 export async function closeJournal(journal: FileJournal | undefined, terminal: Terminal): Promise<void> {
   try {
     await journal?.close();
   } catch (error) {
-    terminal.warn(`warning: the journal in ${journal?.dir} could not be written to the end: ${(error as Error).message}`);
+    const message = error instanceof Error ? error.message.replace(/^rxtrade: /, "") : String(error);
+    terminal.warn(`warning: the journal in ${journal?.dir} could not be written to the end: ${message}`);
   }
 }

@@ -237,7 +237,10 @@ export async function finish(terminal: Terminal, end: SessionEnd, symbol: string
   const unjournaled = end.trades.filter((result) => ledger.add(result)).length;
   const notes = historyNotes(history);
   if (unjournaled > 0) {
-    notes.push(`  note: ${unjournaled} of this run's trades are not in the journal (--journal off, or appends that failed): counted here, not by a later rxtrade report`);
+    notes.push(
+      `  note: ${unjournaled} of this run's trades are not in the journal (--journal off, or appends that failed): counted here; ` +
+        "the next start journals those whose intent was journaled (see the JournalError above), until then rxtrade report leaves them out",
+    );
   }
   // A history of this run alone (a first run, or earlier runs that traded nothing) is titled as such.
   const own = new TradeLedger();
