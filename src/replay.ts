@@ -3,6 +3,7 @@ import type { Config } from "./config";
 import { ArgumentError, ReplayError } from "./errors";
 import { type Journal, type JournalEntry, type JournalLevel, journalEntryProblem } from "./journal";
 import type { StrategySchema } from "./model";
+import { boundedRead } from "./live/journalRead";
 import { planReplay, type ReplayRunPlan, type ReplayTick } from "./replayDiff";
 import { replayRun } from "./replayRun";
 
@@ -236,7 +237,8 @@ function planned(entries: readonly JournalEntry[]): { key: string; runs: ReplayR
 
 async function entriesOf(source: ReplaySource): Promise<JournalEntry[]> {
   let all: Iterable<JournalEntry> | AsyncIterable<JournalEntry>;
-  if (source !== null && typeof source === "object" && "journal" in source && "key" in source) all = source.journal.read(source.key);
+  // A journal's read is bounded (CC_STORE_TIMEOUT_SECONDS a step), as every history read is.
+  if (source !== null && typeof source === "object" && "journal" in source && "key" in source) all = boundedRead(source.journal, source.key);
   else all = source as Iterable<JournalEntry> | AsyncIterable<JournalEntry>;
   const entries: JournalEntry[] = [];
   if (Symbol.asyncIterator in all) for await (const entry of all) entries.push(checked(entry, entries.length));

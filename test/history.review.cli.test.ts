@@ -136,7 +136,7 @@ describe("rxtrade report: a journal that hangs (hole 1)", () => {
     expect(exit).toMatchObject({ code: 1, stdout: "" });
     expect(exit.stderr).toBe(
       "rxtrade report: the journal fifo/journal cannot be read: journal.keys() did not answer within CC_STORE_TIMEOUT_SECONDS (0.2 s): the journal is hanging " +
-        "(a user journal whose read never settles, a FIFO or a stalled mount in place of a journal file); fix or replace the journal, or raise the limit with setConfig\n",
+        "(a user journal whose read never settles, a FIFO or a stalled mount in place of a journal file); fix or replace the journal\n",
     );
   });
 });

@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Candle, type JournalEntry, listenError, memoryJournal, setLogger, type SignalDto, type StrategySchema } from "rxtrade";
+import { type Candle, type JournalEntry, JournalError, listenError, memoryJournal, setConfig, setLogger, type SignalDto, type StrategySchema } from "rxtrade";
 import { BUNDLED_BTCUSDT_1M, csvCandles, fileJournal, readJournalFile, type ReplayTick, runBacktest, runReplay } from "rxtrade/node";
 import { momentumStrategy } from "../examples/strategies/momentum";
 import { main } from "../src/cli/main";
@@ -114,6 +114,23 @@ describe("the strategy's answer is compared (hole 4)", () => {
       "  answer     recorded: StrategyError: getSignal of momentum failed for BTCUSDT: indicator warming up",
       "             replayed: no signal",
     ]);
+  });
+});
+
+describe("a journal whose read hangs (hole 1)", () => {
+  it("replayJournal$ / runReplay of { journal, key } fail with a JournalError once CC_STORE_TIMEOUT_SECONDS has passed", async () => {
+    const journal = { ...memoryJournal(), read: () => ({ [Symbol.asyncIterator]: () => ({ next: () => new Promise<IteratorResult<JournalEntry>>(() => {}) }) }) };
+    setConfig({ CC_STORE_TIMEOUT_SECONDS: 0.2 });
+    try {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const hung = new Promise((resolve) => (timer = setTimeout(() => resolve("still pending after 3 s"), 3000)));
+      const outcome = await Promise.race([runReplay({ journal, key: KEY }, momentumStrategy()).catch((error: unknown) => error), hung]);
+      clearTimeout(timer);
+      expect(outcome).toBeInstanceOf(JournalError);
+      expect((outcome as Error).message).toMatch(/^rxtrade: journal\.read\("BTCUSDT:momentum"\) did not answer within CC_STORE_TIMEOUT_SECONDS \(0\.2 s\)/);
+    } finally {
+      setConfig({ CC_STORE_TIMEOUT_SECONDS: 30 });
+    }
   });
 });
 
