@@ -1,4 +1,4 @@
-import { from, Observable, type ObservableInput } from "rxjs";
+import { from, Observable, type ObservableInput, type Unsubscribable } from "rxjs";
 import { attemptWithin } from "../src/deadline";
 import { StoreReadError } from "../src/errors";
 import { emit } from "../src/events";
@@ -34,7 +34,12 @@ export function restoreState<R>(
 ): Observable<R> {
   return new Observable<R>((subscriber) => {
     const { store, key, identity, scheduler, limits } = context;
+    let pending: Unsubscribable | undefined;
     const resume = (stored: unknown) => {
+      // The read is over: its way out is dropped, so that the one finalizer a subscriber of the
+      // engine keeps in a field (see CompactSubscriber) is free for the stage that runs next.
+      if (pending !== undefined) subscriber.remove(pending);
+      pending = undefined;
       let state: SignalState | null;
       try {
         state = decodeState(stored, key, identity);
@@ -53,7 +58,7 @@ export function restoreState<R>(
       subscriber.error(error instanceof StoreReadError ? error : new StoreReadError({ key, cause: error }));
     };
     const limit = { scheduler, ms: limits.storeMs, call: `read(${key})`, key: "CC_STORE_TIMEOUT_SECONDS" };
-    const pending = attemptWithin(() => store.read(key), limit, resume, failed);
+    pending = attemptWithin(() => store.read(key), limit, resume, failed);
     if (pending !== undefined) subscriber.add(pending);
   });
 }

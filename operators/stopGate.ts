@@ -2,7 +2,7 @@ import { type MonoTypeOperatorFunction, Observable, type ObservableInput, type S
 import type { TickResult } from "../src/model";
 import { holdsSignal } from "../src/rules";
 import { ChainSubscriber } from "./chainSubscriber";
-import { listenStop, type StopListener, type StopRequest } from "./stopRequest";
+import { type StopRequest, stopRequestOf } from "./stopRequest";
 
 /**
  * The graceful stop, as seen from the results: once `stop$` has fired, completes right after
@@ -38,30 +38,25 @@ import { listenStop, type StopListener, type StopRequest } from "./stopRequest";
 export function stopGate(stop$: ObservableInput<unknown> | StopRequest): MonoTypeOperatorFunction<TickResult> {
   return (source) =>
     new Observable<TickResult>((subscriber) => {
-      const gate = new StopGateSubscriber(subscriber);
-      gate.listen(stop$);
-      if (!gate.closed) source.subscribe(gate);
+      if (!subscriber.closed) source.subscribe(new StopGateSubscriber(subscriber, stop$));
     });
 }
 
-class StopGateSubscriber extends ChainSubscriber<TickResult> implements StopListener {
-  private stopping = false;
-  // Held here rather than added to the destination's finalizers: that list is an array per stream.
-  private leaveStop: (() => void) | undefined;
+class StopGateSubscriber extends ChainSubscriber<TickResult> {
+  // The gate only looks at the stop after each result: it reads `requested` then, with no
+  // listener to register (and no way out to keep) per stream.
+  private readonly stop: StopRequest;
+  private readonly ownsStop: boolean;
 
-  listen(stop$: ObservableInput<unknown> | StopRequest): void {
-    const leave = listenStop(stop$, this);
-    if (this.closed) leave();
-    else this.leaveStop = leave;
-  }
-
-  onStop(): void {
-    this.stopping = true;
+  constructor(destination: Subscriber<TickResult>, stop$: ObservableInput<unknown> | StopRequest) {
+    super(destination);
+    this.stop = stopRequestOf(stop$);
+    this.ownsStop = this.stop !== stop$;
   }
 
   protected override _next(result: TickResult): void {
     this.out.next(result);
-    if (this.stopping && !holdsSignal(result) && !this.closed) {
+    if (this.stop.requested && !holdsSignal(result) && !this.closed) {
       // Upstream first, so whoever hears of the completion can start the pair again at once.
       this.unsubscribe();
       this.out.complete();
@@ -71,8 +66,6 @@ class StopGateSubscriber extends ChainSubscriber<TickResult> implements StopList
   override unsubscribe(): void {
     if (this.closed) return;
     super.unsubscribe();
-    const leave = this.leaveStop;
-    this.leaveStop = undefined;
-    leave?.();
+    if (this.ownsStop) this.stop.close();
   }
 }

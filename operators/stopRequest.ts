@@ -1,5 +1,6 @@
-import { from, type ObservableInput, Subscriber, type Subscription } from "rxjs";
+import { from, type ObservableInput, type Subscription } from "rxjs";
 import { emit } from "../src/events";
+import { CompactSubscriber } from "./chainSubscriber";
 
 /** Something told when a stop is requested. */
 export interface StopListener {
@@ -25,7 +26,9 @@ export interface StopListener {
  */
 export class StopRequest {
   requested = false;
-  private listeners: StopListener[] = [];
+  // One listener in a field (a run has one: its tick), more in an array: thousands of streams
+  // each hold one of these.
+  private listeners: StopListener | StopListener[] | undefined;
   private readonly upstream: Subscription;
 
   constructor(stop$: ObservableInput<unknown>) {
@@ -34,21 +37,33 @@ export class StopRequest {
 
   /** Calls `listener.onStop()` once: when the stop is requested, or at once if it was. Returns the way out. */
   listen(listener: StopListener): () => void {
+    this.join(listener);
+    return () => this.leave(listener);
+  }
+
+  /** `listen` without a way out to keep: `leave(listener)` is the way out. */
+  join(listener: StopListener): void {
     if (this.requested) {
       listener.onStop();
-      return noop;
+      return;
     }
-    // concat, not push: an array of exactly its length (push grows one to 17 slots), for 10,000s of streams.
-    this.listeners = this.listeners.concat(listener);
-    return () => {
-      const i = this.listeners.indexOf(listener);
-      if (i >= 0) this.listeners.splice(i, 1);
-    };
+    const listeners = this.listeners;
+    this.listeners = listeners === undefined ? listener : Array.isArray(listeners) ? listeners.concat(listener) : [listeners, listener];
+  }
+
+  /** Forgets a listener (it is not told of the stop). */
+  leave(listener: StopListener): void {
+    const listeners = this.listeners;
+    if (listeners === listener) this.listeners = undefined;
+    else if (Array.isArray(listeners) && listeners.includes(listener)) {
+      const rest = listeners.filter((l) => l !== listener);
+      this.listeners = rest.length === 1 ? rest[0] : rest;
+    }
   }
 
   /** Releases the caller's `stop$`; listeners are forgotten. */
   close(): void {
-    this.listeners = [];
+    this.listeners = undefined;
     this.upstream?.unsubscribe();
   }
 
@@ -58,8 +73,9 @@ export class StopRequest {
     this.requested = true;
     this.upstream?.unsubscribe();
     const listeners = this.listeners;
-    this.listeners = [];
-    for (const listener of listeners) listener.onStop();
+    this.listeners = undefined;
+    if (Array.isArray(listeners)) for (const listener of listeners) listener.onStop();
+    else listeners?.onStop();
   }
 }
 
@@ -77,8 +93,13 @@ export function listenStop(stop$: ObservableInput<unknown> | StopRequest, listen
   };
 }
 
+/** The `StopRequest` of a stop input: the run's own as it is, a new one for anything else (whose user closes it). */
+export function stopRequestOf(stop$: ObservableInput<unknown> | StopRequest): StopRequest {
+  return stop$ instanceof StopRequest ? stop$ : new StopRequest(stop$);
+}
+
 // A class, not a closure: one small object per stream on the hot many-streams path.
-class RequestSubscriber extends Subscriber<unknown> {
+class RequestSubscriber extends CompactSubscriber<unknown> {
   constructor(private readonly stop: StopRequest) {
     super();
   }
@@ -92,5 +113,3 @@ class RequestSubscriber extends Subscriber<unknown> {
   }
   protected override _complete(): void {}
 }
-
-function noop(): void {}

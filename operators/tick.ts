@@ -9,8 +9,8 @@ import type { SignalState, StreamIdentity } from "../src/signal";
 import type { TradeContext } from "../src/tradeContext";
 import { AskStrategy, type StrategyAnswer } from "./askStrategy";
 import { ChainSubscriber } from "./chainSubscriber";
-import { TickTiming } from "./tickTiming";
-import { listenStop, type StopListener, StopRequest } from "./stopRequest";
+import { tickEnded, tickStarted } from "./tickTiming";
+import { type StopListener, type StopRequest, stopRequestOf } from "./stopRequest";
 
 /** What `tick` keeps across resubscriptions (one per run of a stream). */
 export interface TickSession {
@@ -87,7 +87,6 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
   private readonly session: TickSession;
   private readonly market: CandleFeed<number>;
   private readonly strategy: AskStrategy;
-  private readonly timing: TickTiming;
   /** Level `full` only. */
   private readonly recorder: TickRecorder | undefined;
 
@@ -103,7 +102,12 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
   private now = 0;
   private since = 0;
   private price = 0;
-  private leaveStop: (() => void) | undefined;
+  /** `performance.now()` at the tick's start while `performance$` is observed, else 0. */
+  private startedAt = 0;
+  // The stop listened to, and whether it is this subscription's own (a stop input other than a
+  // `StopRequest`): fields, not a way-out closure, on the many-streams path.
+  private readonly stop: StopRequest | undefined;
+  private readonly ownsStop: boolean;
 
   constructor(destination: Subscriber<TickResult>, context: TradeContext, options: TickOptions) {
     super(destination);
@@ -117,11 +121,12 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     this.clockOffset = this.session.clockOffset ?? 0;
     this.state = options.restored ?? null;
     this.strategy = new AskStrategy(context, this.session.lastSignalAt ?? Number.NEGATIVE_INFINITY);
-    this.timing = new TickTiming(this.identity);
     this.market = new CandleFeed(context, "1m", this);
     const journal = options.journal;
     if (journal?.full === true) this.strategy.recorder = this.recorder = new TickRecorder(journal, context.key);
-    if (options.stop !== undefined) this.leaveStop = listenStop(options.stop, this);
+    this.stop = options.stop === undefined || this.closed ? undefined : stopRequestOf(options.stop);
+    this.ownsStop = this.stop !== undefined && this.stop !== options.stop;
+    this.stop?.join(this);
   }
 
   onStop(): void {
@@ -137,7 +142,7 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     this.busy = true;
     this.now = now;
     this.since = windowStart(now, this.candleCount);
-    this.timing.start();
+    this.startedAt = tickStarted();
     this.recorder?.begin();
     this.market.request(this.since, this.candleCount);
   }
@@ -155,7 +160,8 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     this.session.clockOffset = this.clockOffset;
     this.market.cancel();
     this.strategy.cancel();
-    this.leaveStop?.();
+    this.stop?.leave(this);
+    if (this.ownsStop) this.stop?.close();
     super.unsubscribe();
   }
 
@@ -201,7 +207,7 @@ class TickSubscriber extends ChainSubscriber<unknown, TickResult> implements Sto
     const transition = evaluate(this.state, this.price, this.now, this.config, this.identity, this.stopping ? null : proposal);
     this.state = transition.state;
     this.busy = false;
-    this.timing.end(this.now, this.previousTimestamp);
+    if (this.startedAt !== 0) tickEnded(this.identity, this.startedAt, this.now, this.previousTimestamp);
     this.previousTimestamp = this.now;
     this.recorder?.end(this.now, transition.result.action, this.price, transition.result);
     this.deliver(transition.result);
