@@ -59,10 +59,11 @@ export interface JournalTrade {
  * A change of position about to be written to the store (write-ahead): appended, and durable
  * once `append` settles, before the store write, with the full result the run emits once the
  * write is confirmed. The `trade` entry after it confirms it. A run killed between the two
- * leaves the intent as the key's last word (`JournalTail.pendingIntent`); the next start
- * confirms it (appends its `trade`, `fromIntent`) when the store holds what it says, and voids
- * it when the store still holds what came before (see `JournalRecovery.intent`). Bookkeeping,
- * not history: the built-in journals' `read` leaves intents out.
+ * (or stopped while its store write was in flight) leaves the intent pending
+ * (`JournalTail.pendingIntent`); the next start confirms it (appends its `trade`, `fromIntent`)
+ * when the store holds what it says, and voids it when the store still holds what came before
+ * (see `JournalRecovery.intent`). Bookkeeping, not history: the built-in journals' `read`
+ * leaves intents out.
  */
 export interface JournalIntent {
   kind: "intent";
@@ -199,7 +200,7 @@ export type JournalEntry = JournalTrade | JournalTick | JournalRun | JournalInte
 export interface JournalTail {
   lastTrade?: JournalTrade;
   lastRun?: JournalRun;
-  /** The key's last `intent`, when no `trade` or `run` entry came after it (its run died before confirming it). */
+  /** The key's last `intent`, when no `trade` entry (its confirmation) or `start` entry (a start that decided it) came after it. */
   pendingIntent?: JournalIntent;
 }
 

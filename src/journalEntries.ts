@@ -34,25 +34,38 @@ export async function journalTail(entries: AsyncIterable<JournalEntry>): Promise
   return tail.result();
 }
 
-/** Builds a `JournalTail` from a key's entries, oldest first. */
+/**
+ * Builds a `JournalTail` from a key's entries, oldest first. An intent is pending until a
+ * `trade` entry follows it (its run confirmed it) or a `start` entry does (that start decided
+ * it, by the store); a `stop` entry does not settle it — a run unsubscribed while its store
+ * write was in flight stops before it knows whether the write landed.
+ */
 export class TailScan {
   private lastTrade: JournalTrade | undefined;
   private lastRun: JournalRun | undefined;
   private intent: JournalIntent | undefined;
+  private settling = false;
 
   add(entry: JournalEntry): void {
     if (entry.kind === "trade") {
       this.lastTrade = entry;
       this.intent = undefined;
+      this.settling = true;
     } else if (entry.kind === "run") {
       this.lastRun = entry;
-      this.intent = undefined;
-    } else if (entry.kind === "intent") this.intent = entry;
+      if (entry.event === "start") {
+        this.intent = undefined;
+        this.settling = true;
+      }
+    } else if (entry.kind === "intent") {
+      this.intent = entry;
+      this.settling = true;
+    }
   }
 
-  /** Whether the entries seen so far settle all of a tail (an older part cannot change it). */
-  get complete(): boolean {
-    return this.lastTrade !== undefined && this.lastRun !== undefined;
+  /** Whether the entries seen decide the pending intent whatever came before them (a trade, a start or an intent among them). */
+  get settles(): boolean {
+    return this.settling;
   }
 
   result(): JournalTail {

@@ -68,6 +68,7 @@ export abstract class AppendQueue {
         return;
       }
       if (value === undefined) {
+        this.succeeded();
         waiter?.();
         return;
       }
@@ -274,13 +275,17 @@ export abstract class AppendQueue {
 
   private appended(head: Pending): void {
     this.dequeue();
-    if (this.trouble.failing) {
-      this.trouble.recovered(this.queue.length);
-      this.pushGap();
-    }
+    this.succeeded();
     const waiter = head.waiter;
     head.waiter = undefined;
     waiter?.();
+  }
+
+  // An append worked: the end of a failure streak, if one was under way, and its gap entry.
+  private succeeded(): void {
+    if (!this.trouble.failing) return;
+    this.trouble.recovered(this.queue.length);
+    this.pushGap();
   }
 
   private failed(head: Pending, error: unknown): void {

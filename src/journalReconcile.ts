@@ -51,7 +51,7 @@ export function reconcile(
  * key has one writer, and the intent was its last word: the store holds either the state
  * before the change or the change itself.
  */
-function intentLanded(intent: JournalIntent, restored: SignalState | null): boolean {
+export function intentLanded(intent: JournalIntent, restored: SignalState | null): boolean {
   const { action, signal } = intent.result;
   const holds = restored !== null && restored.signal.id === signal.id;
   switch (action) {

@@ -27,6 +27,8 @@ export class JournalTrouble {
   /** In a failure streak: the head entry (or the start's read) could not be done yet. */
   failing = false;
   private failures = 0;
+  /** Tick entries dropped in this failure streak. */
+  private streakDropped = 0;
   private dropped = 0;
   private from = 0;
   private to = 0;
@@ -100,8 +102,10 @@ export class JournalTrouble {
     if (!this.failing) return;
     this.failing = false;
     const n = this.failures;
+    const d = this.streakDropped;
     this.failures = 0;
-    const dropped = this.dropped > 0 ? `; ${this.dropped} tick entr${this.dropped === 1 ? "y was" : "ies were"} dropped meanwhile (a gap entry marks them)` : "";
+    this.streakDropped = 0;
+    const dropped = d > 0 ? `; ${d} tick entr${d === 1 ? "y was" : "ies were"} dropped meanwhile (a gap entry marks them)` : "";
     getLogger().info(`rxtrade: the journal of ${this.context.key} accepts entries again after ${n} failed attempt${n === 1 ? "" : "s"}${dropped}; ${waiting} more waiting`);
   }
 
@@ -117,6 +121,7 @@ export class JournalTrouble {
       }
     }
     this.dropped++;
+    if (this.failing) this.streakDropped++;
     this.to = at;
   }
 

@@ -1,15 +1,24 @@
 import type { SchedulerLike } from "rxjs";
 import { attemptWithin } from "./deadline";
-import { errorInfo, type Journal, type JournalEntry, type JournalLevel, type JournalRun, type JournalTail, type JournalTradeResult, journalTail } from "./journal";
+import {
+  errorInfo,
+  type Journal,
+  type JournalEntry,
+  type JournalIntent,
+  type JournalLevel,
+  type JournalRun,
+  type JournalTail,
+  type JournalTradeResult,
+  journalTail,
+} from "./journal";
 import { AppendQueue } from "./journalQueue";
-import { reconcile } from "./journalReconcile";
+import { intentLanded, reconcile } from "./journalReconcile";
 import { describeError } from "./journalTrouble";
 import type { SignalState, StreamIdentity } from "./signal";
 
 export { reconcile } from "./journalReconcile";
 export { TickRecorder } from "./journalTicks";
 export { watchedJournal } from "./journalWatch";
-export { MAX_QUEUED_TICKS } from "./journalQueue";
 
 /** What a `JournalWriter` needs of its stream (a `TradeContext` has it all). */
 export interface JournalWriterContext {
@@ -56,6 +65,8 @@ export class JournalWriter extends AppendQueue {
   readonly full: boolean;
   private startedRun = false;
   private ended = false;
+  /** The run's last intent that no trade entry has followed yet. */
+  private lastIntent: JournalIntent | undefined;
 
   constructor(private readonly context: JournalWriterContext) {
     if (context.journal === undefined || context.journalLevel === "off") {
@@ -66,14 +77,18 @@ export class JournalWriter extends AppendQueue {
   }
 
   /**
-   * The run has read the store for the first time (`restoreState`; later retries are ignored).
-   * Its first journal call reads the key's last entries (`Journal.tail`) and reconciles them
+   * The run has read the store (`restoreState`): for the first time, or again on a retry (see
+   * `restored`). Its first journal call reads the key's last entries (`Journal.tail`) and reconciles them
    * with what the store held (see `reconcile`): the previous run's pending intent confirmed or
    * voided, a `recovered` trade entry for a stored signal the journal does not show in that
    * state, then the `start` entry. Trading does not wait for it; the run's entries queue behind.
    */
   started(restored: SignalState | null): void {
-    if (this.startedRun || this.final) return;
+    if (this.final) return;
+    if (this.startedRun) {
+      this.restored(restored);
+      return;
+    }
     this.startedRun = true;
     const starting: Starting = { restored, at: this.context.scheduler.now() };
     this.gate = () => this.reconcile(starting);
@@ -86,7 +101,9 @@ export class JournalWriter extends AppendQueue {
    * when the journal fails, hangs past its limit, or is known to be failing.
    */
   intent(result: JournalTradeResult, then: () => void): void {
-    this.push({ kind: "intent", key: this.context.key, at: result.timestamp, result }, then);
+    const intent: JournalIntent = { kind: "intent", key: this.context.key, at: result.timestamp, result };
+    this.lastIntent = intent;
+    this.push(intent, then);
   }
 
   /**
@@ -95,6 +112,7 @@ export class JournalWriter extends AppendQueue {
    * its time limit (it is then kept and retried), or at once while the journal is failing.
    */
   trade(result: JournalTradeResult, then: () => void): void {
+    this.lastIntent = undefined;
     this.push({ kind: "trade", key: this.context.key, at: result.timestamp, result }, then);
   }
 
@@ -161,6 +179,15 @@ export class JournalWriter extends AppendQueue {
   /** Tick entries dropped and not yet marked by a `gap` entry. */
   get droppedTicks(): number {
     return this.trouble.droppedTicks;
+  }
+
+  // A retry read the store again, after an error: when the last intent's store write failed
+  // unverified (the read-back failed too) yet landed, the store says so now, and its trade
+  // entry goes in — a later change would otherwise leave that intent behind unconfirmed.
+  private restored(state: SignalState | null): void {
+    const intent = this.lastIntent;
+    this.lastIntent = undefined;
+    if (intent !== undefined && intentLanded(intent, state)) this.push({ kind: "trade", key: intent.key, at: intent.at, result: intent.result, fromIntent: true }, undefined);
   }
 
   // Reads the key's last entries and queues what reconciles them with the store, then the

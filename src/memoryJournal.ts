@@ -28,7 +28,8 @@ export function memoryJournal(): Journal & {
         intents.set(entry.key, copyEntry(entry));
         return;
       }
-      if (entry.kind === "trade" || entry.kind === "run") intents.delete(entry.key);
+      // A trade confirms the pending intent, a start decides it (see TailScan); a stop does not.
+      if (entry.kind === "trade" || (entry.kind === "run" && entry.event === "start")) intents.delete(entry.key);
       const list = entries.get(entry.key);
       if (list === undefined) entries.set(entry.key, [copyEntry(entry)]);
       else list.push(copyEntry(entry));

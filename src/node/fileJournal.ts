@@ -193,12 +193,12 @@ export function fileJournal(dir: string | { readonly dir: string } = "./.rxtrade
         const scan = new TailScan();
         for await (const entry of entriesOf(key, segments.segmentPath(base, n), counter, warn)) scan.add(entry);
         const found = scan.result();
-        // The newest segment with a trade, run or intent entry says whether an intent is pending.
+        // The newest segment with a trade, start or intent entry says whether an intent is pending.
         if (!decided && found.pendingIntent !== undefined) tail.pendingIntent = found.pendingIntent;
-        decided ||= found.lastTrade !== undefined || found.lastRun !== undefined || found.pendingIntent !== undefined;
+        decided ||= scan.settles;
         tail.lastTrade ??= found.lastTrade;
         tail.lastRun ??= found.lastRun;
-        if (tail.lastTrade !== undefined && tail.lastRun !== undefined) break;
+        if (tail.lastTrade !== undefined && tail.lastRun !== undefined && decided) break;
       }
       if (tail.lastTrade === undefined) delete tail.lastTrade;
       if (tail.lastRun === undefined) delete tail.lastRun;
