@@ -214,18 +214,20 @@ export function indexedDbJournal(options: IndexedDbJournalOptions = {}): Indexed
       await flushKey(key).catch(() => undefined);
       return transact("readonly", (store) => {
         const tail: JournalTail = {};
+        let settled = false;
         const cursor = store.index(KEY_INDEX).openCursor(IDBKeyRange.only(key), "prev");
         cursor.onsuccess = () => {
           const at = cursor.result;
           if (at === null) return;
           const value = at.value as JournalEntry;
           if (journalEntryProblem(value, key) === undefined) {
-            // An intent is pending when no trade or run entry came after it.
-            if (value.kind === "intent" && tail.lastTrade === undefined && tail.lastRun === undefined) tail.pendingIntent ??= value;
+            // An intent is pending when no trade or start entry came after it (see TailScan).
+            if (value.kind === "intent" && !settled) tail.pendingIntent = value;
+            settled ||= value.kind === "trade" || value.kind === "intent" || (value.kind === "run" && value.event === "start");
             if (value.kind === "trade") tail.lastTrade ??= value;
             else if (value.kind === "run") tail.lastRun ??= value;
           }
-          if (tail.lastTrade === undefined || tail.lastRun === undefined) at.continue();
+          if (tail.lastTrade === undefined || tail.lastRun === undefined || !settled) at.continue();
         };
         return () => tail;
       });
