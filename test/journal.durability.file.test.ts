@@ -2,13 +2,28 @@
 // background write of tick entries is told to the next append, not only logged; a close that
 // cannot write the buffered ticks says how many, typed; and the write-ahead intent costs no
 // extra fsync: one per change of position (the intent's), its trade entry riding on it.
+import "fake-indexeddb/auto";
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync } from "node:fs";
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Subject } from "rxjs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { JournalError, type JournalRun, type JournalTick, liveTrade$, replayExchange, setLogger, type SignalDto } from "rxtrade";
+import {
+  type Journal,
+  type JournalEntry,
+  JournalError,
+  type JournalIntent,
+  type JournalRun,
+  type JournalTick,
+  type JournalTrade,
+  liveTrade$,
+  memoryJournal,
+  replayExchange,
+  setLogger,
+  type SignalDto,
+} from "rxtrade";
+import { indexedDbJournal } from "rxtrade/browser";
 import { fileJournal, fileStore } from "rxtrade/node";
 import { candlesFromPrices, scriptedStrategy, VirtualClock } from "rxtrade/testing";
 
@@ -36,6 +51,14 @@ function run(at: number): JournalRun {
 function tick(at: number): JournalTick {
   return { kind: "tick", key: KEY, at, candles: [{ interval: "1m", since: at - 60_000, limit: 1, candles: [{ timestamp: at - 60_000, open: 1, high: 1, low: 1, close: 1, volume: 1 }] }], price: 1, action: "idle" };
 }
+function signalEntry<K extends "trade" | "intent">(kind: K, at: number, action: "opened" | "closed"): K extends "trade" ? JournalTrade : JournalIntent {
+  const signal = { id: "S1", position: "long", priceOpen: 100, priceTakeProfit: 102, priceStopLoss: 98, minuteEstimatedTime: 60, note: "", symbol: "BTCUSDT", strategyName: "durable", exchangeName: "x", scheduledAt: 0, pendingAt: 0 } as const;
+  const base = { symbol: "BTCUSDT", strategyName: "durable", exchangeName: "x", currentPrice: 100, timestamp: at, backtest: false as const, signal };
+  const result =
+    action === "opened" ? { ...base, action } : { ...base, action, currentPrice: 102, closeReason: "take_profit" as const, closeTimestamp: at, pnl: { pnlPercentage: 1.6, priceOpen: 100, priceClose: 102 } };
+  return { kind, key: KEY, at, result } as never;
+}
+const stop = (at: number): JournalRun => ({ ...run(at), event: "stop", reason: "unsubscribed" });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("fileJournal: tick entries whose write failed", () => {
@@ -137,4 +160,35 @@ describe("fileJournal: the write-ahead intent costs no extra fsync", () => {
       proto.sync = original.sync;
     }
   });
+});
+
+describe("every built-in journal: read leaves intents out; tail reports the pending one until a trade or a start follows it", () => {
+  const journals: Array<[string, () => Promise<Journal & { close?: () => Promise<void> }>]> = [
+    ["memoryJournal", async () => memoryJournal()],
+    ["fileJournal, in 1 KiB segments", async () => fileJournal(freshDir(), { maxBytes: 1024 })],
+    ["indexedDbJournal", async () => indexedDbJournal({ dbName: `durable-${++dirs}` })],
+  ];
+  for (const [name, make] of journals) {
+    it(name, async () => {
+      const journal = await make();
+      const intent = signalEntry("intent", 120_002, "closed");
+      for (const entry of [run(0), signalEntry("trade", 0, "opened"), intent, stop(130_000)] as JournalEntry[]) await journal.append(entry);
+      const read = async () => {
+        const kinds: string[] = [];
+        for await (const entry of journal.read(KEY)) kinds.push(entry.kind);
+        return kinds;
+      };
+      expect(await read()).toEqual(["run", "trade", "run"]);
+      // A stop does not settle it: its run may have stopped with the store write in flight.
+      expect((await journal.tail?.(KEY))?.pendingIntent).toEqual(intent);
+      await journal.append({ ...run(200_000), recovery: { unfinishedRun: false, intent: { signalId: "S1", action: "closed", at: 120_002, outcome: "voided" } } });
+      expect(await journal.tail?.(KEY)).not.toHaveProperty("pendingIntent");
+      const again = signalEntry("intent", 260_004, "closed");
+      await journal.append(again);
+      expect((await journal.tail?.(KEY))?.pendingIntent).toEqual(again);
+      await journal.append(signalEntry("trade", 260_004, "closed"));
+      expect(await journal.tail?.(KEY)).toEqual({ lastTrade: signalEntry("trade", 260_004, "closed"), lastRun: expect.objectContaining({ at: 200_000 }) });
+      await journal.close?.();
+    });
+  }
 });

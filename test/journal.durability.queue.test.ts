@@ -257,6 +257,29 @@ describe("a failing journal: one error per failure streak, tick entries dropped 
     expect(entries.slice(gapAt + 1).find((e) => e.kind === "tick")?.at).toBe(6 * TICK);
   });
 
+  it("one tick entry fails (level full): the gap entry tried one period later works, and the journal takes every later tick", async () => {
+    const name = "one-failure";
+    const key = `${SYMBOL}:${name}`;
+    const clock = new VirtualClock(0);
+    const errors = errorsAt(clock);
+    const log = logged();
+    const { journal, inner } = troubledJournal(clock, (e, attempt) => (e.kind === "tick" && e.at === 2 * TICK && attempt === 1 ? "throw" : "ok"));
+    const run = start(clock, name, { journal, level: "full" });
+    clock.schedule(() => run.stop$.next(), 6 * TICK + 1_000);
+    clock.flush(8 * TICK);
+
+    expect(run.completedAt).toBeDefined();
+    expect(errors.map((e) => [(e.error as JournalError).operation, e.at])).toEqual([["append", 2 * TICK]]);
+    expect(log.info.filter((m) => m.includes("accepts entries again"))).toEqual([
+      `rxtrade: the journal of ${key} accepts entries again after 1 failed attempt; 1 tick entry was dropped meanwhile (a gap entry marks them); 0 more waiting`,
+    ]);
+    const entries = await entriesOf(inner, key);
+    const { journaled, gaps } = accountedTicks(entries);
+    expect(gaps.map(({ at, from, to, ticks }) => ({ at, from, to, ticks }))).toEqual([{ at: 3 * TICK, from: 2 * TICK, to: 2 * TICK, ticks: 1 }]);
+    expect(journaled).toEqual([0, TICK, 3 * TICK, 4 * TICK, 5 * TICK, 6 * TICK]);
+    expect(entries.map(describeEntry).filter((d) => d.startsWith("trade"))).toEqual(["trade opened P1", "trade closed P1"]);
+  });
+
   it("hangs from 2 to 8 ticks (level full): reported once at the limit, ticks dropped meanwhile and marked, the close kept and journaled after the hang", async () => {
     const name = "streak-hangs";
     const key = `${SYMBOL}:${name}`;

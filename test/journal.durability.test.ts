@@ -203,3 +203,88 @@ describe("a kill at any step of a change of position: the ledger is what the sto
     }
   }
 });
+
+describe("a store write whose outcome the run does not learn in time: the journal still gets the change", () => {
+  const LONG = MARKET.script[0] as SignalDto;
+
+  it("a close whose store write lands but fails, its read-back failing too: the retry reads the store, and the close is journaled from its intent", async () => {
+    const name = "dur-unverified";
+    const key = `${SYMBOL}:${name}`;
+    const errors: Error[] = [];
+    cleanups.push(listenError((error) => errors.push(error)));
+    const journal = memoryJournal();
+    const inner = memoryStore();
+    let failedReads = 0;
+    const store: SignalStore = {
+      read(k) {
+        if (failedReads > 0) {
+          failedReads--;
+          throw new Error("EIO on read");
+        }
+        return inner.read(k);
+      },
+      write(k, v) {
+        inner.write(k, v);
+        if (v !== null) return;
+        failedReads = 1; // the read-back that checks this write fails too
+        throw new Error("EIO after the write");
+      },
+    };
+    const clock = new VirtualClock(0);
+    const stop$ = new Subject<void>();
+    const a = run(clock, name, [LONG], MARKET, journal, store, stop$);
+    clock.schedule(() => stop$.next(), 6 * TICK);
+    clock.flush(10 * TICK);
+
+    expect(a.outcome).toEqual({ completed: true, error: undefined });
+    expect(a.results.filter((r) => r.action === "closed")).toEqual([]); // never emitted: the write "failed"
+    expect(errors.map((e) => e.name)).toEqual(["StoreWriteError"]);
+    const ledger = trades(await entriesOf(journal, key));
+    expect(ledger.map(changeOf)).toEqual(["opened P1", "closed P1"]);
+    expect(ledger[1]).toMatchObject({
+      at: 4 * TICK,
+      fromIntent: true,
+      result: { action: "closed", closeReason: "take_profit", currentPrice: 102, timestamp: 4 * TICK, pnl: { priceOpen: 100, priceClose: 102 } },
+    });
+  });
+
+  it("a run unsubscribed while its close's store write is in flight (its stop entry after the intent): the next start confirms the close from the store", async () => {
+    const name = "dur-unsubscribed";
+    const key = `${SYMBOL}:${name}`;
+    const journal = memoryJournal();
+    const inner = memoryStore();
+    const clock = new VirtualClock(0, { callGraceMs: 0 });
+    // The close's store write lands 10 s after it is made.
+    const store: SignalStore = {
+      read: (k) => inner.read(k),
+      write(k, v) {
+        if (v !== null) return inner.write(k, v);
+        return new Promise<void>((resolve) => {
+          clock.schedule(() => {
+            inner.write(k, v);
+            resolve();
+          }, 10_000);
+        });
+      },
+    };
+    const a = run(clock, name, [LONG], MARKET, journal, store);
+    await clock.flushAsync(4 * TICK + 1_000);
+    a.subscription.unsubscribe(); // the stop entry goes in; the write is still in flight
+    await clock.flushAsync(4 * TICK + 20_000);
+    expect(await inner.read(key)).toBeNull(); // it landed
+    const before = await entriesOf(journal, key);
+    expect(before.map((e) => (e.kind === "run" ? `run ${e.event}` : e.kind === "trade" ? changeOf(e) : e.kind))).toEqual(["run start", "opened P1", "run stop"]);
+
+    const stop$ = new Subject<void>();
+    const b = run(clock, name, [], MARKET, journal, inner, stop$);
+    clock.schedule(() => stop$.next(), TICK);
+    await clock.flushAsync(clock.now() + 3 * TICK);
+    expect(b.outcome).toEqual({ completed: true, error: undefined });
+    const entries = await entriesOf(journal, key);
+    const ledger = trades(entries);
+    expect(ledger.map(changeOf)).toEqual(["opened P1", "closed P1"]);
+    expect(ledger[1]).toMatchObject({ at: 4 * TICK, fromIntent: true, result: { action: "closed", currentPrice: 102, pnl: { priceClose: 102 } } });
+    const start = entries.filter((e): e is JournalRun => e.kind === "run" && e.event === "start")[1];
+    expect(start?.recovery).toEqual({ unfinishedRun: false, intent: { signalId: "P1", action: "closed", at: 4 * TICK, outcome: "confirmed" } });
+  });
+});
