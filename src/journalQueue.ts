@@ -1,6 +1,7 @@
 import type { SchedulerLike, Subscription } from "rxjs";
 import { copyEntry, type Journal, type JournalEntry } from "./journal";
 import { describeError, endError, JournalTrouble, type TroubleContext } from "./journalTrouble";
+import { type Pending, PendingEntries } from "./journalPending";
 import { settle } from "./maybeAsync";
 
 /** What an `AppendQueue` needs of its stream. */
@@ -11,12 +12,6 @@ export interface QueueContext extends TroubleContext {
 /** Tick entries kept waiting for a slow journal at most; later ones are dropped (and marked by a `gap` entry) until it catches up. */
 export const MAX_QUEUED_TICKS = 1024;
 
-interface Pending {
-  entry: JournalEntry;
-  /** Told once: when the entry is appended, or when the caller should stop waiting for it. */
-  waiter: (() => void) | undefined;
-}
-
 /**
  * The ordered append queue under a `JournalWriter`: one journal call at a time, in order;
  * a failure kept and retried (a tick dropped instead), a call past CC_STORE_TIMEOUT_SECONDS
@@ -25,8 +20,7 @@ interface Pending {
  */
 export abstract class AppendQueue {
   protected readonly trouble: JournalTrouble;
-  private readonly queue: Pending[] = [];
-  private queuedTicks = 0;
+  private readonly queue = new PendingEntries();
   /** A journal call is in flight. */
   protected busy = false;
   private pumping = false;
@@ -64,7 +58,7 @@ export abstract class AppendQueue {
       try {
         value = this.journal.append(entry);
       } catch (error) {
-        this.failed(this.enqueue(copyEntry(entry), waiter), error);
+        this.failed(this.queue.push(copyEntry(entry), waiter), error);
         return;
       }
       if (value === undefined) {
@@ -73,21 +67,21 @@ export abstract class AppendQueue {
         return;
       }
       // Kept until it settles: a retry appends this snapshot, whatever the caller's object becomes.
-      const head = this.enqueue(copyEntry(entry), waiter);
+      const head = this.queue.push(copyEntry(entry), waiter);
       this.settleHead(head, value);
       if (!this.busy) this.pump();
       return;
     }
     const failing = this.trouble.failing;
-    this.enqueue(copyEntry(entry), failing ? undefined : waiter);
+    this.queue.push(copyEntry(entry), failing ? undefined : waiter);
     if (failing) waiter?.();
     this.pump();
   }
 
   /** Whether a tick entry may go in now: not while failing, nor past `MAX_QUEUED_TICKS` waiting (it is then counted as dropped). */
   protected admitTick(at: number): boolean {
-    if (this.trouble.failing || this.queuedTicks >= MAX_QUEUED_TICKS) {
-      this.trouble.dropTick(at, this.trouble.failing ? "failing" : "behind", this.queuedTicks);
+    if (this.trouble.failing || this.queue.ticks >= MAX_QUEUED_TICKS) {
+      this.trouble.dropTick(at, this.trouble.failing ? "failing" : "behind", this.queue.ticks);
       return false;
     }
     this.pushGap();
@@ -101,7 +95,7 @@ export abstract class AppendQueue {
 
   /** Puts entries in front of the queue (the start's), without appending them yet. */
   protected unshift(entries: readonly JournalEntry[]): void {
-    this.queue.unshift(...entries.map((entry) => ({ entry, waiter: undefined })));
+    this.queue.unshift(entries);
   }
 
   // One call at a time, in order. Re-entrant calls (a waiter that delivers a result, whose
@@ -115,7 +109,7 @@ export abstract class AppendQueue {
           if (!this.gate()) break;
           continue;
         }
-        const head = this.queue[0];
+        const head = this.queue.head;
         if (head === undefined) break;
         if (!this.appendHead(head)) break;
       }
@@ -163,7 +157,7 @@ export abstract class AppendQueue {
       this.retryTimer = undefined;
       // Nothing left to retry but dropped ticks: their gap entry tries the journal; a gap
       // entry being retried takes the ticks dropped since in (one gap per failure streak).
-      const head = this.queue[0];
+      const head = this.queue.head;
       if (head === undefined && this.gate === undefined) this.pushGap();
       else if (head?.entry.kind === "gap") head.entry = this.trouble.widen(head.entry);
       this.pump();
@@ -173,31 +167,14 @@ export abstract class AppendQueue {
   // Failing: whoever waits is let go, later callers do not wait, and the tick entries waiting
   // (not one in flight) are dropped, counted for the gap entry.
   protected degrade(): void {
-    const inFlight = this.busy ? this.queue[0] : undefined;
-    for (const pending of this.queue) {
-      const waiter = pending.waiter;
-      pending.waiter = undefined;
-      waiter?.();
-    }
-    if (this.queuedTicks === 0) return;
-    const kept = this.queue.filter((pending) => {
-      if (pending.entry.kind !== "tick" || pending === inFlight) return true;
-      this.trouble.dropTick(pending.entry.at, "failing", this.queuedTicks);
-      return false;
-    });
-    this.queue.splice(0, this.queue.length, ...kept);
-    this.queuedTicks = inFlight?.entry.kind === "tick" ? 1 : 0;
+    this.queue.release();
+    const ticks = this.queue.ticks;
+    this.queue.dropTicks(this.busy ? this.queue.head : undefined, (at) => this.trouble.dropTick(at, "failing", ticks));
   }
 
   // The end of the run, with entries left: hand them over (nothing else holds them any more).
   protected giveUp(why: string): void {
-    const unappended = this.queue.splice(0).map((pending) => {
-      const waiter = pending.waiter;
-      pending.waiter = undefined;
-      waiter?.();
-      return pending.entry;
-    });
-    this.queuedTicks = 0;
+    const unappended = this.queue.takeAll();
     const unstarted = this.gate !== undefined;
     const dropped = this.trouble.droppedTicks;
     if (unstarted || unappended.length > 0 || dropped > 0) {
@@ -205,17 +182,6 @@ export abstract class AppendQueue {
     }
     this.gate = undefined;
     this.finish();
-  }
-
-  private enqueue(entry: JournalEntry, waiter: (() => void) | undefined): Pending {
-    const pending = { entry, waiter };
-    this.queue.push(pending);
-    if (entry.kind === "tick") this.queuedTicks++;
-    return pending;
-  }
-
-  private dequeue(): void {
-    if ((this.queue.shift() as Pending).entry.kind === "tick") this.queuedTicks--;
   }
 
   // Returns true when the head was appended synchronously (go on with the next).
@@ -266,7 +232,7 @@ export abstract class AppendQueue {
   private settled(head: Pending, failure: { error: unknown } | undefined): void {
     this.busy = false;
     this.cancel("overdueTimer");
-    if (this.queue[0] !== head) return; // given up on at the end of the run
+    if (this.queue.head !== head) return; // given up on at the end of the run
     if (failure === undefined) {
       this.appended(head);
       this.pump();
@@ -274,7 +240,7 @@ export abstract class AppendQueue {
   }
 
   private appended(head: Pending): void {
-    this.dequeue();
+    this.queue.shift();
     this.succeeded();
     const waiter = head.waiter;
     head.waiter = undefined;
@@ -288,15 +254,11 @@ export abstract class AppendQueue {
     this.pushGap();
   }
 
+  // The head is kept for a retry, unless it is a tick: degrading drops every tick entry waiting,
+  // the head's too (none is in flight), counted for the gap entry.
   private failed(head: Pending, error: unknown): void {
-    // Counted as they will be: tick entries waiting are dropped, not kept.
-    this.trouble.appendFailed(head.entry, this.queue.length - this.queuedTicks, error);
+    this.trouble.appendFailed(head.entry, this.queue.length - this.queue.ticks, error);
     this.degrade();
-    // A tick is not retried: it is dropped, and counted for the gap entry.
-    if (head.entry.kind === "tick" && this.queue[0] === head) {
-      this.dequeue();
-      this.trouble.dropTick(head.entry.at, "failing", this.queuedTicks);
-    }
     this.afterFailure(`an append failed: ${describeError(error)}`);
   }
 
@@ -305,8 +267,8 @@ export abstract class AppendQueue {
     if (this.final) return;
     this.overdueTimer = this.queueContext.scheduler.schedule(() => {
       this.overdueTimer = undefined;
-      if (this.queue[0] !== head || !this.busy) return;
-      this.trouble.appendOverdue(head.entry, this.queue.length - this.queuedTicks + (head.entry.kind === "tick" ? 1 : 0));
+      if (this.queue.head !== head || !this.busy) return;
+      this.trouble.appendOverdue(head.entry, this.queue.length - this.queue.ticks + (head.entry.kind === "tick" ? 1 : 0));
       this.degrade();
     }, this.queueContext.limits.storeMs);
   }
