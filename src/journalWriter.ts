@@ -78,10 +78,11 @@ export class JournalWriter extends AppendQueue {
 
   /**
    * The run has read the store (`restoreState`): for the first time, or again on a retry (see
-   * `restored`). Its first journal call reads the key's last entries (`Journal.tail`) and reconciles them
-   * with what the store held (see `reconcile`): the previous run's pending intent confirmed or
-   * voided, a `recovered` trade entry for a stored signal the journal does not show in that
-   * state, then the `start` entry. Trading does not wait for it; the run's entries queue behind.
+   * `restored`). Its first journal call reads the key's last entries (`Journal.tail`) and
+   * reconciles them with what the store held (see `reconcile`): the previous run's pending
+   * intent confirmed or voided, a `recovered` trade entry for a stored signal the journal does
+   * not show in that state, then the `start` entry. Trading does not wait for it; the run's
+   * entries queue behind.
    */
   started(restored: SignalState | null): void {
     if (this.final) return;
