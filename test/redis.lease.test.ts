@@ -20,8 +20,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Two stores on one prefix: `holder` (through `url`, e.g. a proxy) and `other` (direct). */
 function pair(url = server.url, reported: Error[] = []): { holder: RedisStore; other: RedisStore; prefix: string } {
   const prefix = `lease${++prefixes}:`;
-  const holder = redisStore({ url }, { prefix, leaseMs: LEASE_MS, callTimeoutMs: 2_000, onError: (e) => reported.push(e) });
-  const other = redisStore({ url: server.url }, { prefix, leaseMs: LEASE_MS, callTimeoutMs: 2_000, onError: (e) => reported.push(e) });
+  const holder = redisStore({ url }, { prefix, leaseMs: LEASE_MS, callTimeoutMs: 5_000, onError: (e) => reported.push(e) });
+  const other = redisStore({ url: server.url }, { prefix, leaseMs: LEASE_MS, callTimeoutMs: 5_000, onError: (e) => reported.push(e) });
   cleanups.push(() => holder.close(), () => other.close());
   return { holder, other, prefix };
 }
@@ -197,7 +197,7 @@ describeRedis("redisStore leases", () => {
     cleanups.push(() => proxy.close());
     const reported: Error[] = [];
     const prefix = `lease${++prefixes}:`;
-    const holder = redisStore({ url: proxy.url }, { prefix, leaseMs: LEASE_MS, callTimeoutMs: 200, onError: (e) => reported.push(e) });
+    const holder = redisStore({ url: proxy.url }, { prefix, leaseMs: LEASE_MS, callTimeoutMs: 1_000, onError: (e) => reported.push(e) });
     const other = redisStore({ url: server.url }, { prefix, leaseMs: LEASE_MS });
     cleanups.push(() => holder.close(), () => other.close());
     const mine = await holder.lock(KEY);
@@ -206,8 +206,11 @@ describeRedis("redisStore leases", () => {
     expect(() => mine()).not.toThrow();
     const taken = await lockWhenFree(other, KEY, 2_000);
     expect(taken.afterMs).toBeLessThan(LEASE_MS + 1_000);
-    expect(reported.map((e) => e.message).find((m) => m.includes("cannot release"))).toMatch(
-      new RegExp(`^rxtrade: cannot release the lease of ${KEY} \\(Redis key ${prefix}lease:${KEY} at ${proxy.url.replace(/\./g, "\\.")}, token ${mine.token}\\): redis release\\(${KEY}\\) did not settle within redisStore option callTimeoutMs \\(0\\.2 s\\); it expires by itself within leaseMs \\(${LEASE_MS} ms\\)$`),
+    // The deletion, stalled, gives up after callTimeoutMs and says so.
+    const releasing = (): string | undefined => reported.map((e) => e.message).find((m) => m.includes("cannot release"));
+    for (let waited = 0; releasing() === undefined && waited < 3_000; waited += 20) await sleep(20);
+    expect(releasing()).toMatch(
+      new RegExp(`^rxtrade: cannot release the lease of ${KEY} \\(Redis key ${prefix}lease:${KEY} at ${proxy.url.replace(/\./g, "\\.")}, token ${mine.token}\\): redis release\\(${KEY}\\) did not settle within redisStore option callTimeoutMs \\(1 s\\); it expires by itself within leaseMs \\(${LEASE_MS} ms\\)$`),
     );
     taken.release();
     proxy.resume();

@@ -77,7 +77,7 @@ describeRedis("liveTrade$ on redisStore", () => {
     const proxy = await stallingProxy(server.port);
     const prefix = `lt${++prefixes}:`;
     const reported: Error[] = [];
-    const cutOff = redisStore({ url: proxy.url }, { prefix, leaseMs: 600, callTimeoutMs: 2_000, onError: (e) => reported.push(e) });
+    const cutOff = redisStore({ url: proxy.url }, { prefix, leaseMs: 600, callTimeoutMs: 5_000, onError: (e) => reported.push(e) });
     const taker = redisStore({ url: server.url }, { prefix, leaseMs: 600 });
     cleanups.push(() => proxy.close(), () => cutOff.close(), () => taker.close());
 
@@ -118,7 +118,7 @@ describeRedis("liveTrade$ on redisStore", () => {
     const reported: Error[] = [];
     const prefix = `lt${++prefixes}:`;
     // A lease longer than the restart: it is still this stream's when Redis is back.
-    const store = redisStore({ url: server.url }, { prefix, leaseMs: 5_000, callTimeoutMs: 3_000, reconnectMinMs: 20, reconnectMaxMs: 100, onError: (e) => reported.push(e) });
+    const store = redisStore({ url: server.url }, { prefix, leaseMs: 5_000, callTimeoutMs: 5_000, reconnectMinMs: 20, reconnectMaxMs: 100, onError: (e) => reported.push(e) });
     const other = redisStore({ url: server.url }, { prefix });
     cleanups.push(() => store.close(), () => other.close());
 
@@ -138,9 +138,11 @@ describeRedis("liveTrade$ on redisStore", () => {
     expect(run.trades).toEqual(["opened @100 t=1", "closed @101 t=6"]);
     expect(run.state.ended).toBe("complete t=8");
     expect(await other.read(KEY)).toBeNull();
-    expect(reported).toHaveLength(1);
-    expect(reported[0]).toMatchObject({ name: "RedisConnectionError" });
-    expect(reported[0]?.message).toMatch(/^rxtrade: the connection to Redis at redis:\/\/127\.0\.0\.1:\d+ failed: /);
+    // One report of the outage; on a loaded machine a renewal may also have timed out meanwhile (reported, not fatal).
+    const outages = reported.filter((e) => e.name === "RedisConnectionError");
+    expect(outages).toHaveLength(1);
+    expect(outages[0]?.message).toMatch(/^rxtrade: the connection to Redis at redis:\/\/127\.0\.0\.1:\d+ failed: /);
+    for (const other of reported.filter((e) => e.name !== "RedisConnectionError")) expect(other.message).toContain(`cannot renew the lease of ${KEY}`);
     expect(errors).toEqual([]);
     // The lease was released at the end.
     const next = await other.lock(KEY);

@@ -5,7 +5,7 @@ import { redisStore } from "rxtrade/redis";
 
 const { url, prefix, key, leaseMs } = JSON.parse(process.argv[2] ?? "{}") as { url: string; prefix: string; key: string; leaseMs: number };
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const store = redisStore({ url }, { prefix, leaseMs, callTimeoutMs: 2_000, onError: (error) => say(`reported ${error.name}`) });
+const store = redisStore({ url }, { prefix, leaseMs, callTimeoutMs: 5_000, onError: (error) => say(`reported ${error.name}`) });
 const release = await store.lock(key);
 release.onLost((error) => say(`lost ${error.name}`));
 await store.write(key, { by: "child", n: 0 });
