@@ -125,18 +125,27 @@ describe("rxtrade report: signals that ended unrecorded (hole 3)", () => {
 });
 
 describe("rxtrade report: a journal that hangs (hole 1)", () => {
-  it("a FIFO in place of a journal file: exit 1 once CC_STORE_TIMEOUT_SECONDS has passed, saying what did not answer", async () => {
+  it("a FIFO in place of a journal file: exit 2 at once, naming it, without opening it (a thread blocked in open() would keep the process from exiting)", async () => {
     const store = await storeWith("fifo", ENTRIES.slice(0, 1));
     const [file] = (await fileJournal(store).segmentsOf(KEY)) as [string];
     await unlink(file);
     execFileSync("mkfifo", [file]);
     fifos.push(file);
+    const exit = await settles(report(["--store", "fifo"]), 1000);
+    expect(exit).toMatchObject({ code: 2, stdout: "" });
+    expect(exit.stderr.split("\n")[0]).toBe(
+      `rxtrade report: fifo/journal/${file.split("/").at(-1)} is a FIFO, not a journal file; rxtrade does not open it (a FIFO would block the read for good): move it out of fifo/journal`,
+    );
+  });
+
+  it("boundedKeys, which rxtrade report lists a journal's keys with: a keys() that hangs is a JournalError once CC_STORE_TIMEOUT_SECONDS has passed (exit 1 in the command)", async () => {
+    // A stalled mount cannot be made here: the bound is shown on a journal whose keys() never answers.
+    const { boundedKeys } = await import("../src/live/journalRead");
     setConfig({ CC_STORE_TIMEOUT_SECONDS: 0.2 });
-    const exit = await settles(report(["--store", "fifo"]));
-    expect(exit).toMatchObject({ code: 1, stdout: "" });
-    expect(exit.stderr).toBe(
-      "rxtrade report: the journal fifo/journal cannot be read: journal.keys() did not answer within CC_STORE_TIMEOUT_SECONDS (0.2 s): the journal is hanging " +
-        "(a user journal whose read never settles, a FIFO or a stalled mount in place of a journal file); fix or replace the journal\n",
+    const hanging = { append: () => undefined, read: async function* () {}, keys: () => new Promise<string[]>(() => {}) };
+    await expect(settles(boundedKeys(hanging))).rejects.toThrow(
+      "rxtrade: journal.keys() did not answer within CC_STORE_TIMEOUT_SECONDS (0.2 s): the journal is hanging " +
+        "(a user journal whose read never settles, a FIFO or a stalled mount in place of a journal file); fix or replace the journal, or raise the limit with setConfig",
     );
   });
 });

@@ -8,6 +8,8 @@
 //    on 0 ticks, exit 0; a warning per skipped line (readJournalFile's default too).
 // Recordings are real runs of the live loop (runBacktest at level full) over the bundled
 // Binance.US BTC/USDT minutes; the command runs in this process through `main`.
+import { execFileSync } from "node:child_process";
+import { closeSync, constants, openSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -130,6 +132,33 @@ describe("a journal whose read hangs (hole 1)", () => {
       expect((outcome as Error).message).toMatch(/^rxtrade: journal\.read\("BTCUSDT:momentum"\) did not answer within CC_STORE_TIMEOUT_SECONDS \(0\.2 s\)/);
     } finally {
       setConfig({ CC_STORE_TIMEOUT_SECONDS: 30 });
+    }
+  });
+});
+
+describe("rxtrade replay: a FIFO among a key's segments (hole 1)", () => {
+  it("exit 2 at once, naming it, without opening it (a thread blocked in open() would keep the process from exiting)", async () => {
+    const journal = fileJournal(join(work, "fifo"), { maxBytes: 16 * 1024 });
+    await runBacktest("BTCUSDT", momentumStrategy(), { candles, from: FROM, to: FROM + HOUR, journal, journalLevel: "full" });
+    await journal.close();
+    const [first, second] = (await journal.segmentsOf(KEY)) as [string, string];
+    expect(second).toBeDefined();
+    await rm(second);
+    execFileSync("mkfifo", [second]);
+    try {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const hung = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("still pending after 3 s: the read blocks on the FIFO")), 3000)));
+      const { code, err } = await Promise.race([rxtrade(["replay", first]), hung]).finally(() => clearTimeout(timer));
+      expect(code).toBe(2);
+      expect(err.split("\n")[0]).toBe(
+        `rxtrade replay: cannot read ${first}: ${second}, a segment of the journal of ${first}, is not a regular file (a FIFO); move it out of the journal folder, or give a copy of the file to read it alone`,
+      );
+    } finally {
+      try {
+        closeSync(openSync(second, constants.O_WRONLY | constants.O_NONBLOCK)); // a reader blocked on it, if any, is let go
+      } catch {
+        // none
+      }
     }
   });
 });

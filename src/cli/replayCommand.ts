@@ -104,7 +104,7 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
       terminal.warn(`rxtrade replay: the journal of ${path} cannot be read: ${error.message.replace(/^rxtrade: /, "").replace(/, or raise the limit with setConfig$/, "")}`);
       return EXIT.failed;
     }
-    throw new UsageError("replay", `cannot read ${path}: ${(error as Error).message}`);
+    throw new UsageError("replay", `cannot read ${path}: ${(error as Error).message.replace(/^rxtrade: (readJournalFile: )?/, "")}`);
   }
   if (journal.entries.length === 0) {
     const first = warnings[0];

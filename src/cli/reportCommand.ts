@@ -1,4 +1,4 @@
-import { readdir, stat } from "node:fs/promises";
+import { lstat, readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { historyStatistics, JournalError, type LiveHistory, type LiveStatistics, readLiveHistory } from "rxtrade";
 import { fileJournal, JOURNAL_DIR } from "rxtrade/node";
@@ -90,6 +90,7 @@ export async function reportCommand(args: readonly string[], terminal: Terminal)
     );
     return EXIT.failed;
   }
+  await regularFiles(journalDir);
   const skipped = new SkippedLines();
   const journal = fileJournal(storeDir, { onWarning: skipped.add });
   const histories: Array<{ key: string; history: LiveHistory; stats: LiveStatistics }> = [];
@@ -132,6 +133,33 @@ export async function reportCommand(args: readonly string[], terminal: Terminal)
     }
   }
   return code;
+}
+
+/**
+ * Refuses a journal "file" that is not one before anything opens it: opening a FIFO for reading
+ * blocks until someone writes to it, and a thread blocked in open() keeps the process from
+ * exiting at all, whatever time limit the read has.
+ */
+async function regularFiles(journalDir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(journalDir);
+  } catch {
+    return;
+  }
+  for (const name of names.filter((entry) => SEGMENT.test(entry))) {
+    const path = join(journalDir, name);
+    let kind: string | undefined;
+    try {
+      const info = await lstat(path);
+      kind = info.isFile() ? undefined : info.isFIFO() ? "a FIFO" : info.isSymbolicLink() ? "a symbolic link" : info.isDirectory() ? "a folder" : "a socket or a device";
+    } catch {
+      continue; // gone since: the journal skips it too
+    }
+    if (kind !== undefined) {
+      throw new UsageError("report", `${displayPath(path)} is ${kind}, not a journal file; rxtrade does not open it (a FIFO would block the read for good): move it out of ${displayPath(journalDir)}`);
+    }
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { lstat, readFile, stat } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { ArgumentError } from "../errors";
@@ -97,6 +97,7 @@ async function readFileOf(file: string, warn: (warning: JournalWarning) => void)
     const files = await journal.segmentsOf(key);
     // Its name must be its key's: a renamed file is read alone, as any other.
     if (files.includes(file)) {
+      for (const segment of files) await regularFile(segment, file);
       const entries: JournalEntry[] = [];
       // Bounded (CC_STORE_TIMEOUT_SECONDS a step): another segment of the key may be what hangs.
       for await (const entry of boundedRead(journal, key)) entries.push(entry);
@@ -104,6 +105,17 @@ async function readFileOf(file: string, warn: (warning: JournalWarning) => void)
     }
   }
   return { ...(await readAlone(file, key, warn)), files: [file] };
+}
+
+// Before anything opens it: a FIFO blocks its reader until someone writes to it, and a thread
+// blocked in open() keeps the process from exiting at all, whatever time limit the read has.
+async function regularFile(segment: string, path: string): Promise<void> {
+  const info = await lstat(segment).catch(() => undefined);
+  if (info === undefined || info.isFile()) return;
+  throw new ArgumentError(
+    `readJournalFile: ${segment}, a segment of the journal of ${path}, is not a regular file (${info.isFIFO() ? "a FIFO" : info.isSymbolicLink() ? "a symbolic link" : "a socket, a device or a folder"}); move it out of the journal folder, or give a copy of the file to read it alone`,
+    { argument: "path", value: path },
+  );
 }
 
 // The key of the first line that is a journal entry (read up to it, not the whole file).
