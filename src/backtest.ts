@@ -1,9 +1,8 @@
 import { merge, Observable, Subject, type Subscriber } from "rxjs";
 import { BacktestClock } from "./backtestClock";
-import { backtestPlan, backtestWindow, type BacktestPlan } from "./backtestPlan";
+import { backtestPlan, type BacktestPlan, openStream } from "./backtestPlan";
 import { timedStrategy } from "./backtestStrategy";
 import { CandleWindow } from "./backtestWindow";
-import { ArgumentRangeError } from "./errors";
 import { historyStatistics, TradeLedger } from "./live/liveHistory";
 import type { LiveStatistics } from "./live/liveStatistics";
 import { liveTicks$ } from "./liveTrade";
@@ -190,7 +189,14 @@ function backtestRun$(symbol: string, strategy: StrategySchema | string, options
       // As a live run's stop: scheduled before the loop's timer, so a tick due at the same time
       // comes after it (the demo's session does the same).
       if (Number.isFinite(to)) subscriber.add(running.schedule(() => stop$.next(), to - from));
-      const ended = (last: number) => subscriber.add(running.schedule(() => subscriber.complete(), Math.max(0, last + 2 * MINUTE_MS - running.now())));
+      const ended = (last: number) => {
+        // A stream without `to`: its end is known only now, and the graceful stop is there (as an array's).
+        if (!Number.isFinite(to)) {
+          info.to = last + MINUTE_MS;
+          subscriber.add(running.schedule(() => stop$.next(), Math.max(0, last + MINUTE_MS - running.now())));
+        }
+        subscriber.add(running.schedule(() => subscriber.complete(), Math.max(0, last + 2 * MINUTE_MS - running.now())));
+      };
       if (end !== undefined) ended(end - 2 * MINUTE_MS);
       else (window as CandleWindow).onEnded = ended;
       subscriber.add(
@@ -229,21 +235,6 @@ function backtestRun$(symbol: string, strategy: StrategySchema | string, options
       (error: unknown) => subscriber.error(error),
     );
   });
-}
-
-// Reads a stream's first candle, checks the window against it, and reads on to `from`.
-async function openStream(window: CandleWindow, options: BacktestOptions, plan: BacktestPlan): Promise<{ from: number; to: number }> {
-  await window.fill(Number.NEGATIVE_INFINITY);
-  if (window.first === undefined) {
-    throw new ArgumentRangeError("backtest candles are empty; give one-minute candles, oldest first", { argument: "options.candles", value: options.candles });
-  }
-  const first = window.first;
-  const from = options.from ?? first + plan.priceMinutes * MINUTE_MS;
-  backtestWindow({ from, to: options.to ?? Number.POSITIVE_INFINITY }, first, Number.POSITIVE_INFINITY, plan.priceMinutes);
-  window.countSince(from - MINUTE_MS);
-  await window.fill(from);
-  // Now that the data may be known to end before `from`, or `to` to lie past them: checked again.
-  return backtestWindow({ from, to: options.to }, first, window.ended ? window.newest : Number.POSITIVE_INFINITY, plan.priceMinutes);
 }
 
 /**

@@ -3,7 +3,7 @@ import { ArgumentError, ArgumentRangeError } from "./errors";
 import { type Candle, type LiveOptions, MINUTE_MS } from "./model";
 import { showValue } from "./showValue";
 import { DEFAULT_TICK_MS } from "./tradeContext";
-import { DEFAULT_LOOKBACK_MINUTES } from "./backtestWindow";
+import { type CandleWindow, DEFAULT_LOOKBACK_MINUTES } from "./backtestWindow";
 import type { BacktestOptions } from "./backtest";
 
 /** Real ms a backtest gives a strategy's Promise to settle, by default. */
@@ -135,4 +135,19 @@ function checkSignal(signal: unknown): void {
   if (candidate === null || typeof candidate !== "object" || typeof candidate.aborted !== "boolean" || typeof candidate.addEventListener !== "function") {
     throw new ArgumentError(`backtest signal must be an AbortSignal (new AbortController().signal); got ${showValue(signal)}`, { argument: "options.signal", value: signal });
   }
+}
+
+// Reads a stream's first candle, checks the window against it, and reads on to `from`.
+export async function openStream(window: CandleWindow, options: BacktestOptions, plan: BacktestPlan): Promise<{ from: number; to: number }> {
+  await window.fill(Number.NEGATIVE_INFINITY);
+  if (window.first === undefined) {
+    throw new ArgumentRangeError("backtest candles are empty; give one-minute candles, oldest first", { argument: "options.candles", value: options.candles });
+  }
+  const first = window.first;
+  const from = options.from ?? first + plan.priceMinutes * MINUTE_MS;
+  backtestWindow({ from, to: options.to ?? Number.POSITIVE_INFINITY }, first, Number.POSITIVE_INFINITY, plan.priceMinutes);
+  window.countSince(from - MINUTE_MS);
+  await window.fill(from);
+  // Now that the data may be known to end before `from`, or `to` to lie past them: checked again.
+  return backtestWindow({ from, to: options.to }, first, window.ended ? window.newest : Number.POSITIVE_INFINITY, plan.priceMinutes);
 }

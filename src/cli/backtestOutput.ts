@@ -93,5 +93,5 @@ export function markPartial(report: string, result: Pick<RunResult, "end" | "fro
   if (result.end !== "interrupted") return report;
   const note = `> **Partial:** the backtest was interrupted (Ctrl-C) at ${result.lastTick === null ? "its start" : `${minute(result.lastTick)} UTC`}; these are the trades from ${minute(result.from)} UTC up to then.`;
   const cut = report.indexOf("\n");
-  return cut < 0 ? `${report}\n\n${note}\n` : `${report.slice(0, cut)}\n\n${note}\n${report.slice(cut)}`;
+  return cut < 0 ? `${report}\n\n${note}\n` : `${report.slice(0, cut)}\n\n${note}${report.slice(cut)}`;
 }
