@@ -1,0 +1,347 @@
+import type { Logger } from "pino";
+import type { SchedulerLike, Subscription } from "rxjs";
+import type { WebhookSeries } from "./notifyMetrics";
+import { type Notice, NoticeQueue } from "./notifyQueue";
+import type { ServiceEvent } from "./serviceTypes";
+
+const MINUTE = 60_000;
+/** A Retry-After longer than this is cut to it: a webhook's answer cannot park its notices for hours. */
+export const MAX_RETRY_AFTER_MS = 10 * MINUTE;
+/** Characters of a refusing webhook's answer shown in its log line. */
+const ANSWER_CHARS = 200;
+
+/** One webhook, its options resolved (see `WebhookOptions`). */
+export interface ChannelConfig {
+  url: URL;
+  /** Its name in logs and metrics: `name`, or the URL with credentials and query redacted. */
+  label: string;
+  headers: Record<string, string>;
+  kinds: ReadonlySet<ServiceEvent["kind"]>;
+  timeoutMs: number;
+  perMinute: number;
+  maxQueue: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** The JSON body of a notice. */
+  body: (notice: Notice, dropped: number) => unknown;
+}
+
+/** What a webhook's channel shares with its notifier. */
+export interface ChannelContext {
+  scheduler: SchedulerLike;
+  fetch: typeof globalThis.fetch;
+  random: () => number;
+  log(): Logger | undefined;
+}
+
+/** A webhook's counts, as `WebhookNotifier.stats()` gives them. */
+export interface WebhookStats {
+  /** Its name, or its URL with credentials and query redacted (the metrics' `url` label). */
+  webhook: string;
+  /** Notices waiting, the one being sent or retried included. */
+  queued: number;
+  /** Notices it accepted (2xx). */
+  sent: number;
+  /** POSTs that failed (each attempt). */
+  failed: number;
+  /** Notices it refused (a 3xx or a 4xx other than 429): not retried. */
+  refused: number;
+  /** Notices it never got: shed from a full queue, or still waiting at shutdown. */
+  dropped: number;
+  /** In a failure streak: the last POST failed and is being retried. */
+  failing: boolean;
+  /** When the next attempt is due (the notifier's clock, ms), while one waits for its backoff, a Retry-After or the rate cap. */
+  nextAttemptAt?: number;
+}
+
+type Outcome =
+  | { type: "sent" }
+  | { type: "retry"; reason: string; status?: number; retryAfterMs?: number }
+  | { type: "refused"; status: number; answer: string }
+  | { type: "aborted" };
+
+/**
+ * One webhook: its queue, and a pump that sends one notice at a time — at most `perMinute`
+ * POSTs in any minute, each within `timeoutMs`, retried with exponential backoff and jitter
+ * (or the webhook's Retry-After) on network errors, time-outs, 5xx and 429, given up on other
+ * answers. `enqueue` is all the events$ subscriber does: O(1), no I/O, the POST starts in a
+ * microtask.
+ */
+export class WebhookChannel {
+  private readonly queue: NoticeQueue;
+  private current: Notice | undefined;
+  private inFlight: AbortController | undefined;
+  private timer: Subscription | undefined;
+  private nextAttemptAt: number | undefined;
+  private kicked = false;
+  /** The times of the last `perMinute` attempts, a ring: `attempts[cursor]` is the oldest once full. */
+  private readonly attempts: number[] = [];
+  private cursor = 0;
+  /** Retryable failures in a row, and when the streak began. */
+  private failures = 0;
+  private streakStartedAt = 0;
+  /** The refusal status logged last (one line until the webhook answers otherwise). */
+  private refusedStatus: number | undefined;
+  /** The queue's shedding has been logged since the last delivery. */
+  private sheddingLogged = false;
+  /** Shed since the last delivered notice: told in the next one's `dropped`. */
+  private droppedUntold = 0;
+  private counts = { sent: 0, failed: 0, refused: 0, dropped: 0 };
+  private closing: { deadline: number; timer: Subscription; done: () => void } | undefined;
+  private closed: Promise<void> | undefined;
+  private stopped = false;
+  series: WebhookSeries | undefined;
+
+  constructor(
+    readonly config: ChannelConfig,
+    private readonly context: ChannelContext,
+  ) {
+    this.queue = new NoticeQueue(config.maxQueue);
+  }
+
+  get queued(): number {
+    return this.queue.size + (this.current === undefined ? 0 : 1);
+  }
+
+  /** Queues an event for this webhook (when it takes that kind). */
+  enqueue(event: ServiceEvent): void {
+    if (this.stopped || !this.config.kinds.has(event.kind)) return;
+    const shed = this.queue.push(event);
+    if (shed > 0) this.shed(shed);
+    this.kick();
+  }
+
+  stats(): WebhookStats {
+    return {
+      webhook: this.config.label,
+      queued: this.queued,
+      ...this.counts,
+      failing: this.failures > 0,
+      ...(this.timer === undefined || this.nextAttemptAt === undefined ? {} : { nextAttemptAt: this.nextAttemptAt }),
+    };
+  }
+
+  /**
+   * Sends what waits within `flushMs` on the notifier's clock (the rate cap and retries still
+   * apply; a retry due after that is not waited for), then stops: what is left is counted as
+   * dropped and said in one log line.
+   */
+  close(flushMs: number): Promise<void> {
+    this.closed ??= new Promise<void>((resolve) => {
+      const { scheduler } = this.context;
+      const deadline = scheduler.now() + flushMs;
+      const timer = scheduler.schedule(() => this.finish(), flushMs);
+      this.closing = { deadline, timer, done: resolve };
+      if (this.timer !== undefined && (this.nextAttemptAt ?? 0) > deadline) this.finish();
+      else if (this.inFlight === undefined && this.timer === undefined) this.pump();
+    });
+    return this.closed;
+  }
+
+  private kick(): void {
+    if (this.kicked || this.inFlight !== undefined || this.timer !== undefined) return;
+    this.kicked = true;
+    queueMicrotask(() => {
+      this.kicked = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.stopped || this.inFlight !== undefined || this.timer !== undefined) return;
+    const notice = this.current ?? this.queue.shift();
+    if (notice === undefined) {
+      if (this.closing !== undefined) this.finish();
+      return;
+    }
+    this.current = notice;
+    const now = this.context.scheduler.now();
+    const { perMinute } = this.config;
+    if (this.attempts.length >= perMinute) {
+      const wait = (this.attempts[this.cursor] as number) + MINUTE - now;
+      if (wait > 0) {
+        this.wait(wait);
+        return;
+      }
+    }
+    if (this.attempts.length < perMinute) this.attempts.push(now);
+    else this.attempts[this.cursor] = now;
+    this.cursor = (this.cursor + 1) % perMinute;
+    void this.post(notice);
+  }
+
+  private wait(ms: number): void {
+    const now = this.context.scheduler.now();
+    if (this.closing !== undefined && now + ms > this.closing.deadline) {
+      this.finish();
+      return;
+    }
+    this.nextAttemptAt = now + ms;
+    this.timer = this.context.scheduler.schedule(() => {
+      this.timer = undefined;
+      this.nextAttemptAt = undefined;
+      this.pump();
+    }, ms);
+  }
+
+  private async post(notice: Notice): Promise<void> {
+    const told = this.droppedUntold;
+    const outcome = await this.attempt(notice, told);
+    if (this.stopped || outcome.type === "aborted") return;
+    const log = this.context.log();
+    const { label } = this.config;
+    switch (outcome.type) {
+      case "sent": {
+        this.counts.sent++;
+        this.series?.sent();
+        this.droppedUntold -= told;
+        this.sheddingLogged = false;
+        this.answered(log);
+        this.current = undefined;
+        break;
+      }
+      case "refused": {
+        this.counts.failed++;
+        this.counts.refused++;
+        this.series?.failed();
+        this.answered(log);
+        if (this.refusedStatus !== outcome.status) {
+          this.refusedStatus = outcome.status;
+          const why = outcome.status === 0 ? outcome.answer : `webhook refused a notice with HTTP ${outcome.status}`;
+          log?.warn(
+            { webhook: label, ...(outcome.status === 0 ? {} : { status: outcome.status, answer: outcome.answer }), kind: notice.event.kind },
+            `${why}: not retried (only network errors, time-outs, 5xx and 429 are); check the webhook's URL and what it accepts (one line until it answers otherwise)`,
+          );
+        }
+        this.current = undefined;
+        break;
+      }
+      case "retry": {
+        this.counts.failed++;
+        this.series?.failed();
+        this.failures++;
+        const now = this.context.scheduler.now();
+        const delay = outcome.retryAfterMs ?? this.backoff();
+        if (this.failures === 1) {
+          this.streakStartedAt = now;
+          log?.warn(
+            {
+              webhook: label,
+              ...(outcome.status === undefined ? {} : { status: outcome.status }),
+              error: outcome.reason,
+              retryInSeconds: delay / 1000,
+              ...(outcome.retryAfterMs === undefined ? {} : { retryAfter: true }),
+            },
+            `webhook failing: ${outcome.reason}; retrying with backoff (one line per failure streak; another when it answers again)`,
+          );
+        }
+        this.wait(delay);
+        return;
+      }
+    }
+    this.pump();
+  }
+
+  /** One POST of `notice`, within the time limit; what came of it. */
+  private async attempt(notice: Notice, dropped: number): Promise<Outcome> {
+    const { url, headers, timeoutMs } = this.config;
+    let body: string;
+    try {
+      body = JSON.stringify(this.config.body(notice, dropped));
+    } catch (error) {
+      return { type: "refused", status: 0, answer: `the webhook's body option threw (${error instanceof Error ? error.message : String(error)})` };
+    }
+    const controller = new AbortController();
+    this.inFlight = controller;
+    const limit = AbortSignal.timeout(timeoutMs);
+    try {
+      const response = await this.context.fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "user-agent": "rxtrade", ...headers },
+        body,
+        signal: AbortSignal.any([controller.signal, limit]),
+        redirect: "manual",
+      });
+      const { status } = response;
+      if (status >= 200 && status < 300) {
+        await response.body?.cancel().catch(() => {});
+        return { type: "sent" };
+      }
+      const answer = (await response.text().catch(() => "")).slice(0, ANSWER_CHARS);
+      if (status === 429 || status >= 500) {
+        const retryAfterMs = retryAfter(response.headers.get("retry-after"));
+        return { type: "retry", status, reason: `HTTP ${status}${answer === "" ? "" : ` ${JSON.stringify(answer)}`}`, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+      }
+      const location = response.headers.get("location");
+      return { type: "refused", status, answer: status >= 300 && status < 400 && location !== null ? `redirects to ${location}: give that URL` : answer };
+    } catch (error) {
+      if (controller.signal.aborted) return { type: "aborted" };
+      if (limit.aborted) return { type: "retry", reason: `no answer within ${timeoutMs} ms (timeoutMs)` };
+      return { type: "retry", reason: networkReason(error) };
+    } finally {
+      if (this.inFlight === controller) this.inFlight = undefined;
+    }
+  }
+
+  /** The webhook answered (2xx, or a refusal): a failure streak ends with one line. */
+  private answered(log: Logger | undefined): void {
+    if (this.failures > 0) {
+      const downSeconds = (this.context.scheduler.now() - this.streakStartedAt) / 1000;
+      log?.info({ webhook: this.config.label, failedAttempts: this.failures, downSeconds, dropped: this.droppedUntold }, "webhook answering again");
+    }
+    this.failures = 0;
+  }
+
+  // Exponential, with "equal jitter": at least half the step, so that it still backs off.
+  private backoff(): number {
+    const { retryBaseMs, retryMaxMs } = this.config;
+    const step = Math.min(retryMaxMs, retryBaseMs * 2 ** Math.min(this.failures - 1, 30));
+    return Math.round(step / 2 + this.context.random() * (step / 2));
+  }
+
+  private shed(count: number): void {
+    this.droppedUntold += count;
+    this.counts.dropped += count;
+    this.series?.dropped(count);
+    if (!this.sheddingLogged) {
+      this.sheddingLogged = true;
+      this.context.log()?.warn(
+        { webhook: this.config.label, maxQueue: this.config.maxQueue, failing: this.failures > 0 },
+        "webhook queue full: shedding the least important notices (opened, then closed, then errors; never stalled or recovered), counted in the next notice's dropped (one line until one is delivered)",
+      );
+    }
+  }
+
+  private finish(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.timer?.unsubscribe();
+    this.timer = undefined;
+    this.inFlight?.abort();
+    const unsent = this.queue.clear() + (this.current === undefined ? 0 : 1);
+    this.current = undefined;
+    if (unsent > 0) {
+      this.counts.dropped += unsent;
+      this.series?.dropped(unsent);
+      this.context.log()?.warn({ webhook: this.config.label, unsent }, `webhook: ${unsent === 1 ? "1 notice" : `${unsent} notices`} not sent before the shutdown's flush ended`);
+    }
+    this.closing?.timer.unsubscribe();
+    this.closing?.done();
+  }
+}
+
+/** `Retry-After` (seconds, or an HTTP date) in ms, at most `MAX_RETRY_AFTER_MS`; `undefined` when absent or unreadable. */
+export function retryAfter(header: string | null): number | undefined {
+  if (header === null) return undefined;
+  const text = header.trim();
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - Date.now();
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
+}
+
+// fetch's TypeError says only "fetch failed"; its cause has the code (ECONNREFUSED, ENOTFOUND, …).
+function networkReason(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
+  if (cause?.code !== undefined) return `${cause.code}${cause.message === undefined ? "" : ` (${cause.message})`}`;
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
