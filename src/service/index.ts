@@ -21,6 +21,19 @@ export { drainOnSignals, type DrainOnSignalsOptions } from "./drainOnSignals";
 export { eventJson, type ServiceEventJson } from "./serviceEventJson";
 export { EQUITY_POINTS } from "./equitySeries";
 
+// Notifications (webhooks for events$)
+export {
+  webhookNotifier,
+  WebhookNotifier,
+  NOTICE_KINDS,
+  type WebhookNotice,
+  type WebhookOptions,
+  type WebhookNotifierOptions,
+  type WebhookStats,
+  type NotifierContext,
+} from "./notify";
+export { parseWebhookUrl, redactUrl } from "./notifyUrl";
+
 // Config
 export {
   checkServiceFile,

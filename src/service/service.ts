@@ -146,6 +146,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     logger?.info({ url: server.url, host: server.host, port: server.port, routes, drain: http.token === undefined ? "off (no token)" : "on (token)" }, "listening");
   }
 
+  options.notify?.attach(events, { logger: logger ?? false, ...(metrics === undefined ? {} : { registry: metrics.registry }) });
+
   // The engine's events, routed to the pairs by key: one subscription each for the whole service.
   const listeners: Subscription[] = [];
   listeners.push(

@@ -6,6 +6,7 @@ import type { LiveStatistics } from "../live/liveStatistics";
 import type { ExchangeSchema, SignalRow, SignalStore, StrategySchema, TickResult } from "../model";
 import type { ServiceRouter } from "./serviceHttp";
 import type { POSITION_STATE } from "./serviceMetrics";
+import type { WebhookNotifier } from "./notify";
 
 /** One pair of a service: a strategy on a symbol, on an exchange. */
 export interface ServicePair {
@@ -42,6 +43,11 @@ export interface ServiceOptions {
   metrics?: boolean;
   /** prom-client's default process metrics beside rxtrade's; default on. */
   defaultMetrics?: boolean;
+  /**
+   * Webhooks for the service's events (`webhookNotifier`), attached before any pair starts,
+   * with the service's logger and metrics; `await notify.close()` after `done` for the last ones.
+   */
+  notify?: WebhookNotifier;
 }
 
 /** Where and how a service serves HTTP (`ServiceOptions.http`). */
