@@ -37,6 +37,7 @@ const FLAGS = {
   from: { type: "string" },
   "log-level": { type: "string" },
   "module-timeout": { type: "string" },
+  notify: { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -53,6 +54,7 @@ buttons do.
 
 Usage
   rxtrade run <config.json> [--http host:port [--token T]] [--speed N [--from ISO]] [--log-level L]
+              [--notify URL]...
 
 Config file
   { "pairs": [ { "symbol": "BTCUSDT", "strategy": "momentum", "exchange": "bundled",
@@ -84,6 +86,11 @@ Flags
   --from ISO         with --speed: where the clocks start, e.g. 2023-03-08T12:00Z (default: the
                      current minute; a pair never starts before the signal it resumes)
   --log-level L      ${LEVELS} (default: LOG_LEVEL, else info)
+  --notify URL       POST opened, closed, error, failed, stalled, recovered and done (drained) as
+                     JSON to this webhook (http or https; repeat for more). Each POST has 5 s;
+                     network errors, time-outs, 5xx and 429 are retried with backoff; at most 20
+                     a minute, then the least important wait or are shed (never stalled or
+                     recovered). A webhook that is down costs a log line, never a tick
 ${MODULE_TIMEOUT_HELP}
   -h, --help         show this help
 
@@ -104,12 +111,14 @@ export async function runCommand(args: readonly string[], terminal: Terminal): P
     "log-level": "info",
     "module-timeout": "30",
     token: "$(openssl rand -hex 24)",
+    notify: "https://hooks.example.com/rxtrade",
   });
   if (flags.help) {
     terminal.line(RUN_HELP);
     return EXIT.ok;
   }
-  const { bundledExchange, checkServiceFile, describeProblem, drainOnSignals, duplicatePairProblems, isLogLevel, serviceLogger, startService } = await import("rxtrade/service");
+  const { bundledExchange, checkServiceFile, describeProblem, drainOnSignals, duplicatePairProblems, isLogLevel, parseWebhookUrl, serviceLogger, startService, webhookNotifier } =
+    await import("rxtrade/service");
   if (positionals.length === 0) throw new UsageError("run", "the config file is required, e.g. rxtrade run ./rxtrade.json");
   if (positionals.length > 1) throw new UsageError("run", `one config file, got ${positionals.length}: ${positionals.map((arg) => JSON.stringify(arg)).join(" ")}`);
   const level = logLevel(flags["log-level"], isLogLevel);
@@ -119,6 +128,7 @@ export async function runCommand(args: readonly string[], terminal: Terminal): P
   if (flags.from !== undefined && speed === undefined) throw new UsageError("run", "--from sets where simulated clocks start: it needs --speed, e.g. --speed 600 --from 2023-03-08T12:00Z");
   const from = flags.from === undefined ? undefined : parseTime(flags.from);
   const timeoutMs = moduleTimeoutMs("run", flags["module-timeout"]);
+  const webhooks = notifyUrls(flags.notify ?? [], parseWebhookUrl);
 
   const path = positionals[0] as string;
   const file = await readConfig(path);
@@ -203,10 +213,19 @@ export async function runCommand(args: readonly string[], terminal: Terminal): P
     "starting",
   );
   const journal = fileJournal(store);
+  const notify = webhooks.length === 0 ? undefined : webhookNotifier({ webhooks });
   // Listening before it starts (startService runs on the next microtask): a signal while the
   // service starts drains it once it has. Without --http nobody could read the metrics: none are kept.
   const starting = Promise.resolve().then(() =>
-    startService({ pairs, store, journal, journalLevel: "trades", logger, ...(http === undefined ? { metrics: false } : { http: { ...http, ...(token === undefined ? {} : { token }) } }) }),
+    startService({
+      pairs,
+      store,
+      journal,
+      journalLevel: "trades",
+      logger,
+      ...(notify === undefined ? {} : { notify }),
+      ...(http === undefined ? { metrics: false } : { http: { ...http, ...(token === undefined ? {} : { token }) } }),
+    }),
   );
   drainOnSignals(starting, {
     onForcedExit: (signal) => {
@@ -231,6 +250,8 @@ export async function runCommand(args: readonly string[], terminal: Terminal): P
   }
   const end = await service.done;
   for (const clock of clocks) clock.stop();
+  // The last notices (each pair's done), within the notifier's flush (3 s), before the process exits.
+  await notify?.close();
   await journal.close().catch((error: unknown) => logger.warn({ error: describeThrown(error) }, "the journal could not be closed"));
   return end.code === 0 ? EXIT.ok : EXIT.failed;
 }
@@ -456,6 +477,21 @@ function drainToken(flag: string | undefined, withHttp: boolean): string | undef
     throw new UsageError("run", `${source} must be ${TOKEN_MIN_LENGTH} or more visible ASCII characters, no spaces (it goes in an Authorization header), got ${what}; e.g. ${example}`);
   }
   return value;
+}
+
+/** `--notify` URLs, each checked (http or https), once each. */
+function notifyUrls(values: readonly string[], parse: (text: unknown, argument: string) => URL): string[] {
+  const seen = new Set<string>();
+  for (const value of values) {
+    try {
+      parse(value, "--notify");
+    } catch (error) {
+      throw new UsageError("run", describeThrown(error).replace(/^rxtrade: /, ""));
+    }
+    if (seen.has(value)) throw new UsageError("run", `--notify ${JSON.stringify(value)} is given twice: each webhook once`);
+    seen.add(value);
+  }
+  return [...values];
 }
 
 /** `--http 127.0.0.1:9464`, `[::1]:9464`, or a port alone (127.0.0.1). */

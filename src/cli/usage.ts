@@ -24,11 +24,11 @@ export class UsageError extends Error {
 }
 
 /** Flag definitions for `node:util` `parseArgs`. */
-export type FlagDefinitions = Record<string, { type: "string" | "boolean"; short?: string }>;
+export type FlagDefinitions = Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
 
-/** The flags as parsed: strings for string flags, booleans for the others. */
+/** The flags as parsed: strings for string flags (a list for a repeatable one), booleans for the others. */
 export type ParsedFlags<T extends FlagDefinitions> = {
-  [K in keyof T]?: T[K]["type"] extends "boolean" ? boolean : string;
+  [K in keyof T]?: T[K]["type"] extends "boolean" ? boolean : T[K]["multiple"] extends true ? string[] : string;
 };
 
 /**
