@@ -152,18 +152,15 @@ describe("a journal whose read hangs (hole 1)", () => {
     const stats = await settles(rx.Live.getData(SYMBOL, "hang"));
     expect(performance.now() - started).toBeLessThan(1500);
     expect(stats.totalClosed).toBe(closed);
-    expect(stats.historyUnavailable).toBe(
-      `history unavailable: journal.read("${SYMBOL}:hang") did not answer within CC_STORE_TIMEOUT_SECONDS (${LIMIT_S} s) (0 entries read before it): the journal is hanging ` +
-        "(a user journal whose read never settles, a FIFO or a stalled mount in place of a journal file); fix or replace the journal, or raise the limit with setConfig; " +
-        "these statistics are the current loop's alone, from memory",
-    );
+    const why = `journal.read("${SYMBOL}:hang") did not answer within CC_STORE_TIMEOUT_SECONDS (${LIMIT_S} s) after 0 entries: the journal hangs (a read that never settles, a FIFO or a stalled mount in place of a file)`;
+    expect(stats.historyUnavailable).toBe(`history unavailable: ${why}; statistics of the current loop, from memory`);
     const failure = errors.find((error) => error.name === "JournalError") as InstanceType<Rx["JournalError"]>;
     expect(failure).toBeInstanceOf(rx.JournalError);
     expect(failure).toMatchObject({ key: `${SYMBOL}:hang`, operation: "read" });
     expect(failure.cause).toMatchObject({ name: "CallTimeoutError", limitKey: "CC_STORE_TIMEOUT_SECONDS", limitMs: LIMIT_S * 1000 });
 
     const report = await settles(rx.Live.getReport(SYMBOL, "hang"));
-    expect(report.split("\n").slice(0, 3)).toEqual(["# Live Trading Report: hang", "", `> **History unavailable: journal.read("${SYMBOL}:hang") did not answer within CC_STORE_TIMEOUT_SECONDS (${LIMIT_S} s) (0 entries read before it): the journal is hanging (a user journal whose read never settles, a FIFO or a stalled mount in place of a journal file); fix or replace the journal, or raise the limit with setConfig; these statistics are the current loop's alone, from memory**`]);
+    expect(report.split("\n").slice(0, 3)).toEqual(["# Live Trading Report: hang", "", `> **History unavailable: ${why}; statistics of the current loop, from memory**`]);
     expect(report).toContain(`**Closed signals:** ${closed}`);
     await settles(rx.Live.dump(SYMBOL, "hang", join(work, "dump-hang")));
     expect(await readFile(join(work, "dump-hang", `${SYMBOL}_hang.md`), "utf8")).toBe(report);
@@ -212,7 +209,7 @@ describe("signals that ended unrecorded (hole 3) and history by name (hole 5)", 
     expect(section.split("\n")).toEqual([
       "## Ended unrecorded",
       "",
-      "This signal ended unrecorded: the journal last showed it as below, and a later run found the store no longer holding it (a process killed between the store write and the journal append). How, when and at what price is unknown: in no number above.",
+      "A later run found the store no longer holding these signals (a process killed between its store write and the journal): how, when and at what price they ended is unknown, and they are in no number above.",
       "",
       "| Signal ID | Last journaled as | Since |",
       "| --- | --- | --- |",

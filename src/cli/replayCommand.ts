@@ -101,7 +101,7 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
     if (code === "ENOENT") throw new UsageError("replay", `${path} does not exist; give a journal file, e.g. one in <store>/journal/ (ls .rxtrade/journal/)`);
     if (code === "EISDIR") throw new UsageError("replay", `${path} is a folder; give one of its journal files (*.jsonl), e.g. ls ${path}`);
     if (error instanceof JournalError) {
-      terminal.warn(`rxtrade replay: the journal of ${path} cannot be read: ${error.message.replace(/^rxtrade: /, "").replace(/, or raise the limit with setConfig$/, "")}`);
+      terminal.warn(`rxtrade replay: the journal of ${path} cannot be read: ${error.message.replace(/^rxtrade: /, "")}`);
       return EXIT.failed;
     }
     throw new UsageError("replay", `cannot read ${path}: ${(error as Error).message.replace(/^rxtrade: (readJournalFile: )?/, "")}`);

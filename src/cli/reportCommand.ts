@@ -105,7 +105,7 @@ export async function reportCommand(args: readonly string[], terminal: Terminal)
   } catch (error) {
     if (!(error instanceof JournalError)) throw error;
     for (const line of skipped.lines()) terminal.warn(line);
-    terminal.warn(`rxtrade report: the journal ${displayPath(journalDir)} cannot be read: ${error.message.replace(/^rxtrade: /, "").replace(/, or raise the limit with setConfig$/, "")}`);
+    terminal.warn(`rxtrade report: the journal ${displayPath(journalDir)} cannot be read: ${error.message.replace(/^rxtrade: /, "")}`);
     return EXIT.failed;
   }
   for (const line of skipped.lines()) terminal.warn(line);

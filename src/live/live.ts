@@ -14,7 +14,7 @@ import { defaultReportColumns, liveReport, type ReportColumn } from "./liveRepor
 import { writeReport } from "./writeReport";
 import { PerformanceCollector, type PerformanceStatistics, performanceReport } from "./performanceStatistics";
 import { historyStatistics, journalPerformance, readLiveHistory } from "./liveHistory";
-import { boundedKeys, historyUnavailable } from "./journalRead";
+import { historyUnavailable } from "./journalRead";
 import { asAsyncIterable } from "./asyncIterable";
 
 /** How the facade runs a pair. */
@@ -206,8 +206,8 @@ function resolve(symbol: string, context: LiveContext): LivePair {
 
 /**
  * The pair whose statistics are asked for: one this process ran, one of a registered strategy,
- * or — history by name, without `addStrategy` — one the default journal holds (a strategy of an
- * earlier process). Anything else throws the registry's error for the name, as before.
+ * or — history by name, without `addStrategy` — one whose history the default journal holds (a
+ * strategy of an earlier process). Anything else throws the registry's error for the name.
  */
 async function statisticsPair(symbol: string, strategyName: string): Promise<LivePair> {
   const known = pairs.get(`${symbol}:${strategyName}`);
@@ -215,18 +215,10 @@ async function statisticsPair(symbol: string, strategyName: string): Promise<Liv
   try {
     getStrategy(strategyName);
   } catch (error) {
-    if (defaultJournal === null || !(await journalHolds(defaultJournal, `${symbol}:${strategyName}`))) throw error;
+    const history = defaultJournal === null ? undefined : await readLiveHistory(defaultJournal, `${symbol}:${strategyName}`).catch(() => undefined);
+    if (history === undefined || (history.runs === 0 && history.results.length === 0)) throw error;
   }
   return pairOf(symbol, strategyName);
-}
-
-async function journalHolds(journal: Journal, key: string): Promise<boolean> {
-  try {
-    return (await boundedKeys(journal)).includes(key);
-  } catch (error) {
-    emit.error(error);
-    return false;
-  }
 }
 
 // One performance$ subscription for the whole facade, routed to pairs by key in O(1).

@@ -130,20 +130,9 @@ function unavailableNote(stats: LiveStatistics): string {
 
 // Signals the journal cannot tell the end of: listed, since they are in no number of the summary.
 function endedSection(stats: LiveStatistics): string {
-  const ended = stats.endedUnrecorded ?? [];
-  if (ended.length === 0) return "";
-  const rows = ended.map(({ signalId, status, since }) => `| ${cell(signalId)} | ${status.toUpperCase()} | ${new Date(since).toISOString()} |`);
-  return [
-    "",
-    "## Ended unrecorded",
-    "",
-    `${ended.length === 1 ? "This signal" : `These ${ended.length} signals`} ended unrecorded: the journal last showed ${ended.length === 1 ? "it" : "them"} as below, ` +
-      "and a later run found the store no longer holding " + `${ended.length === 1 ? "it" : "them"}` +
-      " (a process killed between the store write and the journal append). How, when and at what price is unknown: in no number above.",
-    "",
-    "| Signal ID | Last journaled as | Since |",
-    "| --- | --- | --- |",
-    ...rows,
-    "",
-  ].join("\n");
+  const rows = (stats.endedUnrecorded ?? []).map(({ signalId, status, since }) => `\n| ${cell(signalId)} | ${status.toUpperCase()} | ${new Date(since).toISOString()} |`);
+  return rows.length === 0
+    ? ""
+    : "\n## Ended unrecorded\n\nA later run found the store no longer holding these signals (a process killed between its store write and the journal): " +
+        `how, when and at what price they ended is unknown, and they are in no number above.\n\n| Signal ID | Last journaled as | Since |\n| --- | --- | --- |${rows.join("")}\n`;
 }
