@@ -10,7 +10,7 @@ import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUNDLED_BTCUSDT_1M, csvCandles, runBacktest } from "rxtrade/node";
 import { momentumStrategy } from "../examples/strategies/momentum";
-import { CtrlC } from "../src/cli/backtestProgress";
+import { CtrlC, WarningTally } from "../src/cli/backtestProgress";
 import { main } from "../src/cli/main";
 import { Terminal } from "../src/cli/terminal";
 
@@ -83,6 +83,25 @@ describe("rxtrade backtest: warnings of one kind are one line with a count", () 
     expect(Number(count?.[1])).toBeGreaterThan(50);
     expect(Number(count?.[2])).toBe(Number(count?.[1]) + 1);
     expect(out).toContain("Statistics of the backtest");
+  });
+});
+
+describe("WarningTally", () => {
+  it("says the first of a kind in full (numbers and times aside) and, at the end, how many more came; a folder's symbols are kinds of their own", () => {
+    const said: string[] = [];
+    const tally = new WarningTally((text) => said.push(text));
+    tally.add("S0USDT: error$ ExchangeError: no candle since 2023-03-01T03:20:00.000Z");
+    tally.add("S1USDT: error$ ExchangeError: no candle since 2023-03-01T03:20:00.000Z");
+    tally.add("S0USDT: error$ ExchangeError: no candle since 2023-03-01T03:21:00.060Z");
+    tally.add("S0USDT: error$ ExchangeError: no candle since 2023-03-01T03:22:00.120Z");
+    tally.add("S0USDT: error$ StrategyError: boom");
+    expect(said).toEqual([
+      "S0USDT: error$ ExchangeError: no candle since 2023-03-01T03:20:00.000Z",
+      "S1USDT: error$ ExchangeError: no candle since 2023-03-01T03:20:00.000Z",
+      "S0USDT: error$ StrategyError: boom",
+    ]);
+    tally.flush();
+    expect(said.slice(3)).toEqual(["2 more like this (3 in all): S0USDT: error$ ExchangeError: no candle since 2023-03-01T03:20:00.000Z"]);
   });
 });
 

@@ -88,7 +88,7 @@ function remaining(seconds: number): string {
 
 /**
  * Warnings of one kind said once: the first in full, the repeats counted (a kind is the text
- * with its numbers and times left out), and `flush` says each count in one line at the end —
+ * with its numbers and times left out, but for a folder's symbol), and `flush` says each count in one line at the end —
  * a strategy failing on every tick gives two lines, not one per tick.
  */
 export class WarningTally {
@@ -97,7 +97,9 @@ export class WarningTally {
   constructor(private readonly warn: (text: string) => void) {}
 
   add(text: string): void {
-    const kind = text.replace(/\d+/g, "#");
+    // What comes before "error$" (a folder's symbol) is kept as it is: each symbol's errors are their own kind.
+    const at = Math.max(0, text.indexOf("error$"));
+    const kind = text.slice(0, at) + text.slice(at).replace(/\d+/g, "#");
     const seen = this.kinds.get(kind);
     if (seen !== undefined) {
       seen.more++;
