@@ -119,14 +119,16 @@ export interface BacktestResult {
 
 /**
  * Backtests a strategy through the live loop itself: `liveTicks$` — the same operators, rules
- * and store writes as a live run — on a `VirtualClock` started at `from`, on a
- * `replayExchange` of `candles` (closed candles only, as of the clock) and, by default, a new
- * `memoryStore()`. At `to` a graceful stop is requested, exactly as `stop$` requests it live:
- * no new signal; an open one runs to its close. The run also ends when the data runs out:
- * at the first tick whose newest closed minute has no candle (the last candle's open time +
- * 2 minutes), whatever is open then stays open. Every tick result is emitted; the stream
- * completes at the end. Time advances with `flushAsync`, so Promise-returning strategies and
- * stores run in virtual time too.
+ * and store writes as a live run — on a `VirtualClock` started at `from`, on an exchange that
+ * serves `candles` as `replayExchange` does (closed candles only, as of the clock; an
+ * `AsyncIterable` read as the clock advances, `lookbackMinutes` kept behind it) and, by
+ * default, a new `memoryStore()`. At `to` a graceful stop is requested, exactly as `stop$`
+ * requests it live: no new signal; an open one runs to its close. The run also ends when the
+ * data runs out: at the first tick whose newest closed minute has no candle (the last candle's
+ * open time + 2 minutes), whatever is open then stays open. Every tick result is emitted; the
+ * stream completes at the end. The clock waits for calls that answer with a Promise (real
+ * time: a strategy's answer at most `callTimeoutMs`), so async strategies and stores run in
+ * virtual time too.
  *
  * ```
  * ticks:       i--o--a--a--a--c--i--i--o--a--c|      (every tickMs from `from`)
@@ -135,7 +137,7 @@ export interface BacktestResult {
  * ```
  *
  * @example
- * import { backtest$ } from "rxtrade";
+ * import { backtest$ } from "rxtrade/node";
  * backtest$("BTCUSDT", strategy, { candles, from: Date.parse("2023-03-08T12:00Z"), to: Date.parse("2023-03-11T12:00Z") })
  *   .subscribe((result) => result.action === "closed" && console.log(result.pnl.pnlPercentage));
  *
