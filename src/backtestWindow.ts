@@ -9,6 +9,16 @@ const READ_AHEAD_MS = 60 * MINUTE_MS;
 /** Dropped candles are cut off the buffer once there are this many and they are half of it. */
 const COMPACT_AT = 1024;
 
+/**
+ * A source of candles may offer them in chunks (arrays, oldest first) under this key, besides
+ * one at a time as an `AsyncIterable`: a backtest then awaits once per chunk, not per candle.
+ * `csvCandleFile` does.
+ */
+export const CANDLE_CHUNKS: unique symbol = Symbol.for("rxtrade.candleChunks") as never;
+
+/** A source of candles, maybe chunked (see `CANDLE_CHUNKS`). */
+type CandleSource = AsyncIterable<Candle> & { [CANDLE_CHUNKS]?: () => AsyncIterator<readonly Candle[]> };
+
 /** One interval's candles, built from the one-minute ones as they come. */
 interface Series {
   readonly width: number;
@@ -39,7 +49,11 @@ export class CandleWindow {
   private items: Candle[];
   private head = 0;
   private readonly series = new Map<number, Series>();
-  private readonly source: AsyncIterator<Candle> | undefined;
+  private readonly source: AsyncIterator<Candle> | AsyncIterator<readonly Candle[]> | undefined;
+  private readonly chunked: boolean;
+  /** The chunk being read, and the index of its next candle. */
+  private chunk: readonly Candle[] = [];
+  private inChunk = 0;
   private readonly keepMs: number;
   private droppedUpTo = Number.NEGATIVE_INFINITY;
   private countFrom = Number.POSITIVE_INFINITY;
@@ -49,14 +63,16 @@ export class CandleWindow {
   private constructor(
     private readonly clock: { now(): number },
     items: Candle[],
-    source: AsyncIterable<Candle> | undefined,
+    source: CandleSource | undefined,
     lookbackMinutes: number,
     /** A stream is known this far past each time step: at least a tick and two minutes, so its end is known before the last tick is due. */
     private readonly marginMs = 0,
   ) {
     this.items = items;
     this.ended = source === undefined;
-    this.source = source?.[Symbol.asyncIterator]();
+    const chunks = source?.[CANDLE_CHUNKS];
+    this.chunked = typeof chunks === "function";
+    this.source = typeof chunks === "function" ? chunks.call(source) : source?.[Symbol.asyncIterator]();
     this.keepMs = lookbackMinutes * MINUTE_MS;
     if (items.length > 0) {
       this.first = (items[0] as Candle).timestamp;
@@ -70,7 +86,7 @@ export class CandleWindow {
   }
 
   /** Candles read from `source` as the clock advances (ticks every `tickMs`), `lookbackMinutes` of them kept behind it. */
-  static ofStream(clock: { now(): number }, source: AsyncIterable<Candle>, lookbackMinutes: number, tickMs: number): CandleWindow {
+  static ofStream(clock: { now(): number }, source: CandleSource, lookbackMinutes: number, tickMs: number): CandleWindow {
     return new CandleWindow(clock, [], source, lookbackMinutes, tickMs + 2 * MINUTE_MS);
   }
 
@@ -91,14 +107,24 @@ export class CandleWindow {
     const source = this.source;
     if (source === undefined) return;
     const goal = time + this.marginMs + READ_AHEAD_MS;
+    let appended = 0;
     while (!this.ended && (this.first === undefined || this.newest < goal)) {
+      if (this.inChunk < this.chunk.length) {
+        this.append(this.chunk[this.inChunk++] as Candle);
+        // A long way to `time` (a late --from): what falls behind the look-back goes as it is passed.
+        if (++appended % COMPACT_AT === 0) this.drop(Math.min(time, this.newest) - this.keepMs);
+        continue;
+      }
       const next = await source.next();
       if (next.done === true) {
         this.ended = true;
         if (this.first !== undefined) this.onEnded?.(this.newest);
         break;
       }
-      this.append(next.value);
+      if (this.chunked) {
+        this.chunk = next.value as readonly Candle[];
+        this.inChunk = 0;
+      } else this.append(next.value as Candle);
     }
     this.drop(time - this.keepMs);
   }
