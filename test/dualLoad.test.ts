@@ -58,7 +58,7 @@ async function probe(...args: string[]): Promise<{ report: Report; stderr: strin
   return { report: JSON.parse(stdout) as Report, stderr };
 }
 
-const ENTRIES = ["rxtrade", "rxtrade/operators", "rxtrade/testing", "rxtrade/node", "rxtrade/browser", "rxtrade/ccxt"];
+const ENTRIES = ["rxtrade", "rxtrade/operators", "rxtrade/testing", "rxtrade/node", "rxtrade/browser", "rxtrade/ccxt", "rxtrade/service", "rxtrade/redis"];
 
 describe.each([
   { app: "an ES module app, import first", args: ["esm-main.mjs", "esm-first"] },
