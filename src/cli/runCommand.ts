@@ -87,10 +87,10 @@ Flags
                      current minute; a pair never starts before the signal it resumes)
   --log-level L      ${LEVELS} (default: LOG_LEVEL, else info)
   --notify URL       POST opened, closed, error, failed, stalled, recovered and done (drained) as
-                     JSON to this webhook (http or https; repeat for more). Each POST has 5 s;
-                     network errors, time-outs, 5xx and 429 are retried with backoff; at most 20
-                     a minute, then the least important wait or are shed (never stalled or
-                     recovered). A webhook that is down costs a log line, never a tick
+                     JSON to this webhook (http or https; repeat for more): each POST within 5 s,
+                     retried with backoff on network errors, time-outs, 5xx and 429; at most 20
+                     a minute, the rest wait, and a full queue sheds the least important first
+                     (never stalled or recovered). A webhook that is down costs log lines, no tick
 ${MODULE_TIMEOUT_HELP}
   -h, --help         show this help
 
