@@ -1,7 +1,7 @@
 import { defer, finalize, type Observable, type SchedulerLike, share, Subject, type Subscription, tap } from "rxjs";
 import { type Config, getConfig, resolveConfig } from "../config";
 import { ArgumentError } from "../errors";
-import { emit, performance$ } from "../events";
+import { performance$ } from "../events";
 import { tradeLoop$ } from "../liveTrade";
 import type { SignalStore, TickResultClosed, TickResultOpened } from "../model";
 import type { Journal, JournalLevel } from "../journal";
