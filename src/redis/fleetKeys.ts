@@ -1,0 +1,84 @@
+import { script } from "./fleetScript";
+
+/** Where a fleet keeps what it shares in Redis, under its prefix (default `rxtrade:`). */
+export function fleetKeys(prefix: string) {
+  return {
+    /** Hash: pair id -> JSON `FleetPairSpec`: the desired pairs. */
+    pairs: `${prefix}pairs`,
+    /** Capped stream of every worker's events (`FleetEvent`). */
+    events: `${prefix}events`,
+    /** Set of the worker names that registered (the live ones have a heartbeat key). */
+    workers: `${prefix}workers`,
+    /** String with a TTL: a worker's heartbeat (`<prefix>worker:<name>`). */
+    worker: (name: string) => `${prefix}worker:${name}`,
+    /** Hash: what the holder of a pair last said of it (owner, token, status, signalId, lastTickAt). */
+    status: (pair: string) => `${prefix}status:${pair}`,
+    /** String: the simulated clock of a fleet run at --speed (origin and speed), set by its first worker. */
+    clock: `${prefix}clock`,
+  };
+}
+
+/** The stream's length cap (`XADD … MAXLEN ~`). */
+export const EVENTS_MAXLEN = 10_000;
+
+/**
+ * KEYS: fence, status, events. ARGV: token, maxlen, n, n status field/value items, then the
+ * event's field/value items (none: no event). Applied only while the pair's fencing counter is
+ * still `token` — nobody took the pair since — so no event or status of an old holder lands
+ * after a newer holder's. -> 1 applied, 0 refused.
+ */
+export const NOTE = script(
+  "fleet-note",
+  `if tonumber(redis.call('GET', KEYS[1]) or '0') ~= tonumber(ARGV[1]) then return 0 end
+local n = tonumber(ARGV[3])
+if n > 0 then redis.call('HSET', KEYS[2], unpack(ARGV, 4, 3 + n)) end
+if #ARGV > 3 + n then redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 4 + n, #ARGV)) end
+return 1`,
+);
+
+/**
+ * KEYS: heartbeat, workers. ARGV: this worker's value, ttl ms, name. Sets the heartbeat unless
+ * another worker of that name holds it. -> 1, or 0 and the holder's value.
+ */
+export const HEARTBEAT = script(
+  "fleet-heartbeat",
+  `local held = redis.call('GET', KEYS[1])
+if held and held ~= ARGV[1] then return {0, held} end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+return {1}`,
+);
+
+/** KEYS: heartbeat, workers. ARGV: this worker's value, name. Leaves the fleet. */
+export const LEAVE = script(
+  "fleet-leave",
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('SREM', KEYS[2], ARGV[2])
+return 1`,
+);
+
+/**
+ * ARGV: prefix. What a worker decides by, in one round trip: the live workers (names whose
+ * heartbeat is there; the others are dropped from the set), and per pair its spec, whether its
+ * lease is held, and its last status. -> {live names, {id, spec, leased, status, owner, signalId, lastTickAt, token, …}}
+ */
+export const SNAPSHOT = script(
+  "fleet-snapshot",
+  `local prefix = ARGV[1]
+local live = {}
+for _, name in ipairs(redis.call('SMEMBERS', prefix .. 'workers')) do
+  if redis.call('EXISTS', prefix .. 'worker:' .. name) == 1 then table.insert(live, name)
+  else redis.call('SREM', prefix .. 'workers', name) end
+end
+local all = redis.call('HGETALL', prefix .. 'pairs')
+local out = {}
+for i = 1, #all, 2 do
+  local id = all[i]
+  local s = redis.call('HMGET', prefix .. 'status:' .. id, 'status', 'owner', 'signalId', 'lastTickAt', 'token')
+  table.insert(out, id)
+  table.insert(out, all[i + 1])
+  table.insert(out, redis.call('EXISTS', prefix .. 'lease:' .. id))
+  for j = 1, 5 do table.insert(out, s[j] or '') end
+end
+return {live, out}`,
+);
