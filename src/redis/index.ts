@@ -6,6 +6,13 @@ export { redisStore, type RedisStore, type RedisStoreOptions } from "./redisStor
 export type { RedisConnection } from "./redisConnection";
 export type { RedisRelease } from "./redisLease";
 
+// Fleet (workers claiming the pairs of a desired set by lease; see fleetWorker)
+export { fleetWorker, type FleetWorker, type FleetWorkerOptions, type FleetPairResolved } from "./fleetWorker";
+export { fleetAdmin, fleetEvents$, type FleetAdmin, type FleetAdminOptions } from "./fleetAdmin";
+export type { FleetPairSpec, FleetPairStatus, FleetPairView, FleetEvent } from "./fleetTypes";
+export { EVENTS_MAXLEN } from "./fleetKeys";
+export { FleetError } from "./fleetErrors";
+
 // Errors (re-exported so instanceof works from this entry)
 export { RedisConnectionError } from "./redisErrors";
 export * from "../errors";
