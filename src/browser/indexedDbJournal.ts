@@ -2,6 +2,7 @@ import { getLogger } from "../events";
 import { ArgumentError, ArgumentRangeError } from "../errors";
 import { copyEntry, type Journal, type JournalEntry, journalEntryProblem, type JournalTail } from "../journal";
 import { serialByKey } from "../stores/keyed";
+import { IdbConnection, type StoreShape } from "./idbConnection";
 
 /** A record of an IndexedDB journal that `read` skipped. */
 export interface IndexedDbJournalWarning {
@@ -16,9 +17,12 @@ export interface IndexedDbJournalWarning {
 
 /** Options of `indexedDbJournal`. */
 export interface IndexedDbJournalOptions {
-  /** The IndexedDB database, its own (not `indexedDbStore`'s). Default `"rxtrade-journal"`. */
+  /**
+   * The IndexedDB database. Default `"rxtrade-journal"`. It may hold other object stores (other
+   * journals', an `indexedDbStore`'s, another app's): see `indexedDbJournal`.
+   */
   dbName?: string;
-  /** Its object store. Default `"entries"`. */
+  /** Its object store, created (with its index) when missing. Default `"entries"`. */
   storeName?: string;
   /** How long (ms) `tick` entries may wait in memory before they are committed. Default 1000. */
   flushMs?: number;
@@ -45,6 +49,15 @@ interface KeyBuffer {
 
 const KEY_INDEX = "key";
 
+// Entries under auto-incremented ids (the append order), indexed by key.
+const JOURNAL_SHAPE: StoreShape = {
+  complete: (store) => store.indexNames.contains(KEY_INDEX),
+  upgrade(db, storeName, existing) {
+    const store = existing ?? db.createObjectStore(storeName, { autoIncrement: true });
+    if (!store.indexNames.contains(KEY_INDEX)) store.createIndex(KEY_INDEX, "key");
+  },
+};
+
 /**
  * A durable `Journal` for the browser, on IndexedDB: one object store of entries with
  * auto-incremented ids (their order is the append order) and an index by key, so a key's
@@ -55,6 +68,14 @@ const KEY_INDEX = "key";
  *   `tick` entries are buffered and committed with the next of those, or `flushMs` later.
  * - A record that is not a journal entry of its key is skipped with a warning, never fatal.
  * - One writer per key: the store's lock (`indexedDbStore` uses Web Locks) makes sure of it.
+ * - The database is opened at the version it has, with whatever other object stores it holds;
+ *   when the journal's store (or its index) is missing, it is reopened at that version + 1,
+ *   whose upgrade creates it. Journals and stores of one database in one page open it one at a
+ *   time. A tab that keeps an older version open without closing it on `versionchange` blocks
+ *   that upgrade: the call fails with an error naming both versions (close the other tab, or
+ *   reload it, and the next call goes on). When another connection upgrades the database, this
+ *   one closes (so it blocks nobody) and the next call reopens it; a call that had the connection
+ *   as it closed is run again on the new one, so none is lost.
  *
  * @example
  * import { liveTrade$ } from "rxtrade";
@@ -72,45 +93,23 @@ export function indexedDbJournal(options: IndexedDbJournalOptions = {}): Indexed
   const where = `indexedDB ${dbName}/${storeName}`;
   const serial = serialByKey();
   const buffers = new Map<string, KeyBuffer>();
-  let opened: Promise<IDBDatabase> | undefined;
-
   // Opened on first use, so that creating the journal (e.g. at module load) touches no database.
-  const database = (): Promise<IDBDatabase> => {
-    opened ??= new Promise<IDBDatabase>((resolve, reject) => {
-      const request = indexedDB.open(dbName, 1);
-      request.onupgradeneeded = () => {
-        const store = request.result.createObjectStore(storeName, { autoIncrement: true });
-        store.createIndex(KEY_INDEX, "key");
-      };
-      request.onsuccess = () => {
-        const db = request.result;
-        // Another page upgrading the database: let it, and open again next time.
-        db.onversionchange = () => {
-          db.close();
-          opened = undefined;
-        };
-        resolve(db);
-      };
-      request.onerror = () => reject(request.error ?? new Error(`cannot open ${where}`));
-      request.onblocked = () => reject(new Error(`cannot open ${where}: blocked by another page that holds an older version open`));
-    }).catch((error: unknown) => {
-      opened = undefined;
-      throw error;
-    });
-    return opened;
-  };
+  const connection = new IdbConnection(dbName, storeName, JOURNAL_SHAPE);
 
   // One transaction; resolves with `collect`'s value once it has committed.
-  const transact = async <T>(mode: IDBTransactionMode, run: (store: IDBObjectStore) => () => T): Promise<T> => {
-    const db = await database();
-    return new Promise<T>((resolve, reject) => {
-      const transaction = mode === "readwrite" ? db.transaction(storeName, mode, { durability: "strict" }) : db.transaction(storeName, mode);
-      const collect = run(transaction.objectStore(storeName));
-      transaction.oncomplete = () => resolve(collect());
-      transaction.onerror = () => reject(transaction.error ?? new Error(`a transaction on ${where} failed`));
-      transaction.onabort = () => reject(transaction.error ?? new Error(`a transaction on ${where} was aborted`));
-    });
-  };
+  const transact = <T>(mode: IDBTransactionMode, run: (store: IDBObjectStore) => () => T): Promise<T> =>
+    connection.transaction(
+      mode,
+      (store) =>
+        new Promise<T>((resolve, reject) => {
+          const transaction = store.transaction;
+          const collect = run(store);
+          transaction.oncomplete = () => resolve(collect());
+          transaction.onerror = () => reject(transaction.error ?? new Error(`a transaction on ${where} failed`));
+          transaction.onabort = () => reject(transaction.error ?? new Error(`a transaction on ${where} was aborted`));
+        }),
+      mode === "readwrite" ? { durability: "strict" } : undefined,
+    );
 
   const bufferOf = (key: string): KeyBuffer => {
     let buffer = buffers.get(key);
@@ -253,9 +252,7 @@ export function indexedDbJournal(options: IndexedDbJournalOptions = {}): Indexed
 
     async close() {
       await journal.flush();
-      const pending = opened;
-      opened = undefined;
-      (await pending?.catch(() => undefined))?.close();
+      await connection.close();
     },
   };
   return journal;

@@ -1,7 +1,8 @@
-import { createStore, del, set, type UseStore } from "idb-keyval";
+import { del, set, type UseStore } from "idb-keyval";
 import { StoreLockedError, StoreReadError, StoreWriteError } from "../errors";
 import type { SignalStore } from "../model";
 import { keyLocks, serialByKey } from "../stores/keyed";
+import { IdbConnection, type StoreShape } from "./idbConnection";
 
 /** The format version of a stored entry. */
 const FORMAT = 1;
@@ -30,9 +31,16 @@ const heldInMemory = new Map<string, Set<string>>();
 // pending release, so that a key can be locked again as soon as `release()` has returned.
 const releasing = new Map<string, Promise<unknown>>();
 
+// idb-keyval's layout: values under out-of-line keys.
+const KEYVAL_SHAPE: StoreShape = {
+  upgrade(db, storeName, existing) {
+    if (existing === undefined) db.createObjectStore(storeName);
+  },
+};
+
 /**
- * A durable `SignalStore` for the browser, on IndexedDB through idb-keyval's `createStore`:
- * one entry per key holding the value as JSON text; a write resolves once its transaction has
+ * A durable `SignalStore` for the browser, on IndexedDB (idb-keyval's layout and calls): one
+ * entry per key holding the value as JSON text; a write resolves once its transaction has
  * committed. Writes to one key are applied in call order; `write(key, null)` deletes the entry.
  *
  * An entry that is not the store's own (not JSON text of `{ rxtrade: 1, key, value }` for this
@@ -41,7 +49,13 @@ const releasing = new Map<string, Promise<unknown>>();
  *
  * `lock(key)` uses the Web Locks API where the browser has it (exclusive across tabs and
  * workers of the origin), else a lock per database and object store in this page.
- * idb-keyval keeps one object store per database: use one `storeName` per `dbName`.
+ *
+ * The database is opened as `indexedDbJournal` opens its own (not with idb-keyval's
+ * `createStore`, which opens at whatever version the database has and never creates a missing
+ * store): it may hold other object stores — other stores', a journal's, another app's — and a
+ * missing store is created by an upgrade to the next version; a tab that keeps an older version
+ * open blocks it, and the call fails saying so. This connection closes when another one upgrades
+ * the database, and the next call reopens it.
  *
  * @example
  * import { liveTrade$ } from "rxtrade";
@@ -52,9 +66,9 @@ const releasing = new Map<string, Promise<unknown>>();
  * @param storeName its object store (default `"signals"`)
  */
 export function indexedDbStore(dbName = "rxtrade", storeName = "signals"): IndexedDbStore {
-  let use: UseStore | undefined;
   // Opened on first use, so that creating the store (e.g. at module load) touches no database.
-  const database = (): UseStore => (use ??= createStore(dbName, storeName));
+  const connection = new IdbConnection(dbName, storeName, KEYVAL_SHAPE);
+  const database: UseStore = (mode, callback) => connection.transaction(mode, callback);
   const path = `indexedDB ${dbName}/${storeName}`;
   // Reads (which may quarantine) and writes of a key run in call order.
   const serial = serialByKey();
@@ -64,7 +78,7 @@ export function indexedDbStore(dbName = "rxtrade", storeName = "signals"): Index
       return serial(key, async () => {
         let outcome: ReadOutcome;
         try {
-          outcome = await database()("readwrite", (store) => readOrQuarantine(store, key));
+          outcome = await database("readwrite", (store) => readOrQuarantine(store, key));
         } catch (cause) {
           throw new StoreReadError({ key, path, cause });
         }
@@ -83,14 +97,14 @@ export function indexedDbStore(dbName = "rxtrade", storeName = "signals"): Index
       return serial(key, async () => {
         try {
           if (value === null) {
-            await del(key, database());
+            await del(key, database);
             return;
           }
           if (value === undefined || typeof value === "function" || typeof value === "symbol") {
             throw new TypeError(`the value (${typeof value}) is not JSON; write null to clear the key`);
           }
           const envelope: Envelope = { rxtrade: FORMAT, key, value };
-          await set(key, JSON.stringify(envelope), database());
+          await set(key, JSON.stringify(envelope), database);
         } catch (cause) {
           throw new StoreWriteError({ key, path, cause });
         }
