@@ -184,6 +184,14 @@ export interface JournalRun {
   /** `start` only: what the run reconciled between the journal and the store (see `JournalRecovery`). */
   recovery?: JournalRecovery;
   /**
+   * `start` only: the run's clock went back to this time (ms), at or before entries already
+   * journaled — `rxtrade demo` restarted after a kill runs again the ticks after the store's last
+   * write. The `tick` and `gap` entries before this one whose time (`at`; a gap's `from`) is at or
+   * after it are superseded: readers and replays go by this run's instead. Trade entries are never
+   * superseded (each is a store write that landed; a restart never goes back before the last).
+   */
+  rewoundTo?: number;
+  /**
    * `stop` only: a graceful stop (`stopped`), an error that ended the run (`error`, see
    * `error`), or the stream was unsubscribed (`unsubscribed`). A run with no `stop` entry was
    * killed or crashed.
