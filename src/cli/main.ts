@@ -1,6 +1,7 @@
 import { setLogger } from "rxtrade";
 import { BACKTEST_HELP, backtestCommand } from "./backtestCommand";
 import { DEMO_HELP, demoCommand } from "./demoCommand";
+import { FLEET_HELP, fleetCommand } from "./fleetCommand";
 import { LIVE_HELP, liveCommand } from "./liveCommand";
 import { RUN_HELP, runCommand } from "./runCommand";
 import { REPLAY_HELP, replayCommand } from "./replayCommand";
@@ -18,6 +19,9 @@ Usage
   rxtrade live [flags]   a strategy live on a real exchange, through ccxt
   rxtrade run <config.json> [flags]
                          many pairs in one process, as a service: /metrics, /health, JSON logs
+  rxtrade fleet worker|add|remove|drain|list|tail [flags]
+                         a fleet of workers on Redis: each pair live in one worker, taken over
+                         on a crash
   rxtrade backtest [flags]
                          a strategy over history (bundled, CSV files, or fetched through ccxt),
                          through the same live loop on a virtual clock
@@ -38,6 +42,7 @@ const COMMANDS: Record<string, { run: (args: readonly string[], terminal: Termin
   demo: { run: demoCommand, help: DEMO_HELP },
   live: { run: liveCommand, help: LIVE_HELP },
   run: { run: runCommand, help: RUN_HELP },
+  fleet: { run: fleetCommand, help: FLEET_HELP },
   backtest: { run: backtestCommand, help: BACKTEST_HELP },
   report: { run: reportCommand, help: REPORT_HELP },
   replay: { run: replayCommand, help: REPLAY_HELP },
