@@ -26,8 +26,19 @@ export type ReplayPlanProblem =
   | { reason: "keys"; message: string; keys: string[] }
   | { reason: "not-full"; message: string; key: string; levels: string[] };
 
+// A run whose clock went back (`JournalRun.rewoundTo`) decided again the ticks from `rewoundTo`
+// on: the earlier runs' tick and gap entries of that period are left out (trades are kept).
+function supersede(runs: ReplayRunPlan[], rewoundTo: number): void {
+  const current = (entry: JournalEntry) => !((entry.kind === "tick" && entry.at >= rewoundTo) || (entry.kind === "gap" && entry.from >= rewoundTo));
+  runs.forEach((run, i) => {
+    if (run.entries.every(current)) return;
+    runs[i] = { ...run, entries: run.entries.filter(current), ticks: run.ticks.filter(current) };
+  });
+}
+
 /**
  * Splits a key's journal into its runs (at each `start` entry) and finds what each one resumed.
+ * The tick and gap entries a later start's `rewoundTo` superseded are left out of their runs.
  * Returns the problem instead when there is nothing to replay: no entries, entries of several
  * keys, or no run recorded at level `full`.
  */
@@ -48,6 +59,7 @@ export function planReplay(entries: readonly JournalEntry[]): { key: string; run
   for (const entry of entries) {
     if (entry.kind === "run" && entry.event === "start") {
       close();
+      if (entry.rewoundTo !== undefined) supersede(runs, entry.rewoundTo);
       let resumed: ReplayRunPlan["resumed"] = null;
       let skipped: string | undefined = entry.level === "full" ? undefined : `recorded at level ${entry.level}, not full`;
       const id = entry.resumedSignalId;
