@@ -233,7 +233,9 @@ export interface RestartPoint {
  *   there was none. So a tick whose write landed never runs again, one whose write did not runs
  *   again, and the ticks in between run again from the same point as before: a strategy that keeps
  *   state between calls rebuilds it as it was (`momentum` keeps the prices it was asked at since
- *   its last signal), and the trades are those of an uninterrupted run.
+ *   its last signal), and the trades are those of an uninterrupted run. The ticks run again are
+ *   journaled again: the run's start entry (`rewoundTo`) supersedes the killed run's entries of
+ *   them (see `rewoundJournal`).
  * - Never before the store's last write: the tick after the stored signal's last change
  *   (`pendingAt` when opened, `scheduledAt` when scheduled), and after the journal's last trade
  *   (appended after its store write). These floors decide only when the clock file is missing,

@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { type Candle, DEFAULT_TICK_MS, getConfig, replayExchange, type SignalState, tradeContext } from "rxtrade";
+import { type Candle, DEFAULT_TICK_MS, getConfig, type JournalTail, replayExchange, type SignalState, tradeContext } from "rxtrade";
 import { BUNDLED_BTCUSDT_1M, csvCandles, fileJournal, fileStore, JOURNAL_DIR } from "rxtrade/node";
 import { intervalMs } from "../model";
 import { pacedScheduler } from "../schedulers/pacedScheduler";
 import { DemoClockFile, type RestartPoint, restartPoint, trackedServices, writeTick } from "./demoClock";
+import { rewindsJournal, rewoundJournal } from "./demoRewind";
 import { displayPath, duration, minute, visible, wallPeriod } from "./format";
 import { finish, resumedLine, runSession, storedState } from "./session";
 import { EXAMPLE_STRATEGIES, resolveStrategy } from "./strategies";
@@ -140,21 +141,25 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
   const clockFile = DemoClockFile.in(store.dir, key, DEFAULT_TICK_MS);
   const saved = clockFile.read();
   let resumed;
-  let lastJournaled: number | undefined;
   try {
     resumed = await storedState(store, SYMBOL, strategy.strategyName, EXCHANGE_NAME, terminal);
   } catch (error) {
     return explainRunError("demo", error, terminal, storeDir);
   }
-  // Also at --journal off: what earlier runs journaled still bounds where this one may start.
+  // What earlier runs journaled: where this one may start (also at --journal off), and whether
+  // it goes back over their ticks (see rewoundJournal).
   const journalDir = join(store.dir, JOURNAL_DIR);
-  if (requestedFrom === undefined && existsSync(journalDir)) {
+  let earlier: JournalTail | "unread" | undefined;
+  if ((requestedFrom === undefined || journal !== undefined) && existsSync(journalDir)) {
     try {
-      lastJournaled = (await (journal ?? fileJournal(store)).tail(key)).lastTrade?.at;
+      earlier = await (journal ?? fileJournal(store)).tail(key);
     } catch (error) {
-      terminal.warn(`warning: the journal ${displayPath(journalDir)} could not be read (${(error as Error).message}); where this run starts is decided without it`);
+      earlier = "unread";
+      const without = requestedFrom === undefined ? "where this run starts is decided without it" : "this run's start entry supersedes its ticks from the start on";
+      terminal.warn(`warning: the journal ${displayPath(journalDir)} could not be read (${(error as Error).message}); ${without}`);
     }
   }
+  const lastJournaled = requestedFrom === undefined && earlier !== "unread" ? earlier?.lastTrade?.at : undefined;
 
   // Where the replay starts: --from, else where the last run would have gone on (see
   // restartPoint: never before the store's last write), else near the data's start; with a
@@ -177,6 +182,8 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
     }
   }
   const stopAt = Math.max(start, Math.min(start + minutes * MINUTE, latestStart));
+  // Gone back over ticks an earlier run journaled: its start entry supersedes them.
+  const runJournal = journal !== undefined && rewindsJournal(earlier, start) ? rewoundJournal(journal, key, start) : journal;
 
   // A paced virtual clock: time moves from one scheduled action to the next, once the store, the
   // exchange and the strategy have answered; the wall clock only sets the pace. So the same
@@ -216,7 +223,7 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
       strategy: tracked.strategy,
       exchange: tracked.exchange,
       store: tracked.store,
-      journal,
+      journal: runJournal,
       journalLevel,
       scheduler,
       tickMs: DEFAULT_TICK_MS,
