@@ -41,7 +41,7 @@ function open(dbName: string, version?: number, upgrade?: (db: IDBDatabase) => v
 }
 async function shape(dbName: string): Promise<{ version: number; stores: string[] }> {
   const db = await open(dbName);
-  const result = { version: db.version, stores: [...db.objectStoreNames] };
+  const result = { version: db.version, stores: Array.from(db.objectStoreNames) };
   db.close();
   return result;
 }
@@ -101,7 +101,7 @@ describe("indexedDbJournal: a database shared with other object stores", () => {
     await journal.close();
     const db = await open(dbName);
     held.push(db);
-    expect([db.version, [...db.objectStoreNames]]).toEqual([4, ["entries", "settings", "signals"]]);
+    expect([db.version, Array.from(db.objectStoreNames)]).toEqual([4, ["entries", "settings", "signals"]]);
     expect(await getAll(db, "settings")).toEqual(["dark"]);
   });
 
@@ -151,7 +151,8 @@ describe("indexedDbJournal: another connection upgrading the database", () => {
       const journal = indexedDbJournal({ dbName });
       await journal.append(run(1));
       // Storage cleared: the browser closes the connection (a close event).
-      forceCloseDatabase(opened.at(-1) as IDBDatabase);
+      // (fake-indexeddb's types ask for the class, its code takes the connection)
+      forceCloseDatabase(opened.at(-1) as unknown as Parameters<typeof forceCloseDatabase>[0]);
       await journal.append(trade(2, "A"));
       // Closed after the call took the connection and before it made its transaction (no event
       // yet): the transaction cannot start there; the call runs again on a new connection.
