@@ -244,7 +244,7 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
     const clockView = { now: () => (scheduler ?? realClock ?? { now: Date.now }).now() };
     let runtime: PairRuntime;
     let clock: PacedScheduler | undefined;
-    let resumed: { id: string } | undefined;
+    let resumed: { id: string; status: "scheduled" | "opened" } | undefined;
     let resolved: FleetPairResolved;
     try {
       resolved = await options.resolve(spec, clockView);
@@ -252,7 +252,7 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
       const expected = `${spec.symbol}:${context.identity.strategyName}`;
       if (expected !== candidate.id) throw new FleetError(`pair ${candidate.id}'s strategy ${spec.strategy} is named ${context.identity.strategyName}: its id would be ${expected}; add it again (fleet add) so that its id names its strategy`, candidate.id);
       const state = decodeState(await store.read(candidate.id), candidate.id, context.identity);
-      if (state !== null) resumed = { id: state.signal.id };
+      if (state !== null) resumed = { id: state.signal.id, status: state.status };
       if (simulatedNow !== undefined) {
         const since = state === null ? 0 : state.status === "opened" ? state.signal.pendingAt : state.signal.scheduledAt;
         const lastTick = candidate.lastTickAt === "" ? 0 : Date.parse(candidate.lastTickAt);
@@ -276,7 +276,9 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
     runtime.log = logger?.child({ pair: pair.id, token: release.token });
     runtime.log?.info({ resumed: resumed?.id ?? null }, "claimed");
     void note(pair, { status: "running", owner: name, token: release.token, signalId: resumed?.id ?? "", lastTickAt: "" }, { action: "claimed", signalId: resumed?.id ?? "" });
-    if (resumed !== undefined) void note(pair, {}, { action: "resumed", signalId: resumed.id });
+    // The status's signal is written with the event that announced it: a stored signal it does
+    // not name was opened by a holder that died before announcing it — announced now, once.
+    if (resumed !== undefined) void note(pair, {}, { action: candidate.signalId === resumed.id ? "resumed" : resumed.status, signalId: resumed.id, ...(candidate.signalId === resumed.id ? {} : { late: 1 }) });
 
     // The lease this worker took is the one the loop locks with: the engine's lock of this key gets it.
     let handed = false;
