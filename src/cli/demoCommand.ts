@@ -155,8 +155,10 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
       earlier = await (journal ?? fileJournal(store)).tail(key);
     } catch (error) {
       earlier = "unread";
-      const without = requestedFrom === undefined ? "where this run starts is decided without it" : "this run's start entry supersedes its ticks from the start on";
-      terminal.warn(`warning: the journal ${displayPath(journalDir)} could not be read (${(error as Error).message}); ${without}`);
+      const start = requestedFrom === undefined ? "where this run starts is decided without it, and its" : "this run's";
+      terminal.warn(
+        `warning: the journal ${displayPath(journalDir)} could not be read (${(error as Error).message}); ${start} start entry supersedes the journal's ticks from its start on`,
+      );
     }
   }
   const lastJournaled = requestedFrom === undefined && earlier !== "unread" ? earlier?.lastTrade?.at : undefined;
