@@ -155,9 +155,9 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
       earlier = await (journal ?? fileJournal(store)).tail(key);
     } catch (error) {
       earlier = "unread";
-      const start = requestedFrom === undefined ? "where this run starts is decided without it, and its" : "this run's";
+      const lead = requestedFrom === undefined ? "where this run starts is decided without it, and its" : "this run's";
       terminal.warn(
-        `warning: the journal ${displayPath(journalDir)} could not be read (${(error as Error).message}); ${start} start entry supersedes the journal's ticks from its start on`,
+        `warning: the journal ${displayPath(journalDir)} could not be read (${(error as Error).message}); ${lead} start entry supersedes the journal's ticks from its start on`,
       );
     }
   }
