@@ -61,8 +61,8 @@ describe("help", () => {
 
 describe("command-line errors exit 2 with a message naming the flag, the value and the fix", () => {
   it.concurrent.each([
-    [[], "rxtrade: a command is required: demo, live, run, backtest, report, replay, store"],
-    [["dmeo"], 'rxtrade: unknown command "dmeo"; did you mean demo? (commands: demo, live, run, backtest, report, replay, store)'],
+    [[], "rxtrade: a command is required: demo, live, run, fleet, backtest, report, replay, store"],
+    [["dmeo"], 'rxtrade: unknown command "dmeo"; did you mean demo? (commands: demo, live, run, fleet, backtest, report, replay, store)'],
     [["demo", "--sped", "10"], "rxtrade demo: unknown flag --sped; did you mean --speed?"],
     [["demo", "--speed", "fast"], 'rxtrade demo: --speed must be a number from 1 to 100000 (simulated minutes per second), got "fast"; e.g. --speed 240'],
     [["demo", "--speed"], "rxtrade demo: --speed needs a value, e.g. --speed 240"],
