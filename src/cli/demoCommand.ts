@@ -11,6 +11,7 @@ import { finish, resumedLine, runSession, storedState } from "./session";
 import { EXAMPLE_STRATEGIES, resolveStrategy } from "./strategies";
 import type { Terminal } from "./terminal";
 import { explainReportError, explainRunError } from "./runErrors";
+import { parseTimeFlag } from "./timeFlag";
 import { EXIT, numberFlag, parseFlags, UsageError } from "./usage";
 import { MODULE_TIMEOUT_HELP, moduleTimeoutMs } from "./userModule";
 import { checkWritableFolder } from "./writableFolder";
@@ -287,20 +288,9 @@ function restartNote(point: RestartPoint, resumed: SignalState | null): string {
   return ` (${why}${point.askedAt === undefined ? "" : `; at the strategy's next ask, its last was at ${minute(point.askedAt)}`})`;
 }
 
-/** `--from`: ISO 8601 (`2023-03-08T12:00Z`, `2023-03-08 12:00`, UTC unless an offset is given) or epoch ms. */
+/** `--from`: ISO 8601 (`2023-03-08T12:00Z`, `2023-03-08 12:00`, UTC unless an offset is given) or epoch ms; not 2023-02-30. */
 function parseTime(text: string): number {
-  const trimmed = text.trim();
-  let ms: number;
-  if (/^\d{12,}$/.test(trimmed)) ms = Number(trimmed);
-  else {
-    const iso = trimmed.replace(" ", "T");
-    // A date-time without an offset is UTC here, as the data and every time printed are.
-    ms = Date.parse(/T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(iso) ? `${iso}Z` : iso);
-  }
-  if (!Number.isFinite(ms)) {
-    throw new UsageError("demo", `--from ${JSON.stringify(text)} is not a time; give ISO 8601 in UTC, e.g. --from 2023-03-08T12:00Z`);
-  }
-  return ms;
+  return parseTimeFlag("demo", "from", text);
 }
 
 function iso(ms: number): string {
