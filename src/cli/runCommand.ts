@@ -18,6 +18,7 @@ import { pacedScheduler, type PacedScheduler } from "../schedulers/pacedSchedule
 import { displayPath } from "./format";
 import { EXAMPLE_STRATEGIES, resolveStrategy } from "./strategies";
 import type { Terminal } from "./terminal";
+import { parseTimeFlag } from "./timeFlag";
 import { editDistance, EXIT, numberFlag, parseCommandLine, UsageError } from "./usage";
 import { describeThrown, loadUserExport, looksLikePath, MODULE_TIMEOUT_HELP, moduleTimeoutMs } from "./userModule";
 import { checkWritableFolder } from "./writableFolder";
@@ -504,17 +505,9 @@ function parseHttp(text: string): { host: string; port: number } {
   return { host: match[1] as string, port };
 }
 
-/** `--from`: ISO 8601 (UTC unless an offset is given) or epoch ms. */
+/** `--from`: ISO 8601 (UTC unless an offset is given) or epoch ms; not 2023-02-30. */
 function parseTime(text: string): number {
-  const trimmed = text.trim();
-  let ms: number;
-  if (/^\d{12,}$/.test(trimmed)) ms = Number(trimmed);
-  else {
-    const iso = trimmed.replace(" ", "T");
-    ms = Date.parse(/T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(iso) ? `${iso}Z` : iso);
-  }
-  if (!Number.isFinite(ms)) throw new UsageError("run", `--from ${JSON.stringify(text)} is not a time; give ISO 8601 in UTC, e.g. --from 2023-03-08T12:00Z`);
-  return ms;
+  return parseTimeFlag("run", "from", text);
 }
 
 function isList(file: unknown): boolean {
