@@ -5,7 +5,7 @@ import { ArgumentError, ArgumentRangeError, JournalError } from "../errors";
 import { type Journal, type JournalEntry, journalEntryProblem, type JournalTail, TailScan } from "../journal";
 import { showValue } from "../showValue";
 import { serialByKey } from "../stores/keyed";
-import { entriesOf, type JournalWarning } from "./journalLines";
+import { entriesOf, type JournalWarning, SkippedSummary } from "./journalLines";
 import { keep, type KeyFile, SEGMENT, SegmentFiles, takeBuffer } from "./journalSegments";
 
 /** The folder of a store's journal: `<store dir>/journal`. */
@@ -26,7 +26,11 @@ export interface FileJournalOptions {
   dirMode?: number;
   /** How long (real ms) `tick` entries may wait in memory before they are written and fsynced. Default 1000. */
   flushMs?: number;
-  /** Told of every line `read`, `tail` or `keys` skips. Default: the logger's `warn` (see `setLogger`). */
+  /**
+   * Told of every line `read`, `tail` or `keys` skips. Default: the logger's `warn` (see
+   * `setLogger`), once per file and call when it is done, with the count and the first line
+   * skipped (`rxtrade: journal <file>: 4 lines skipped; the first: …`), not once per line.
+   */
   onWarning?: (warning: JournalWarning) => void;
 }
 
@@ -70,9 +74,13 @@ const BUFFER_FLUSH_BYTES = 256 * 1024;
  *   segments are kept, and `read` goes through them in order.
  * - A torn last line (a kill mid-write) is skipped with a warning, never fatal, and the next
  *   append starts on a fresh line; any other line that is not an entry of the key is skipped
- *   and counted too (`onWarning`). A failed write is cut back off the file, so a retry neither
+ *   and counted too (`onWarning`; by default one warning per file and read, with the count and
+ *   the first line). A failed write is cut back off the file, so a retry neither
  *   duplicates nor tears a line.
- * - Files 0600, folders 0700 (before the umask), opened without following symlinks.
+ * - Files 0600, folders 0700 (before the umask), opened without following symlinks and without
+ *   blocking. A segment path that is not a regular file (a FIFO, a device, a link, a folder) is
+ *   refused unopened, by `append` and by `read`, `tail` and `keys`: a `JournalError` naming it
+ *   and what it is (a thread blocked opening a FIFO would keep the process from ever exiting).
  * - One writer per key: the store's lock, which every stream holds while it journals, makes
  *   sure of it (this adds no lock of its own). Readers (`rxtrade report`) may read any time.
  *
@@ -109,8 +117,15 @@ export function fileJournal(dir: string | { readonly dir: string } = "./.rxtrade
     const given = typeof dir === "object" && dir !== null ? `an object whose dir is ${showValue((dir as { dir?: unknown }).dir)}` : showValue(dir);
     throw new ArgumentError(`fileJournal(dir) needs a store folder or a fileStore, got ${given}; e.g. fileJournal("./.rxtrade")`, { argument: "dir", value: dir });
   }
-  const warn = options.onWarning ?? ((warning: JournalWarning) => getLogger().warn(`rxtrade: ${warning.message}`));
-  const segments = new SegmentFiles(resolve(storeDir, JOURNAL_DIR), { maxBytes, fileMode, dirMode, warn });
+  const { onWarning } = options;
+  // The torn end an append finds (once per file and process) is said as it is found.
+  const segments = new SegmentFiles(resolve(storeDir, JOURNAL_DIR), { maxBytes, fileMode, dirMode, warn: onWarning ?? ((warning) => getLogger().warn(`rxtrade: ${warning.message}`)) });
+  // Where a read's skipped lines go: each to onWarning, else summed up per file when the read ends.
+  const skipped = (): { warn: (warning: JournalWarning) => void; done: () => void } => {
+    if (onWarning !== undefined) return { warn: onWarning, done: () => undefined };
+    const summary = new SkippedSummary();
+    return { warn: summary.add, done: () => summary.log() };
+  };
   const serial = serialByKey();
 
   // Writes the buffered tick lines, then `line` (if any), in the key's turn. A failure keeps
@@ -177,8 +192,13 @@ export function fileJournal(dir: string | { readonly dir: string } = "./.rxtrade
       await settledWrites(key);
       const counter = { skipped: 0 };
       const base = segments.baseOf(key);
-      for (const n of await segments.segmentNumbers(base)) {
-        for await (const entry of entriesOf(key, segments.segmentPath(base, n), counter, warn)) if (entry.kind !== "intent") yield entry;
+      const { warn, done } = skipped();
+      try {
+        for (const n of await segments.segmentNumbers(base)) {
+          for await (const entry of entriesOf(key, segments.segmentPath(base, n), counter, warn)) if (entry.kind !== "intent") yield entry;
+        }
+      } finally {
+        done();
       }
     },
 
@@ -188,17 +208,22 @@ export function fileJournal(dir: string | { readonly dir: string } = "./.rxtrade
       const base = segments.baseOf(key);
       const tail: JournalTail = {};
       let decided = false;
-      // Newest segment first; older ones only for what the newer ones lack.
-      for (const n of (await segments.segmentNumbers(base)).reverse()) {
-        const scan = new TailScan();
-        for await (const entry of entriesOf(key, segments.segmentPath(base, n), counter, warn)) scan.add(entry);
-        const found = scan.result();
-        // The newest segment with a trade, start or intent entry says whether an intent is pending.
-        if (!decided && found.pendingIntent !== undefined) tail.pendingIntent = found.pendingIntent;
-        decided ||= scan.settles;
-        tail.lastTrade ??= found.lastTrade;
-        tail.lastRun ??= found.lastRun;
-        if (tail.lastTrade !== undefined && tail.lastRun !== undefined && decided) break;
+      const { warn, done } = skipped();
+      try {
+        // Newest segment first; older ones only for what the newer ones lack.
+        for (const n of (await segments.segmentNumbers(base)).reverse()) {
+          const scan = new TailScan();
+          for await (const entry of entriesOf(key, segments.segmentPath(base, n), counter, warn)) scan.add(entry);
+          const found = scan.result();
+          // The newest segment with a trade, start or intent entry says whether an intent is pending.
+          if (!decided && found.pendingIntent !== undefined) tail.pendingIntent = found.pendingIntent;
+          decided ||= scan.settles;
+          tail.lastTrade ??= found.lastTrade;
+          tail.lastRun ??= found.lastRun;
+          if (tail.lastTrade !== undefined && tail.lastRun !== undefined && decided) break;
+        }
+      } finally {
+        done();
       }
       if (tail.lastTrade === undefined) delete tail.lastTrade;
       if (tail.lastRun === undefined) delete tail.lastRun;
@@ -221,6 +246,7 @@ export function fileJournal(dir: string | { readonly dir: string } = "./.rxtrade
         list.push(Number(match[2]));
         bases.set(match[1] as string, list);
       }
+      const { warn, done } = skipped();
       const keys = await Promise.all(
         [...bases].map(async ([base, numbers]) => {
           const counter = { skipped: 0 };
@@ -232,7 +258,7 @@ export function fileJournal(dir: string | { readonly dir: string } = "./.rxtrade
           }
           return undefined;
         }),
-      );
+      ).finally(done);
       return keys.filter((key): key is string => key !== undefined).sort();
     },
 
@@ -267,7 +293,7 @@ function unwritten(file: KeyFile, error: unknown, others: number): JournalError 
     unappended,
     cause: error,
     message:
-      `the journal of ${file.key} could not write its last ${n} tick entr${n === 1 ? "y" : "ies"}${span}: ${error instanceof Error ? error.message : String(error)}; ` +
+      `the journal of ${file.key} could not write its last ${n} tick entr${n === 1 ? "y" : "ies"}${span}: ${error instanceof Error ? error.message.replace(/^rxtrade: /, "") : String(error)}; ` +
       `they are in this error's unappended (a replay of this run misses those ticks)${others > 0 ? `; ${others} other key${others === 1 ? "" : "s"} failed too` : ""}`,
   });
 }

@@ -3,7 +3,7 @@ import { type FileHandle, mkdir, open, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { syncDirectory } from "./durableJsonFile";
 import { fileNameOf } from "./fileStore";
-import type { JournalWarning } from "./journalLines";
+import { type JournalWarning, openRegular } from "./journalLines";
 
 /** A segment file's name: `<base>.<number>.jsonl`. */
 export const SEGMENT = /^(.+)\.(\d{6,})\.jsonl$/;
@@ -31,7 +31,7 @@ interface SegmentOptions {
   warn: (warning: JournalWarning) => void;
 }
 
-const openFlags = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0);
+const openFlags = constants.O_RDWR | constants.O_APPEND | (constants.O_NOFOLLOW ?? 0);
 
 /**
  * The segment files of a journal folder, written side: where a key's lines go, a new segment
@@ -164,13 +164,18 @@ export class SegmentFiles {
   private async openSegment(file: KeyFile, n: number): Promise<void> {
     const path = this.segmentPath(file.base, n);
     let created = false;
-    let handle: FileHandle;
-    try {
-      handle = await open(path, openFlags | constants.O_EXCL, this.options.fileMode);
-      created = true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      handle = await open(path, openFlags, this.options.fileMode);
+    let handle: FileHandle | undefined;
+    // A new file, or the one there once it is known to be a regular file (a FIFO or a device in
+    // its place is refused unopened: a thread blocked opening it would keep the process from
+    // exiting); a file removed between the two is created after all.
+    for (let attempt = 0; handle === undefined; attempt++) {
+      try {
+        handle = await open(path, openFlags | constants.O_CREAT | constants.O_EXCL, this.options.fileMode);
+        created = true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) throw error;
+        handle = await openRegular(file.key, path, openFlags, undefined, "append");
+      }
     }
     file.handle = handle;
     file.segment = n;
