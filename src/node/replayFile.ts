@@ -3,10 +3,10 @@ import { lstat, readFile, stat } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { ArgumentError } from "../errors";
-import { getLogger } from "../events";
 import { type JournalEntry, journalEntryProblem } from "../journal";
 import { boundedRead } from "../live/journalRead";
 import { fileJournal, JOURNAL_DIR, type JournalWarning } from "./fileJournal";
+import { SkippedSummary } from "./journalLines";
 
 /** A key's journal as `readJournalFile` read it. */
 export interface JournalFile {
@@ -179,26 +179,6 @@ async function readAlone(file: string, key: string | undefined, warn: (warning: 
     entries.push(value as JournalEntry);
   });
   return { key: key ?? "", entries, skipped };
-}
-
-/** The default of `onWarning`: each file's skipped lines, said once (the count, and the first). */
-class SkippedSummary {
-  private readonly files = new Map<string, { count: number; first: JournalWarning; lines: Set<number> }>();
-
-  readonly add = (warning: JournalWarning): void => {
-    const file = this.files.get(warning.path);
-    if (file === undefined) this.files.set(warning.path, { count: 1, first: warning, lines: new Set([warning.line]) });
-    else if (!file.lines.has(warning.line)) {
-      file.lines.add(warning.line);
-      file.count++;
-    }
-  };
-
-  log(): void {
-    for (const [path, { count, first }] of this.files) {
-      getLogger().warn(count === 1 ? `rxtrade: ${first.message}` : `rxtrade: journal ${path}: ${count} lines skipped; the first: ${first.message.replace(/^journal /, "")}`);
-    }
-  }
 }
 
 function preview(text: string): string {
