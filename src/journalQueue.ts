@@ -151,7 +151,9 @@ export abstract class AppendQueue {
       return;
     }
     const { tickMs, limits } = this.queueContext;
-    const ms = this.ending === undefined ? tickMs : Math.max(1, Math.min(tickMs, Math.floor(limits.storeMs / 10)));
+    // While ending, at most ~100 retries within the limit: a limit of many tick periods (a paced
+    // demo's, in virtual time) must not become a retry, and a real journal call, every period.
+    const ms = this.ending === undefined ? tickMs : Math.max(1, Math.min(tickMs, Math.floor(limits.storeMs / 10)), Math.floor(limits.storeMs / 100));
     if (this.retryTimer !== undefined) return;
     this.retryTimer = this.queueContext.scheduler.schedule(() => {
       this.retryTimer = undefined;
