@@ -4,13 +4,13 @@ import { Subject, type SchedulerLike, type Subscription } from "rxjs";
 import {
   decodeState,
   type ExchangeSchema,
+  historyStatistics,
   listenError,
   LiveStatisticsCollector,
   type LiveStatistics,
   liveReport,
   liveTicks$,
   type LiveHistory,
-  liveStatistics,
   readLiveHistory,
   type SignalState,
   type SignalStore,
@@ -228,7 +228,7 @@ export async function finish(terminal: Terminal, end: SessionEnd, symbol: string
     try {
       history = await readLiveHistory(fileJournal(storeDir), key);
     } catch (error) {
-      terminal.warn(`warning: the journal ${displayPath(dir)} could not be read (${(error as Error).message}); the statistics below are this run's alone`);
+      terminal.warn(`warning: the journal ${displayPath(dir)} could not be read (${(error as Error).message.replace(/^rxtrade: /, "")}); the statistics below are this run's alone`);
     }
   }
   if (history === undefined) return printStatistics(terminal, "Statistics of this run", end.stats, symbol, strategyName, reportDir);
@@ -247,7 +247,8 @@ export async function finish(terminal: Terminal, end: SessionEnd, symbol: string
   for (const result of end.trades) own.add(result);
   const earlier = history.results.filter((result) => own.add(result)).length;
   const title = earlier === 0 ? "Statistics of this run" : historyTitle(key, { firstAt: ledger.results[0]?.timestamp ?? null, runs: history.runs });
-  return printStatistics(terminal, title, liveStatistics(ledger.results), symbol, strategyName, reportDir, notes);
+  // Signals that ended unrecorded are in the statistics too, so the report lists them ("Ended unrecorded").
+  return printStatistics(terminal, title, historyStatistics({ results: ledger.results, endedUnrecorded: history.endedUnrecorded }), symbol, strategyName, reportDir, notes);
 }
 
 async function isFolder(path: string): Promise<boolean> {
