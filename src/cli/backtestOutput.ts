@@ -5,20 +5,30 @@ import { describeHeld, minute, price, signedPercent } from "./format";
 
 const MINUTE = 60_000;
 
-/** What the run's end was: the graceful stop, or the data running out (with what stayed open). */
-export function endLines(result: RunResult): string[] {
+/** What the graceful stop is called: `--to` when the flag was given, else what it defaults to, the data's end. */
+export function stopName(toGiven: boolean): string {
+  return toGiven ? "--to" : "the end of the data";
+}
+
+/**
+ * What the run's end was: the graceful stop, or the data running out (with what stayed open).
+ * `toGiven`: whether --to was given (else the stop is the data's end, and is called so).
+ */
+export function endLines(result: RunResult, toGiven: boolean): string[] {
   const lastCandle = result.dataEnd - MINUTE;
   if (result.end === "interrupted") return [interruptedLine(result)];
   if (result.end === "stopped") {
     const past = result.lastTick !== null && result.lastTick > result.to;
     return [
       past
-        ? `Stopped gracefully: --to ${minute(result.to)} reached; the signal open then closed at ${minute(result.lastTick as number)}, on the candles after --to.`
-        : `Stopped gracefully at ${minute(result.to)} (--to).`,
+        ? `Stopped gracefully: ${stopName(toGiven)} ${minute(result.to)} reached; the signal open then closed at ${minute(result.lastTick as number)}, on the candles after ${toGiven ? "--to" : "it"}.`
+        : `Stopped gracefully at ${minute(result.to)} (${stopName(toGiven)}).`,
     ];
   }
   const open = result.open;
-  if (open === null) return [`The data end at ${minute(lastCandle)} (their last candle), before --to ${minute(result.to)}: the backtest ended with them.`];
+  if (open === null) {
+    return [`The data end at ${minute(lastCandle)} (their last candle)${toGiven ? `, before --to ${minute(result.to)}` : ""}: the backtest ended with them.`];
+  }
   const state: SignalState = open.action === "scheduled" ? { status: "scheduled", signal: open.signal } : { status: "opened", signal: open.signal };
   const where =
     open.action === "scheduled"
@@ -26,7 +36,7 @@ export function endLines(result: RunResult): string[] {
       : `at the last price, ${price(open.currentPrice)}, it stands at ${signedPercent(pnl(open.signal.position, open.signal.priceOpen, open.currentPrice, getConfig()).pnlPercentage)} after costs`;
   return [
     `The data end at ${minute(lastCandle)} (their last candle) while ${describeHeld(state)} is still ${open.action === "scheduled" ? "waiting" : "open"}: ` +
-      `it stays so, and is not counted in the statistics; ${where}. Give data that go further after --to for it to close.`,
+      `it stays so, and is not counted in the statistics; ${where}. ${toGiven ? "Give data that go further after --to" : "Give an earlier --to, or data that go further,"} for it to close.`,
   ];
 }
 

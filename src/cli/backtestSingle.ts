@@ -2,7 +2,7 @@ import { liveReport, type SignalState, type StrategySchema } from "rxtrade";
 import { writeReport } from "rxtrade/node";
 import { type CandleSource, planWindow } from "./backtestData";
 import { DEFAULT_REPORT_DIR, type WindowFlags } from "./backtestFlags";
-import { doneLine, endLines, jsonOf, markPartial, statisticsTitle } from "./backtestOutput";
+import { doneLine, endLines, jsonOf, markPartial, statisticsTitle, stopName } from "./backtestOutput";
 import type { CtrlC, Printer, ProgressBar } from "./backtestProgress";
 import { WarningTally } from "./backtestProgress";
 import { type RunResult, runWindow } from "./backtestRun";
@@ -60,7 +60,7 @@ export async function runSingle(run: SingleRun): Promise<number> {
       onTick: (tick) => {
         if (!stopSeen && tick.timestamp >= plan.to) {
           stopSeen = true;
-          if (current !== null && !run.json) out.line(`${minute(plan.to)}  --to reached: graceful stop, no new signals; ${describeHeld(current)} runs to its close`);
+          if (current !== null && !run.json) out.line(`${minute(plan.to)}  ${stopName(window.to !== undefined)} reached: graceful stop, no new signals; ${describeHeld(current)} runs to its close`);
         }
         const line = eventLine(tick, current);
         current = held(tick);
@@ -94,7 +94,7 @@ export async function runSingle(run: SingleRun): Promise<number> {
     return code;
   }
   out.line("");
-  for (const line of endLines(result)) out.line(line);
+  for (const line of endLines(result, window.to !== undefined)) out.line(line);
   out.line(doneLine(result));
   out.line("");
   out.line(statisticsTitle(result));
