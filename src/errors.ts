@@ -244,18 +244,23 @@ export class CandleDataError extends RxTradeError {
 
 /**
  * A journal call failed: an `append` threw, rejected or did not settle within
- * CC_STORE_TIMEOUT_SECONDS, or the read of the key's last entries (at a run's start, to
- * reconcile the journal with the store) failed — or a run ended with entries it could not
- * append (`operation` "end"). Reported on `error$`, once per failure streak; trading goes on.
- * The entries are kept, in order, and retried every tick period (tick entries are dropped
- * instead, and marked by a `gap` entry); at the end of a run those still not appended are
- * handed over in `unappended` (their signals in `signalIds`), since nothing else holds them
- * any more. (Additive to the API's error list.)
+ * CC_STORE_TIMEOUT_SECONDS; a read failed or did not answer within it (`operation` "read": the
+ * read of the key's last entries at a run's start, to reconcile the journal with the store, and
+ * every history reader — `Live.getData`, `getReport`, `dump`, `Performance.getData`,
+ * `readLiveHistory`, `rxtrade report`, `replayJournal$`/`runReplay` of a journal); or a run ended
+ * with entries it could not append (`operation` "end"). `fileJournal` also throws one, naming the
+ * path, for a segment that is not a regular file (a FIFO, a device), which it never opens.
+ * In a run it is reported on `error$`, once per failure streak; trading goes on. The entries
+ * are kept, in order, and retried every tick period (tick entries are dropped instead, and
+ * marked by a `gap` entry); at the end of a run those still not appended are handed over in
+ * `unappended` (their signals in `signalIds`), since nothing else holds them any more. A
+ * history reader falls back to the current loop's statistics (`historyUnavailable`), or
+ * rejects with it. (Additive to the API's error list.)
  */
 export class JournalError extends RxTradeError {
   override readonly name = "JournalError";
   readonly key: string;
-  /** What failed: an `append`, the `read` of the key's last entries, or the `end` of a run with entries left. */
+  /** What failed: an `append`; a `read` (the key's last entries at a run's start, or a history reader's); or the `end` of a run with entries left. */
   readonly operation: "append" | "read" | "end";
   /** The entry whose append failed (`append`). */
   readonly entry: JournalEntry | undefined;

@@ -50,6 +50,7 @@ export {
   journalPerformance,
   TradeLedger,
   type LiveHistory,
+  type EndedUnrecorded,
   type HistoryOptions,
 } from "./live/liveHistory";
 
