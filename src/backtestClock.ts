@@ -1,9 +1,7 @@
 import type { SchedulerAction, SchedulerLike, Subscription } from "rxjs";
 import type { CallWatcher } from "./deadline";
+import { CallsInFlight, DueHeap, withReschedule, YIELD_EVERY_MS } from "./steppedClock";
 import type { VirtualClock } from "./testing/virtualClock";
-
-/** Real ms of synchronous steps between two macrotasks. */
-const YIELD_EVERY_MS = 20;
 
 export interface BacktestClockOptions {
   /** Real ms a call in flight is waited for, at most (each call also stops at its own time limit). */
@@ -26,12 +24,10 @@ export interface BacktestClockOptions {
 export class BacktestClock implements SchedulerLike, CallWatcher {
   /** Whether the run ended by `interrupt` (not by running out of actions). */
   interrupted = false;
-  /** Due times of the actions scheduled through this clock (a min-heap), each with its action. */
-  private readonly dues: Array<{ due: number; action: Subscription }> = [];
-  private readonly calls = new Set<{ settled: Promise<void>; limitMs: number }>();
+  /** Due times of the actions scheduled through this clock, each with its action. */
+  private readonly dues = new DueHeap<Subscription>();
+  private readonly calls = new CallsInFlight();
   private stopping: { error: unknown } | "interrupt" | undefined;
-  /** Wakes a wait for calls in flight when the run is told to end. */
-  private wake: (() => void) | undefined;
 
   constructor(
     private readonly clock: VirtualClock,
@@ -55,25 +51,19 @@ export class BacktestClock implements SchedulerLike, CallWatcher {
   }
 
   callStarted(_call: string, limitMs: number): () => void {
-    let end!: () => void;
-    const entry = { settled: new Promise<void>((resolve) => (end = resolve)), limitMs };
-    this.calls.add(entry);
-    return () => {
-      this.calls.delete(entry);
-      end();
-    };
+    return this.calls.started(limitMs);
   }
 
   /** Ends the run at the current time, as soon as the step under way is done (Ctrl-C). */
   interrupt(): void {
     this.stopping ??= "interrupt";
-    this.wake?.();
+    this.calls.wakeUp();
   }
 
   /** Ends the run with `error`, as soon as the step under way is done. */
   fail(error: unknown): void {
     this.stopping ??= { error };
-    this.wake?.();
+    this.calls.wakeUp();
   }
 
   /** Runs every action, a time step at a time, until none is left. Rejects if one throws, or after `fail`. */
@@ -90,7 +80,8 @@ export class BacktestClock implements SchedulerLike, CallWatcher {
         throw this.stopping.error;
       }
       if (this.calls.size > 0) {
-        await this.callsSettled();
+        // Each call until it settles, its time limit or the grace has passed in real time, or the run is told to end.
+        await this.calls.settled(this.options.graceMs, () => this.stopping !== undefined);
         // What the answers started: settled chains, zero delays, maybe further calls.
         await this.clock.flushAsync(this.clock.now());
         continue;
@@ -119,81 +110,18 @@ export class BacktestClock implements SchedulerLike, CallWatcher {
 
   // The earliest due time of a live action, past the current time.
   private nextDue(): number | undefined {
-    for (let top = this.dues[0]; top !== undefined; top = this.dues[0]) {
-      if (!top.action.closed && top.due > this.clock.now()) return top.due;
-      this.pop();
-    }
-    return undefined;
-  }
-
-  // Each call until it settles, its time limit or the grace has passed in real time, or the run is told to end.
-  private async callsSettled(): Promise<void> {
-    const started = performance.now();
-    for (const call of [...this.calls]) {
-      if (this.stopping !== undefined) return;
-      const wait = Math.min(call.limitMs, this.options.graceMs) - (performance.now() - started);
-      if (wait <= 0) {
-        this.calls.delete(call);
-        continue;
-      }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = await Promise.race([
-        call.settled.then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), wait);
-          this.wake = () => resolve(false);
-        }),
-      ]);
-      clearTimeout(timer);
-      this.wake = undefined;
-      // Past its limit: virtual time moves on to the engine's own time limit of the call.
-      if (late) this.calls.delete(call);
-    }
+    return this.dues.first((due, action) => !action.closed && due > this.clock.now())?.due;
   }
 
   private noting<T>(action: SchedulerAction<T>): SchedulerAction<T> {
-    return new Proxy(action, {
-      get: (target, property) => {
-        if (property === "schedule") {
-          return (state?: T, delay = 0) => {
-            const again = target.schedule(state, delay);
-            this.note(this.clock.now() + Math.max(0, delay), target);
-            return again;
-          };
-        }
-        const value = Reflect.get(target, property, target) as unknown;
-        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
+    return withReschedule(action, (state, delay) => {
+      const again = action.schedule(state, delay);
+      this.note(this.clock.now() + Math.max(0, delay), action);
+      return again;
     });
   }
 
   private note(due: number, action: Subscription): void {
-    const heap = this.dues;
-    let i = heap.length;
-    heap.push({ due, action });
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if ((heap[parent] as { due: number }).due <= due) break;
-      heap[i] = heap[parent] as { due: number; action: Subscription };
-      i = parent;
-    }
-    heap[i] = { due, action };
-  }
-
-  private pop(): void {
-    const heap = this.dues;
-    const last = heap.pop();
-    if (last === undefined || heap.length === 0) return;
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      if (left >= heap.length) break;
-      const right = left + 1;
-      const child = right < heap.length && (heap[right] as { due: number }).due < (heap[left] as { due: number }).due ? right : left;
-      if ((heap[child] as { due: number }).due >= last.due) break;
-      heap[i] = heap[child] as { due: number; action: Subscription };
-      i = child;
-    }
-    heap[i] = last;
+    this.dues.push(due, action);
   }
 }

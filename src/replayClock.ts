@@ -1,5 +1,6 @@
 import type { SchedulerAction, SchedulerLike, Subscription } from "rxjs";
 import type { CallWatcher } from "./deadline";
+import { CallsInFlight, DueHeap, withReschedule, YIELD_EVERY_MS } from "./steppedClock";
 import type { VirtualClock } from "./testing/virtualClock";
 
 /** What a `ReplayClock` needs of the run it replays. */
@@ -13,9 +14,6 @@ export interface ReplayClockPlan {
   /** Real ms a call in flight is waited for at most; default its own time limit. */
   graceMs?: number;
 }
-
-/** Real ms of synchronous steps between two macrotasks. */
-const YIELD_EVERY_MS = 20;
 
 /** An action scheduled through the clock: its latest due time and what it is. */
 interface Timed {
@@ -46,9 +44,9 @@ interface Timed {
  * asked on, as live, and a beat of the loop is not let through while it is still deciding.
  */
 export class ReplayClock implements SchedulerLike, CallWatcher {
-  /** Due times of the actions scheduled through this clock (a min-heap), each with its action. */
-  private readonly dues: Array<{ due: number; timed: Timed }> = [];
-  private readonly calls = new Set<{ settled: Promise<void>; limitMs: number }>();
+  /** Due times of the actions scheduled through this clock, each with its action. */
+  private readonly dues = new DueHeap<Timed>();
+  private readonly calls = new CallsInFlight();
   private done = false;
 
   constructor(
@@ -86,13 +84,7 @@ export class ReplayClock implements SchedulerLike, CallWatcher {
   }
 
   callStarted(_call: string, limitMs: number): () => void {
-    let end!: () => void;
-    const entry = { settled: new Promise<void>((resolve) => (end = resolve)), limitMs };
-    this.calls.add(entry);
-    return () => {
-      this.calls.delete(entry);
-      end();
-    };
+    return this.calls.started(limitMs);
   }
 
   /**
@@ -108,12 +100,13 @@ export class ReplayClock implements SchedulerLike, CallWatcher {
     for (;;) {
       if (this.calls.size > 0) {
         const next = this.next();
-        if (next !== undefined && (next.timed.kind === "retry" || waitsOnVirtualTime())) {
+        if (next !== undefined && (next.item.kind === "retry" || waitsOnVirtualTime())) {
           this.clock.flush(next.due);
           await this.clock.flushAsync(this.clock.now());
           continue;
         }
-        await this.callsSettled();
+        // Each call until it settles or its time limit (or the grace) has passed in real time.
+        await this.calls.settled(this.plan.graceMs);
         await this.clock.flushAsync(this.clock.now());
         continue;
       }
@@ -155,89 +148,30 @@ export class ReplayClock implements SchedulerLike, CallWatcher {
     return true;
   }
 
-  // Each call until it settles or its time limit (or the grace) has passed in real time.
-  private async callsSettled(): Promise<void> {
-    const started = performance.now();
-    for (const call of [...this.calls]) {
-      const wait = Math.min(call.limitMs, this.plan.graceMs ?? Number.POSITIVE_INFINITY) - (performance.now() - started);
-      if (wait <= 0) {
-        this.calls.delete(call);
-        continue;
-      }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = await Promise.race([call.settled.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), wait)))]);
-      clearTimeout(timer);
-      // Past its limit: virtual time moves on to the engine's own time limit of the call.
-      if (late) this.calls.delete(call);
-    }
-  }
-
   private noting<T>(action: SchedulerAction<T>, timed: Timed): SchedulerAction<T> {
-    return new Proxy(action, {
-      get: (target, property) => {
-        if (property === "schedule") {
-          return (state?: T, delay = 0) => {
-            const now = this.clock.now();
-            // rxjs's timer reschedules itself every period, without a state: its next beat is the
-            // next recorded tick, however far — a live tick may come less than a period after a
-            // late one, or periods after one that hung.
-            const beat = state === undefined && delay === this.plan.tickMs;
-            const next = beat ? firstAfter(this.plan.ticks, now) : undefined;
-            const wait = next === undefined ? Math.max(0, delay) : next - now;
-            timed.kind = beat ? "beat" : "other";
-            timed.due = now + wait;
-            const again = target.schedule(state, wait);
-            this.note(timed);
-            return again;
-          };
-        }
-        const value = Reflect.get(target, property, target) as unknown;
-        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
+    return withReschedule(action, (state, delay) => {
+      const now = this.clock.now();
+      // rxjs's timer reschedules itself every period, without a state: its next beat is the
+      // next recorded tick, however far — a live tick may come less than a period after a
+      // late one, or periods after one that hung.
+      const beat = state === undefined && delay === this.plan.tickMs;
+      const next = beat ? firstAfter(this.plan.ticks, now) : undefined;
+      const wait = next === undefined ? Math.max(0, delay) : next - now;
+      timed.kind = beat ? "beat" : "other";
+      timed.due = now + wait;
+      const again = action.schedule(state, wait);
+      this.note(timed);
+      return again;
     });
   }
 
   // The earliest live action due past the current time (entries left by a reschedule are dropped).
-  private next(): { due: number; timed: Timed } | undefined {
-    for (let top = this.dues[0]; top !== undefined; top = this.dues[0]) {
-      const { timed } = top;
-      if (timed.action?.closed !== true && top.due === timed.due && top.due > this.clock.now()) return top;
-      this.pop();
-    }
-    return undefined;
+  private next(): { due: number; item: Timed } | undefined {
+    return this.dues.first((due, timed) => timed.action?.closed !== true && due === timed.due && due > this.clock.now());
   }
 
   private note(timed: Timed): void {
-    const heap = this.dues;
-    const item = { due: timed.due, timed };
-    let i = heap.length;
-    heap.push(item);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const above = heap[parent] as { due: number; timed: Timed };
-      if (above.due <= item.due) break;
-      heap[i] = above;
-      i = parent;
-    }
-    heap[i] = item;
-  }
-
-  private pop(): void {
-    const heap = this.dues;
-    const last = heap.pop();
-    if (last === undefined || heap.length === 0) return;
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      if (left >= heap.length) break;
-      const right = left + 1;
-      const child = right < heap.length && (heap[right] as { due: number }).due < (heap[left] as { due: number }).due ? right : left;
-      const below = heap[child] as { due: number; timed: Timed };
-      if (below.due >= last.due) break;
-      heap[i] = below;
-      i = child;
-    }
-    heap[i] = last;
+    this.dues.push(timed.due, timed);
   }
 }
 
