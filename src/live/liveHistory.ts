@@ -138,7 +138,10 @@ export async function readLiveHistory(journal: Journal, key: string, options: Hi
       if (entry.event !== "start") continue;
       if (entry.at >= since) runs++;
       const ended = entry.recovery?.endedSignal;
-      if (ended !== undefined && ended.since >= since) endedUnrecorded.push({ ...ended });
+      // Each later start journals the same ended signal again until one is journaled past it: list it once.
+      if (ended !== undefined && ended.since >= since && !endedUnrecorded.some((listed) => listed.signalId === ended.signalId)) {
+        endedUnrecorded.push({ ...ended });
+      }
       continue;
     }
     if (entry.kind !== "trade") continue;
