@@ -43,10 +43,19 @@ export interface LiveStatistics {
    * the pair's current (or last) loop, from memory.
    */
   historyUnavailable?: string;
+  /**
+   * Additive, present only when `eventList` had to leave events out (more than `maxEvents`):
+   * how many older events are not in it. `totalEvents + omittedEvents` is the true total.
+   */
+  omittedEvents?: number;
 }
 
 export const DEFAULT_MAX_EVENTS = 250;
 const DAY_MS = 24 * 60 * MINUTE_MS;
+// A standard deviation this small relative to the mean PnL (or absolutely, in percentage points)
+// is float noise of equal PnLs (three equal closes give ~2.7e-15): treated as zero, so no ratio
+// divides by it (a Sharpe ratio in the trillions).
+const STD_DEV_TOLERANCE = 1e-9;
 
 /**
  * Accumulates `LiveStatistics` from tick results in O(1) memory per closed signal: running
@@ -65,6 +74,7 @@ export class LiveStatisticsCollector {
   private peak = 0;
   private drawdown = 0;
   private heldMs = 0;
+  private recorded = 0; // events ever pushed, for the omitted count
 
   constructor(readonly maxEvents = DEFAULT_MAX_EVENTS) {
     if (!Number.isSafeInteger(maxEvents) || maxEvents <= 0) {
@@ -110,11 +120,14 @@ export class LiveStatisticsCollector {
   snapshot(): LiveStatistics {
     const n = this.closed;
     const avgPnl = n > 0 ? this.sum / n : null;
-    const stdDev = n > 0 ? Math.sqrt(Math.max(0, this.m2 / n)) : null;
+    const rawStdDev = n > 0 ? Math.sqrt(Math.max(0, this.m2 / n)) : null;
+    const stdDev = rawStdDev !== null && avgPnl !== null && rawStdDev <= STD_DEV_TOLERANCE * Math.max(1, Math.abs(avgPnl)) ? 0 : rawStdDev;
     const sharpeRatio = avgPnl !== null && stdDev !== null && stdDev > 0 ? avgPnl / stdDev : null;
     const meanDays = n > 0 ? this.heldMs / n / DAY_MS : 0;
     const eventList = this.events.slice(-this.maxEvents).reverse();
+    const omitted = this.recorded - eventList.length;
     return {
+      ...(omitted > 0 ? { omittedEvents: omitted } : {}),
       eventList,
       totalEvents: eventList.length,
       totalClosed: n,
@@ -133,6 +146,7 @@ export class LiveStatisticsCollector {
   }
 
   private push(result: TickResult): void {
+    this.recorded++;
     this.events.push(result);
     // Trim in batches: one splice per maxEvents/4 events keeps recording O(1) amortised.
     if (this.events.length > this.maxEvents + Math.max(1, this.maxEvents >> 2)) {
