@@ -107,7 +107,7 @@ export function liveReport(strategyName: string, stats: LiveStatistics, columns:
   ];
   const ratio = (value: number | null, digits = 3) => (value === null ? NA : value.toFixed(digits));
   const summary = [
-    `**Total events:** ${stats.totalEvents}`,
+    totalLine(stats),
     `**Closed signals:** ${stats.totalClosed}`,
     `**Win rate:** ${stats.winRate === null ? NA : `${stats.winRate.toFixed(2)}%`} (${stats.winCount}W / ${stats.lossCount}L)`,
     `**Average PNL:** ${signed(stats.avgPnl)}`,
@@ -120,6 +120,14 @@ export function liveReport(strategyName: string, stats: LiveStatistics, columns:
     `**Max drawdown:** ${stats.maxDrawdown === null ? NA : `${stats.maxDrawdown.toFixed(2)}%`}`,
   ];
   return `${title}${lines.join("\n")}\n\n${summary.join("\n\n")}\n${endedSection(stats)}`;
+}
+
+// The table is bounded by maxEvents: the true total, and which part the table shows, so 250 rows never read as all.
+function totalLine(stats: LiveStatistics): string {
+  const omitted = stats.omittedEvents ?? 0;
+  if (omitted <= 0) return `**Total events:** ${stats.totalEvents}`;
+  const total = stats.totalEvents + omitted;
+  return `**Total events:** ${total} (the table lists the newest ${stats.totalEvents} of ${total}; ${omitted} older left out: raise maxEvents to list more)`;
 }
 
 // The statistics are the current loop's: said before anything else, so no one reads them as the history.
