@@ -251,8 +251,9 @@ export async function demoCommand(args: readonly string[], terminal: Terminal): 
     await closeJournal(journal, terminal);
   }
   if (lastTick !== undefined) clockFile.stopped(lastTick);
-  // Where the replay got to (at high speeds the last tick may be well before the stop), and where the next run goes on.
-  const stoppedAt = Math.max(lastTick ?? start, scheduler.now());
+  // Where the replay got to: its last tick (not the paced clock's time, which kept running while
+  // the end waited for the journal to drain), and where the next run goes on.
+  const stoppedAt = lastTick ?? start;
   const goesOnAt = lastTick === undefined ? start : lastTick + DEFAULT_TICK_MS;
   terminal.line("");
   terminal.line(`Stopped gracefully at ${minute(stoppedAt)} (simulated).`);
