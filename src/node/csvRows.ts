@@ -42,7 +42,8 @@ export interface PreviousRow {
 /**
  * One data line as a candle, checked: every field a finite number (the time in ms or ISO 8601),
  * prices > 0, volume >= 0, high >= low with open and close within them, a time in ms (not
- * seconds nor microseconds) after the previous row's. Anything else is a `CandleDataError`
+ * seconds nor microseconds) after the previous row's, and sums and products pricing computes
+ * (open+high+low+close, typical price x volume) finite. Anything else is a `CandleDataError`
  * naming the file, the line, the value and the fix. Updates `previous`.
  */
 export function parseCandleRow(text: string, line: number, columns: CsvColumns, source: string, previous: PreviousRow): Candle {
@@ -73,6 +74,14 @@ export function parseCandleRow(text: string, line: number, columns: CsvColumns, 
   if (high < low) throw rowError(source, line, text, `high ${high} is below low ${low}: the row is not a candle (are the high and low columns swapped?); fix or remove it`);
   if (open < low || open > high) throw rowError(source, line, text, `open ${open} is outside [low ${low}, high ${high}]: the row is not a candle; fix or remove it`);
   if (close < low || close > high) throw rowError(source, line, text, `close ${close} is outside [low ${low}, high ${high}]: the row is not a candle; fix or remove it`);
+  // Pricing sums the prices and weighs the typical price by the volume: a row whose sum or
+  // product overflows (1e308) would pass here and then fail every tick of the run.
+  if (!Number.isFinite(open + high + low + close)) {
+    throw rowError(source, line, text, `open + high + low + close (${open} + ${high} + ${low} + ${close}) is not a finite number: the prices are too large to price with; fix or remove the row`);
+  }
+  if (!Number.isFinite(((high + low + close) / 3) * volume)) {
+    throw rowError(source, line, text, `the typical price (high + low + close) / 3 times volume ${volume} is not a finite number: the values are too large to price with; fix or remove the row`);
+  }
   previous.time = timestamp;
   previous.line = line;
   return { timestamp, open, high, low, close, volume };
