@@ -1,5 +1,8 @@
-// Benchmark 8: the CPU cost of rxtrade/service's metrics and logs on 1,000 pairs, against the
-// same service with neither (`metrics: false`, `logger: false`). Each pair trades: the bench
+// Benchmark 8: the CPU cost of rxtrade/service's metrics, logs and live events on 1,000 pairs,
+// against the same service with none of them (`metrics: false`, `logger: false`, no HTTP). The
+// full variant serves HTTP with one client of GET /api/events (Server-Sent Events, as the
+// dashboard) connected through the measurement, from another process (its reading is the
+// browser's work, not the service's; the service's writes to it are counted). Each pair trades: the bench
 // strategy (a long every third idle minute, TP +1 % / SL -1 %, 120 min — a trade-heavy load,
 // some 45 log lines per 1,000 ticks) on the `bundled` exchange (each symbol its own offset in the
 // data), answering synchronously or with a Promise (as a network exchange does), memoryStore,
@@ -8,12 +11,16 @@
 // tick on a real exchange costs more, the metrics and logs the same).
 // Logs go to /dev/null through a synchronous write per line, as they go to stdout. A scrape of
 // /metrics (the text of every pair's series) is measured apart: it costs per scrape, not per tick.
+// Each window ends with 0.15 s idle (both variants), past the event stream's flush delay, so the
+// events a window made are written to the client inside it.
 //
-// Both services run in one process, measured in alternating windows (see servicePaired): on a
-// shared machine two runs minutes apart differ by more than what is measured here.
+// Both variants run in one process, two services each, measured in alternating windows (see
+// servicePaired): on a shared machine two runs minutes apart differ by more than what is
+// measured here.
 //
-// Run alone: node --expose-gc bench/service.mjs [--exchange async|sync] [--compare full|metrics|logs] [--pairs 1000] [--json]
+// Run alone: node --expose-gc bench/service.mjs [--exchange async|sync] [--compare full|metrics|logs|events] [--pairs 1000] [--json]
 // (bench/index.mjs --only service runs it three times for each exchange).
+import { spawn } from "node:child_process";
 import { closeSync, openSync, writeSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { memoryStore } from "rxtrade";
@@ -33,7 +40,7 @@ function gc() {
 }
 
 /** A service of `pairs` trading pairs on its own VirtualClock, with or without metrics and logs. */
-async function benchService({ variant, exchange: answers, pairs }) {
+export async function benchService({ variant, exchange: answers, pairs }) {
   const candles = loadBundledCandles();
   const clock = new VirtualClock(Date.parse("2024-01-01T00:00:00Z"));
   const bundled = bundledExchange(candles, clock);
@@ -42,6 +49,7 @@ async function benchService({ variant, exchange: answers, pairs }) {
     answers === "async" ? { exchangeName: "bundled", getCandles: (symbol, interval, since, limit) => Promise.resolve(bundled.getCandles(symbol, interval, since, limit)) } : bundled;
   const withMetrics = variant === "full" || variant === "metrics";
   const withLogs = variant === "full" || variant === "logs";
+  const withEvents = variant === "full" || variant === "events";
   const fd = withLogs ? openSync("/dev/null", "w") : undefined;
   const counts = { logLines: 0 };
   const service = await startService({
@@ -49,6 +57,7 @@ async function benchService({ variant, exchange: answers, pairs }) {
     store: memoryStore(),
     scheduler: clock,
     metrics: withMetrics,
+    ...(withEvents ? { http: { host: "127.0.0.1", port: 0 } } : {}),
     logger: withLogs
       ? serviceLogger({
           level: "info",
@@ -61,12 +70,14 @@ async function benchService({ variant, exchange: answers, pairs }) {
         })
       : false,
   });
+  const client = withEvents ? await eventClient(`${service.url}/api/events`) : undefined;
   const start = clock.now();
   let rounds = 0;
   return {
     service,
     counts,
     withMetrics,
+    client,
     /** Runs `n` more tick rounds; resolves the CPU ms they took. */
     async run(n) {
       const until = start + (rounds + n) * TICK;
@@ -74,6 +85,9 @@ async function benchService({ variant, exchange: answers, pairs }) {
       const cpu0 = process.cpuUsage();
       if (answers === "async") await clock.flushAsync(until);
       else clock.flush(until);
+      // Idle (no CPU) past the event stream's flush delay (0.1 s), in both variants: the events this
+      // window made are written to the client inside it.
+      await new Promise((resolve) => setTimeout(resolve, 150));
       const cpu = process.cpuUsage(cpu0);
       return (cpu.user + cpu.system) / 1000;
     },
@@ -84,35 +98,76 @@ async function benchService({ variant, exchange: answers, pairs }) {
       else clock.flush(until);
       const end = await service.done;
       if (fd !== undefined) closeSync(fd);
-      return end.code === 0;
+      const received = await client?.stop();
+      return { ok: end.code === 0, received };
     },
   };
 }
 
 /**
- * Both variants in this process, measured in alternating windows of `window` rounds (none, full,
- * none, full, …, each after a gc): adjacent windows see the same machine, so the ratio of each
- * pair of windows is compared, not two runs minutes apart on a shared, noisy machine.
+ * A client of GET /api/events in a child process (as a browser is another process): resolves
+ * once connected; `stop()` resolves the events it received.
  */
-export async function servicePaired({ exchange = "async", pairs = 1000, windows = 12, window = 10, warmup = 20, compare = "full" } = {}) {
+function eventClient(url) {
+  const script = `
+    const http = require("node:http");
+    let events = 0, tail = "";
+    http.get(${JSON.stringify(url)}, (response) => {
+      console.log("connected " + response.statusCode);
+      response.setEncoding("utf8");
+      response.on("data", (text) => { const lines = (tail + text).split("\\n"); tail = lines.pop(); for (const line of lines) if (line.startsWith("data: ")) events++; });
+      response.on("end", () => { console.log("events " + events); process.exit(0); });
+    });
+    process.on("SIGTERM", () => { console.log("events " + events); process.exit(0); });
+  `;
+  const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  return new Promise((resolve, reject) => {
+    child.stdout.setEncoding("utf8").on("data", (text) => {
+      out += text;
+      if (out.includes("connected 200")) resolve({ stop });
+      else if (out.includes("connected")) reject(new Error(`bench: the events client got ${out.trim()}`));
+    });
+    child.once("error", reject);
+    const exited = new Promise((done) => child.once("exit", done));
+    async function stop() {
+      child.kill("SIGTERM");
+      await exited;
+      return Number(/events (\d+)/.exec(out)?.[1] ?? Number.NaN);
+    }
+  });
+}
+
+/**
+ * Both variants in this process, two services of each, made in the order none, full, full,
+ * none (the service made first runs a few % slower or faster than the next: each variant gets
+ * one of each place), and measured in windows of `window` rounds, each service in turn after a
+ * gc, the order reversed every other window: the services of a window see the same machine, so
+ * the ratio of each window's full CPU to its none CPU is compared, not runs minutes apart on a
+ * shared, noisy machine.
+ */
+export async function servicePaired({ exchange = "async", pairs = 1000, windows = 12, window = 5, warmup = 20, compare = "full" } = {}) {
   const none = await benchService({ variant: "none", exchange, pairs });
   const full = await benchService({ variant: compare, exchange, pairs });
-  await none.run(warmup);
-  await full.run(warmup);
+  const full2 = await benchService({ variant: compare, exchange, pairs });
+  const none2 = await benchService({ variant: "none", exchange, pairs });
+  const services = [none, full, full2, none2];
+  for (const service of services) await service.run(warmup);
   const ratios = [];
   const perRound = { none: [], full: [] };
   const linesBefore = full.counts.logLines;
   for (let i = 0; i < windows; i++) {
-    // Alternate which goes first, so neither always follows the other's garbage.
-    const order = i % 2 === 0 ? [none, full] : [full, none];
+    const order = i % 2 === 0 ? services : [...services].reverse();
     const ms = new Map();
     for (const service of order) {
       gc();
       ms.set(service, (await service.run(window)) / window);
     }
-    perRound.none.push(ms.get(none));
-    perRound.full.push(ms.get(full));
-    ratios.push(ms.get(full) / ms.get(none));
+    const noneMs = (ms.get(none) + ms.get(none2)) / 2;
+    const fullMs = (ms.get(full) + ms.get(full2)) / 2;
+    perRound.none.push(noneMs);
+    perRound.full.push(fullMs);
+    ratios.push(fullMs / noneMs);
   }
   let scrape;
   if (full.withMetrics) {
@@ -126,8 +181,11 @@ export async function servicePaired({ exchange = "async", pairs = 1000, windows 
     }
     scrape = { cpuMs: median(times), bytes };
   }
-  const trades = full.service.list().reduce((sum, pair) => sum + pair.statistics.totalClosed, 0);
-  const ended = (await none.end()) && (await full.end());
+  const trades = full.service.list({ equity: false }).reduce((sum, pair) => sum + pair.statistics.totalClosed, 0);
+  const ends = [];
+  for (const service of services) ends.push(await service.end());
+  const endFull = ends[1];
+  const ended = ends.every((end) => end.ok);
   return {
     exchange,
     pairs,
@@ -137,6 +195,7 @@ export async function servicePaired({ exchange = "async", pairs = 1000, windows 
     overhead: median(ratios) - 1,
     trades,
     logLines: full.counts.logLines - linesBefore,
+    eventsReceived: endFull.received,
     scrape,
     ended,
   };
@@ -166,15 +225,19 @@ export async function serviceTrials(runChild, log = console.log) {
       scrapeMs: median(results.map((r) => r.scrape.cpuMs)),
       scrapeBytes: results[0].scrape.bytes,
       logLines: results[0].logLines,
+      eventsReceived: results[0].eventsReceived,
       rounds: results[0].rounds,
       ended: results.every((r) => r.ended),
     };
-    const { overhead, none, full, scrapeMs, scrapeBytes, logLines, rounds } = summary[exchange];
+    const { overhead, none, full, scrapeMs, scrapeBytes, logLines, eventsReceived, rounds } = summary[exchange];
     log(
-      `    median of 3 processes: ${none.toFixed(2)} ms CPU per round of 1,000 ticks without, ${full.toFixed(2)} ms with metrics + logs; ` +
+      `    median of 3 processes: ${none.toFixed(2)} ms CPU per round of 1,000 ticks without, ${full.toFixed(2)} ms with metrics + logs + an SSE client; ` +
         `+${(overhead * 100).toFixed(1)} % (median of paired windows; processes ${results.map((r) => `+${(r.overhead * 100).toFixed(1)} %`).join(", ")})`,
     );
-    log(`    ${logLines.toLocaleString("en-US")} log lines in ${rounds} rounds; a /metrics scrape: ${scrapeMs.toFixed(1)} ms CPU, ${(scrapeBytes / 1024).toFixed(0)} KB`);
+    log(
+      `    ${logLines.toLocaleString("en-US")} log lines in ${rounds} rounds, ${eventsReceived.toLocaleString("en-US")} events received by the SSE client (the run's); ` +
+        `a /metrics scrape: ${scrapeMs.toFixed(1)} ms CPU, ${(scrapeBytes / 1024).toFixed(0)} KB`,
+    );
   }
   return summary;
 }

@@ -48,7 +48,7 @@ export {
 } from "./serviceFile";
 
 // Metrics, logs, HTTP
-export { ServiceMetrics, PairMetrics, POSITION_STATE, EXCHANGE_SAMPLE } from "./serviceMetrics";
+export { ServiceMetrics, PairMetrics, POSITION_STATE, EXCHANGE_SAMPLE_MS, TICK_SAMPLE } from "./serviceMetrics";
 export { serviceLogger, isLogLevel, LOG_LEVELS, type LogLevel, type ServiceLoggerOptions } from "./serviceLogger";
 export { ServiceRouter, sendJson, send, listen, type Route, type RouteHandler, type ServiceServer } from "./serviceHttp";
 

@@ -1,6 +1,6 @@
 import type { SignalRow, TickResult } from "../model";
 import type { ServiceEvent } from "./serviceTypes";
-import { iso } from "./serviceViews";
+import { iso } from "./isoTime";
 
 /**
  * A `ServiceEvent` as JSON, as `GET /api/events` sends it (one `data:` line each): its `kind`,
@@ -46,44 +46,96 @@ export interface ServiceEventJson {
  * @param event an event of `Service.events$`
  */
 export function eventJson(event: ServiceEvent): ServiceEventJson {
-  if (event.kind === "stopping") return { kind: event.kind, reason: event.reason };
-  const head: ServiceEventJson = { kind: event.kind };
-  if (event.pair !== undefined) {
-    head.pair = event.pair;
-    head.symbol = event.symbol;
-    head.strategy = event.strategy;
-  }
-  head.at = iso(event.at);
+  // Object literals of one shape per kind, no spreads: this runs for every event a client gets.
   switch (event.kind) {
+    case "stopping":
+      return { kind: event.kind, reason: event.reason };
     case "scheduled":
     case "opened":
     case "closed":
     case "cancelled":
-      return { ...head, ...tradeFields(event.result, exact) };
+      return tradeFields({ kind: event.kind, pair: event.pair, symbol: event.symbol, strategy: event.strategy, at: iso(event.at) }, event.result, exact);
     case "error":
+      return event.pair === undefined
+        ? { kind: event.kind, at: iso(event.at), error: { name: event.error.name || "Error", message: event.error.message } }
+        : { kind: event.kind, pair: event.pair, symbol: event.symbol, strategy: event.strategy, at: iso(event.at), error: { name: event.error.name || "Error", message: event.error.message } };
     case "failed":
-      return { ...head, error: { name: event.error.name || "Error", message: event.error.message } };
+      return { kind: event.kind, pair: event.pair, symbol: event.symbol, strategy: event.strategy, at: iso(event.at), error: { name: event.error.name || "Error", message: event.error.message } };
     case "stalled":
-      return { ...head, lastTickAt: event.lastTickAt === null ? null : iso(event.lastTickAt), stallLimitSeconds: event.stallLimitMs / 1000, message: event.message };
+      return {
+        kind: event.kind,
+        pair: event.pair,
+        symbol: event.symbol,
+        strategy: event.strategy,
+        at: iso(event.at),
+        lastTickAt: event.lastTickAt === null ? null : iso(event.lastTickAt),
+        stallLimitSeconds: event.stallLimitMs / 1000,
+        message: event.message,
+      };
     default:
-      return head;
+      return { kind: event.kind, pair: event.pair, symbol: event.symbol, strategy: event.strategy, at: iso(event.at) };
   }
 }
 
-/** What a trade event tells (the log line's fields, and the JSON's); `pnl` shapes `pnlPercent`. */
-export function tradeFields(result: TickResult, pnl: (percent: number) => number): Omit<ServiceEventJson, "kind"> {
+/** Adds what a trade event tells to `into` (the log line's fields, and the JSON's); `pnl` shapes `pnlPercent`. */
+export function tradeFields<T extends object>(into: T, result: TickResult, pnl: (percent: number) => number): T & Omit<ServiceEventJson, "kind"> {
   const signal = result.signal as SignalRow;
-  return {
-    signalId: signal.id,
-    position: signal.position,
-    price: result.currentPrice,
-    priceOpen: signal.priceOpen,
-    priceTakeProfit: signal.priceTakeProfit,
-    priceStopLoss: signal.priceStopLoss,
-    ...(result.action === "closed" ? { reason: result.closeReason, pnlPercent: pnl(result.pnl.pnlPercentage), priceClose: result.pnl.priceClose } : {}),
-    ...(result.action === "cancelled" ? { reason: result.cancelReason } : {}),
-    ...(result.action === "opened" || result.action === "scheduled" ? { minuteEstimatedTime: signal.minuteEstimatedTime } : {}),
-  };
+  const out = into as T & Omit<ServiceEventJson, "kind">;
+  out.signalId = signal.id;
+  out.position = signal.position;
+  out.price = result.currentPrice;
+  out.priceOpen = signal.priceOpen;
+  out.priceTakeProfit = signal.priceTakeProfit;
+  out.priceStopLoss = signal.priceStopLoss;
+  if (result.action === "closed") {
+    out.reason = result.closeReason;
+    out.pnlPercent = pnl(result.pnl.pnlPercentage);
+    out.priceClose = result.pnl.priceClose;
+  } else if (result.action === "cancelled") out.reason = result.cancelReason;
+  else out.minuteEstimatedTime = signal.minuteEstimatedTime;
+  return out;
 }
 
 const exact = (percent: number): number => percent;
+
+/**
+ * `JSON.stringify(eventJson(event))`, the same text, written directly for the trade events (the
+ * most frequent: one per trade of every pair, for every client of `/api/events`); the pair's
+ * part of it is kept per pair.
+ */
+export function eventJsonText(event: ServiceEvent): string {
+  switch (event.kind) {
+    case "scheduled":
+    case "opened":
+    case "closed":
+    case "cancelled": {
+      const { result } = event;
+      const signal = result.signal as SignalRow;
+      let text = `{"kind":"${event.kind}",${pairText(event.pair, event.symbol, event.strategy)},"at":"${iso(event.at)}","signalId":${JSON.stringify(signal.id)},"position":"${signal.position}","price":${num(result.currentPrice)},"priceOpen":${num(signal.priceOpen)},"priceTakeProfit":${num(signal.priceTakeProfit)},"priceStopLoss":${num(signal.priceStopLoss)}`;
+      if (result.action === "closed") text += `,"reason":"${result.closeReason}","pnlPercent":${num(result.pnl.pnlPercentage)},"priceClose":${num(result.pnl.priceClose)}}`;
+      else if (result.action === "cancelled") text += `,"reason":"${result.cancelReason}"}`;
+      else text += `,"minuteEstimatedTime":${num(signal.minuteEstimatedTime)}}`;
+      return text;
+    }
+    default:
+      return JSON.stringify(eventJson(event));
+  }
+}
+
+const pairTexts = new Map<string, string>();
+
+function pairText(pair: string, symbol: string, strategy: string): string {
+  let text = pairTexts.get(pair);
+  if (text === undefined) {
+    text = `"pair":${JSON.stringify(pair)},"symbol":${JSON.stringify(symbol)},"strategy":${JSON.stringify(strategy)}`;
+    // Bounded: pair ids come from services' configurations, a few thousand at most.
+    if (pairTexts.size >= 10_000) pairTexts.clear();
+    pairTexts.set(pair, text);
+  }
+  return text;
+}
+
+// A number as JSON writes it (a non-finite one as null).
+function num(value: number): string {
+  return Number.isFinite(value) ? String(value) : "null";
+}

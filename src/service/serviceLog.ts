@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
 import { tradeFields } from "./serviceEventJson";
 import type { ServiceEvent } from "./serviceTypes";
-import { iso, round } from "./serviceViews";
+import { iso } from "./isoTime";
+import { round } from "./serviceViews";
 
 /** Writes an event's log line: one per state change and per error, through the pair's child logger (its fields). */
 export function logEvent(log: Logger, event: ServiceEvent): void {
@@ -10,7 +11,7 @@ export function logEvent(log: Logger, event: ServiceEvent): void {
     case "opened":
     case "closed":
     case "cancelled": {
-      log.info({ action: event.kind, at: iso(event.at), ...tradeFields(event.result, round) }, event.kind);
+      log.info(tradeFields({ action: event.kind, at: iso(event.at) }, event.result, round), event.kind);
       return;
     }
     case "error":

@@ -1,5 +1,6 @@
 import pino, { type DestinationStream, type Logger } from "pino";
 import { ArgumentRangeError } from "../errors";
+import { isoFormatter } from "./isoTime";
 
 /** The levels of `--log-level` / `LOG_LEVEL`, most severe first; `silent` logs nothing. */
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -34,10 +35,12 @@ export function serviceLogger(options: ServiceLoggerOptions = {}): Logger {
   if (!isLogLevel(level)) {
     throw new ArgumentRangeError(`log level ${JSON.stringify(level)} is not one of ${LOG_LEVELS.join(", ")}`, { argument: "options.level", value: level });
   }
+  const wallClock = isoFormatter();
   return pino(
     {
       level,
-      timestamp: pino.stdTimeFunctions.isoTime,
+      // pino's isoTime, formatted faster (one line per trade of every pair).
+      timestamp: () => `,"time":"${wallClock(Date.now())}"`,
       formatters: { level: (label) => ({ level: label }) },
     },
     options.destination ?? pino.destination({ dest: 1, sync: true }),

@@ -8,8 +8,12 @@ const TICK_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30];
 const STORE_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30];
 const EXCHANGE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const CLOSE_REASONS: readonly CloseReason[] = ["take_profit", "stop_loss", "time_expired"];
-/** One exchange call in this many is timed (see `watchExchange`). */
-export const EXCHANGE_SAMPLE = 8;
+/** An exchange's calls are timed one at a time, at most one every this many ms of wall-clock time (see `watchExchange`). */
+export const EXCHANGE_SAMPLE_MS = 100;
+/** The clock is read to see whether the next sample is due at one call in this many. */
+const EXCHANGE_CHECK = 8;
+/** One tick in this many of each pair is timed into `rxtrade_tick_duration_seconds` (its first, then every 8th). */
+export const TICK_SAMPLE = 8;
 
 /**
  * The service's Prometheus metrics. Per pair (labels `symbol`, `strategy`):
@@ -44,7 +48,13 @@ export class ServiceMetrics {
     const withUnattributed = () => (this.unattributed === undefined ? pairs : [...pairs, this.unattributed]);
     this.families = [
       perPair("rxtrade_ticks_total", "counter", "Ticks the pair completed.", pairs, (pair, out) => out(pair.names.ticks, pair.ticks)),
-      perPair("rxtrade_tick_duration_seconds", "histogram", "Wall-clock time of a tick, from its price request to its result, persisted.", pairs, (pair, out) => pair.durations.write(out)),
+      perPair(
+        "rxtrade_tick_duration_seconds",
+        "histogram",
+        `Wall-clock time of a tick, from its price request to its result, persisted; one tick in ${TICK_SAMPLE} of each pair (its first, then every ${TICK_SAMPLE}th).`,
+        pairs,
+        (pair, out) => pair.durations.write(out),
+      ),
       perPair("rxtrade_errors_total", "counter", "Errors reported on error$ (the loop survived them, or ended on one), by error class name.", withUnattributed, (pair, out) => {
         for (const [kind, count] of pair.errors) out(pair.labelled("rxtrade_errors_total", "kind", kind), count);
       }),
@@ -77,9 +87,14 @@ export class ServiceMetrics {
       optional(() => this.eventStream !== undefined, "rxtrade_event_clients_dropped_total", "counter", "Clients of GET /api/events dropped for not taking their events (more than the buffer's bytes waiting).", (out) =>
         out("rxtrade_event_clients_dropped_total", this.eventStream?.dropped ?? 0),
       ),
-      family("rxtrade_exchange_call_seconds", "histogram", `Time an exchange's getCandles took to settle, for one call in ${EXCHANGE_SAMPLE} of those that answered with a Promise.`, (out) => {
-        for (const series of this.exchangeCalls.values()) series.write(out);
-      }),
+      family(
+        "rxtrade_exchange_call_seconds",
+        "histogram",
+        `Time an exchange's getCandles took to settle, for a sample of the calls that answered with a Promise (at most one every ${EXCHANGE_SAMPLE_MS} ms).`,
+        (out) => {
+          for (const series of this.exchangeCalls.values()) series.write(out);
+        },
+      ),
     ];
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
@@ -144,10 +159,13 @@ export class ServiceMetrics {
   /**
    * `exchange` as one pair calls it (every other property reads through): the pair's first call
    * of a tick (the price request, where the engine's own tick timing starts) is the tick's start
-   * for `rxtrade_tick_duration_seconds`; and one call in `EXCHANGE_SAMPLE` of the exchange's
-   * (over all its pairs) that answers with a Promise is timed into
-   * `rxtrade_exchange_call_seconds{exchange}` — a Promise reaction per call would cost as much as
-   * the rest of an idle tick, and a sample gives the same distribution and average.
+   * for `rxtrade_tick_duration_seconds`, in one tick of `TICK_SAMPLE`; and a call of the
+   * exchange's (over all its pairs) that answers with a Promise is timed into
+   * `rxtrade_exchange_call_seconds{exchange}` when `EXCHANGE_SAMPLE_MS` have passed since the
+   * last timed one (every call of a quiet exchange, a bounded sample of a busy one). Samples,
+   * because reading the clock twice per tick (about 0.3 µs each) and a Promise reaction per call
+   * (several µs) would cost as much as a tenth of an idle tick; a sample gives the same
+   * distribution and average.
    */
   watchExchange(exchange: ExchangeSchema, pair: PairMetrics): ExchangeSchema {
     // One getCandles per exchange, reading its pair from `this`: the engine's call site sees one
@@ -164,11 +182,22 @@ export class ServiceMetrics {
       shared = Object.create(exchange, {
         getCandles: {
           value(this: { pair: PairMetrics }, symbol: string, interval: Parameters<ExchangeSchema["getCandles"]>[1], since: Date, limit: number) {
-            const started = performance.now();
             const pair = this.pair;
-            if (pair.tickStartedAt < 0) pair.tickStartedAt = started;
+            let started = -1;
+            if (!pair.inTick) {
+              pair.inTick = true;
+              if (pair.ticksBegun++ % TICK_SAMPLE === 0) started = pair.tickStartedAt = performance.now();
+            }
+            let sampled = false;
+            if (++series.calls % EXCHANGE_CHECK === 1) {
+              const now = started < 0 ? performance.now() : started;
+              if (now - series.lastTimedAt >= EXCHANGE_SAMPLE_MS) {
+                sampled = true;
+                series.lastTimedAt = started = now;
+              }
+            }
             const answer = exchange.getCandles(symbol, interval, since, limit);
-            return ++series.calls % EXCHANGE_SAMPLE === 0 ? timed(answer, started, series) : answer;
+            return sampled ? timed(answer, started, series) : answer;
           },
         },
       }) as ExchangeSchema;
@@ -182,7 +211,11 @@ export class ServiceMetrics {
 /** One pair's series: plain counts, and each series' name with its labels, escaped once. */
 export class PairMetrics {
   ticks = 0;
-  /** When the tick under way asked for its price (performance.now()); -1 between ticks. */
+  /** A tick is under way: its price was asked for. */
+  inTick = false;
+  /** Ticks that asked for their price, for sampling. */
+  ticksBegun = 0;
+  /** When the tick under way asked for its price (performance.now()), if it is timed; else -1. */
   tickStartedAt = -1;
   positionState: number = POSITION_STATE.none;
   pnlTotal = 0;
@@ -223,9 +256,10 @@ export class PairMetrics {
     return series;
   }
 
-  /** A tick completed: counted, and timed from its price request to now. */
+  /** A tick completed: counted, and timed from its price request to now (if it is a sampled one). */
   tick(): void {
     this.ticks++;
+    this.inTick = false;
     const started = this.tickStartedAt;
     if (started < 0) return;
     this.tickStartedAt = -1;
@@ -234,6 +268,7 @@ export class PairMetrics {
 
   /** A tick failed (an error of the pair): the next price request starts the next one. */
   attemptFailed(): void {
+    this.inTick = false;
     this.tickStartedAt = -1;
   }
 
@@ -262,8 +297,9 @@ export class PairMetrics {
 
 /** One histogram series: counts per bucket (not cumulative until written), sum, and its lines' names. */
 class HistogramSeries {
-  /** Calls seen, for sampling (`watchExchange`). */
+  /** Calls seen, and when the last sampled one started (performance.now()), for sampling (`watchExchange`). */
   calls = 0;
+  lastTimedAt = Number.NEGATIVE_INFINITY;
   private readonly counts: number[];
   private sum = 0;
   private readonly names: { buckets: string[]; sum: string; count: string };

@@ -1,5 +1,9 @@
 import type { TickResult } from "../model";
+import { iso } from "./isoTime";
 import type { PairRuntime } from "./pairRuntime";
+
+// Formatting helpers beside the views (iso itself is in isoTime.ts).
+export { iso };
 import type { HeldSignal, PairSnapshot, ServiceHealth } from "./serviceTypes";
 
 /** A pair as `Service.list()` and `/api/pairs` show it. */
@@ -57,11 +61,6 @@ export function health(pairs: readonly PairRuntime[], draining: boolean): Servic
     }
   }
   return { status: stalled.length === 0 && failed.length === 0 ? "ok" : "unhealthy", draining, pairs: pairs.length, stalled, failed };
-}
-
-/** Epoch ms as ISO 8601 UTC (a non-finite time as its text). */
-export function iso(ms: number): string {
-  return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms);
 }
 
 /** ms as seconds with one decimal, for messages. */
