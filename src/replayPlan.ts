@@ -36,9 +36,21 @@ function supersede(runs: ReplayRunPlan[], rewoundTo: number): void {
   });
 }
 
+// A start whose recovery voided the previous run's intent: that run was killed before the store
+// write of its last tick's change, so the tick (journaled with the intent, before the write)
+// never happened — the store, and so the next run, went on from what came before. Its tick
+// entries from the intent's time on are left out (the killed run is cut off there).
+function voidTick(run: ReplayRunPlan | undefined, intentAt: number): ReplayRunPlan | undefined {
+  if (run === undefined) return undefined;
+  const kept = (entry: JournalEntry) => !(entry.kind === "tick" && entry.at >= intentAt);
+  if (run.entries.every(kept)) return run;
+  return { ...run, entries: run.entries.filter(kept), ticks: run.ticks.filter(kept) };
+}
+
 /**
  * Splits a key's journal into its runs (at each `start` entry) and finds what each one resumed.
- * The tick and gap entries a later start's `rewoundTo` superseded are left out of their runs.
+ * The tick and gap entries a later start's `rewoundTo` superseded are left out of their runs, and
+ * so is the tick whose change a later start voided (`recovery.intent`, outcome `voided`).
  * Returns the problem instead when there is nothing to replay: no entries, entries of several
  * keys, or no run recorded at level `full`.
  */
@@ -59,6 +71,8 @@ export function planReplay(entries: readonly JournalEntry[]): { key: string; run
   for (const entry of entries) {
     if (entry.kind === "run" && entry.event === "start") {
       close();
+      const intent = entry.recovery?.intent;
+      if (intent?.outcome === "voided" && runs.length > 0) runs[runs.length - 1] = voidTick(runs.at(-1), intent.at) as ReplayRunPlan;
       if (entry.rewoundTo !== undefined) supersede(runs, entry.rewoundTo);
       let resumed: ReplayRunPlan["resumed"] = null;
       let skipped: string | undefined = entry.level === "full" ? undefined : `recorded at level ${entry.level}, not full`;
