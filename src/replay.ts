@@ -1,7 +1,7 @@
 import { Observable } from "rxjs";
 import type { Config } from "./config";
 import { ArgumentError, ReplayError } from "./errors";
-import { type Journal, type JournalEntry, type JournalLevel, journalEntryProblem } from "./journal";
+import { type Journal, type JournalEntry, type JournalLevel, type JournalTradeResult, journalEntryProblem } from "./journal";
 import type { StrategySchema } from "./model";
 import { boundedRead } from "./live/journalRead";
 import { planReplay, type ReplayRunPlan, type ReplayTick } from "./replayDiff";
@@ -81,8 +81,14 @@ export interface ReplaySummary {
   differing: number;
   /** No tick differs. */
   identical: boolean;
-  /** Changes of position decided on each side (scheduled, opened, closed, cancelled). */
+  /**
+   * Changes of position on each side (scheduled, opened, closed, cancelled): the recorded ones
+   * are the `trade` entries of the replayed runs (the store writes that landed; not the ones a
+   * start rebuilt, `recovered`), the replayed ones the replay's ticks that changed position.
+   */
   trades: { recorded: number; replayed: number };
+  /** The recorded trades by action (`opened`: 6, `closed`: 6). */
+  recordedTrades: Partial<Record<JournalTradeResult["action"], number>>;
   /** The first differing tick, with its inputs; `null` when identical. */
   firstDivergence: ReplayTick | null;
   /** The differing ticks in time order, without inputs: at most `maxDivergences`. */
@@ -183,12 +189,12 @@ export async function runReplay(
     differing: 0,
     identical: true,
     trades: { recorded: 0, replayed: 0 },
+    recordedTrades: {},
     firstDivergence: null,
     divergences: [],
   };
   const record = (tick: ReplayTick) => {
     summary.ticks++;
-    if (tick.recorded?.trade === true) summary.trades.recorded++;
     if (tick.replayed?.trade === true) summary.trades.replayed++;
     if (!tick.same) {
       summary.differing++;
@@ -203,6 +209,12 @@ export async function runReplay(
   };
   for (const run of plan.runs) {
     if (run.skipped !== undefined) continue;
+    for (const entry of run.entries) {
+      if (entry.kind !== "trade" || entry.recovered === true) continue;
+      summary.trades.recorded++;
+      const action = entry.result.action;
+      summary.recordedTrades[action] = (summary.recordedTrades[action] ?? 0) + 1;
+    }
     const name = await replayRun(run, strategy, options, record, () => false);
     if (summary.strategyName === "") summary.strategyName = name;
   }

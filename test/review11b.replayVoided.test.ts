@@ -66,8 +66,23 @@ describe("a close voided at the next start (finding 2)", () => {
     expect(summary.identical).toBe(true);
     expect(summary.differing).toBe(0);
     expect(summary.trades).toEqual({ recorded: recordedTrades, replayed: recordedTrades });
+    const byAction: Record<string, number> = {};
+    for (const entry of recording) if (entry.kind === "trade") byAction[entry.result.action] = (byAction[entry.result.action] ?? 0) + 1;
+    expect(summary.recordedTrades).toEqual(byAction);
     // The killed run's last tick (the voided close) is not one of its ticks.
     const before = recording.slice(0, recording.findIndex((e) => e.kind === "tick" && e.action === "closed")).filter((e) => e.kind === "tick").length;
     expect(summary.runs[0]?.ticks).toBe(before);
+  });
+});
+
+describe("the recorded trades are the trade entries (finding 2)", () => {
+  it("a killed run's last tick entry of a close without its trade entry (no restart yet) is not a recorded trade", async () => {
+    const { entries } = killedOnClose();
+    const killed = entries.slice(0, entries.findIndex((entry, i) => i > 0 && entry.kind === "run" && entry.event === "start"));
+    const tradeEntries = killed.filter((entry) => entry.kind === "trade").length;
+    expect(killed.at(-1)).toMatchObject({ kind: "tick", action: "closed" });
+    const summary = await runReplay(killed, () => momentumStrategy());
+    expect(summary.trades.recorded).toBe(tradeEntries);
+    expect(summary.recordedTrades.closed ?? 0).toBe(killed.filter((entry) => entry.kind === "trade" && entry.result.action === "closed").length);
   });
 });

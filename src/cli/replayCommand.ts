@@ -146,7 +146,6 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
     summary = await runReplay(journal.entries, (run) => strategies[run.run - 1] as StrategySchema, {
       onTick: (tick) => {
         if (actionChange === undefined && tick.recorded?.action !== tick.replayed?.action) actionChange = tick;
-        count(trades.recorded, tick.recorded);
         count(trades.replayed, tick.replayed);
         progress.tick(tick);
       },
@@ -178,6 +177,7 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
     );
   }
 
+  for (const [action, n] of Object.entries(summary.recordedTrades)) trades.recorded.set(action, n);
   if (json) {
     terminal.line(JSON.stringify({ file: displayPath(path), files: journal.files.map(displayPath), skippedLines: journal.skipped, ...summary }, null, 2));
     return summary.identical ? EXIT.ok : EXIT.failed;
