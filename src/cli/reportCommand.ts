@@ -1,8 +1,7 @@
 import { lstat, readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { historyStatistics, JournalError, type LiveHistory, type LiveStatistics, readLiveHistory } from "rxtrade";
+import { CallTimeoutError, getConfig, historyStatistics, type Journal, JournalError, type LiveHistory, type LiveStatistics, readLiveHistory } from "rxtrade";
 import { fileJournal, JOURNAL_DIR } from "rxtrade/node";
-import { boundedKeys } from "../live/journalRead";
 import { DEMO_STORE } from "./demoCommand";
 import { displayPath } from "./format";
 import { LIVE_STORE } from "./liveCommand";
@@ -133,6 +132,41 @@ export async function reportCommand(args: readonly string[], terminal: Terminal)
     }
   }
   return code;
+}
+
+/**
+ * `journal.keys()` bounded by CC_STORE_TIMEOUT_SECONDS, as readLiveHistory bounds each step of a
+ * read. Written here with rxtrade's public classes, not imported from src/live: the command line's
+ * bundle would hold its own copy of JournalError (and of the config), and its time-out would then
+ * not be the JournalError caught above (an "unexpected error" with a stack trace, exit 1).
+ */
+function boundedKeys(journal: Journal): Promise<string[]> {
+  const what = "journal.keys()";
+  const limitMs = getConfig().CC_STORE_TIMEOUT_SECONDS * 1000;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(
+        new JournalError({
+          key: "",
+          operation: "read",
+          message: `${what} did not answer within CC_STORE_TIMEOUT_SECONDS (${limitMs / 1000} s): the journal hangs (a read that never settles, a FIFO or a stalled mount in place of a file)`,
+          cause: new CallTimeoutError(what, "CC_STORE_TIMEOUT_SECONDS", limitMs),
+        }),
+      );
+    }, limitMs);
+    Promise.resolve()
+      .then(() => journal.keys())
+      .then(
+        (keys) => resolve([...keys]),
+        (error: unknown) =>
+          reject(
+            error instanceof JournalError
+              ? error
+              : new JournalError({ key: "", operation: "read", message: `${what} failed: ${error instanceof Error ? error.message.replace(/^rxtrade: /, "") : String(error)}`, cause: error }),
+          ),
+      )
+      .finally(() => clearTimeout(timer));
+  });
 }
 
 /**
