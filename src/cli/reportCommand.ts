@@ -283,8 +283,13 @@ const ISO_FORMAT = "YYYY-MM-DD[THH:MM[:SS]][Z|±HH:MM]";
 /** `--since`: ISO 8601 (`2023-03-08T12:00Z`, `2023-03-08 12:00`, `2023-03-08`; UTC unless an offset is given) or epoch ms. */
 export function parseSince(text: string): number {
   const trimmed = text.trim();
-  if (/^\d{12,}$/.test(trimmed)) return Number(trimmed);
-  const match = ISO.exec(trimmed.replace(" ", "T"));
+  // Epoch ms: 0 (everything), or 12 digits and more; fewer digits are more likely seconds or a year.
+  if (/^0+$/.test(trimmed) || /^\d{12,}$/.test(trimmed)) return Number(trimmed);
+  if (/^\d+$/.test(trimmed)) {
+    throw new UsageError("report", `--since ${trimmed} reads as ${new Date(Number(trimmed)).toISOString()} in epoch ms (seconds, or a year?); give epoch ms (e.g. 1678276800000), 0 for every trade, or ISO 8601 in UTC, e.g. --since 2023-03-08T12:00Z`);
+  }
+  // ISO 8601's letters in either case: 2023-03-01t12:00z is 2023-03-01T12:00Z.
+  const match = ISO.exec(trimmed.replace(" ", "T").toUpperCase());
   if (match === null) {
     throw new UsageError("report", `--since ${JSON.stringify(text)} is not a time; give ISO 8601 in UTC, e.g. --since 2023-03-08T12:00Z (${ISO_FORMAT}), or epoch ms`);
   }
