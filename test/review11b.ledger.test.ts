@@ -8,8 +8,10 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { setConfig } from "rxtrade";
+import { type Journal, type JournalEntry, memoryJournal, memoryStore, replayExchange, setConfig } from "rxtrade";
+import { candlesFromPrices, scriptedStrategy, VirtualClock } from "rxtrade/testing";
 import { main } from "../src/cli/main";
+import { runSession, watchedJournal } from "../src/cli/session";
 import { Terminal } from "../src/cli/terminal";
 
 let work: string;
@@ -59,4 +61,41 @@ describe("the demo's stop time (finding 7)", () => {
     expect(exit.stdout).toContain("\nStopped gracefully at 2023-03-01 02:04 (simulated).\n");
     expect(exit.stdout).toContain("Store: .rxtrade-demo — run the demo again to continue from 2023-03-01 02:05.");
   }, 15_000);
+});
+
+describe("a stall while the tick waits on the journal (finding 10)", () => {
+  it("says the journal's append has been pending, not only 'check the exchange and the store'", async () => {
+    const T0 = Date.parse("2023-03-01T00:00Z");
+    const clock = new VirtualClock(T0 + 30 * 60_000);
+    const candles = candlesFromPrices(Array.from({ length: 120 }, () => 100), { start: T0 });
+    const strategy = scriptedStrategy("momentum", [
+      { position: "long", priceOpen: 100, priceTakeProfit: 110, priceStopLoss: 90, minuteEstimatedTime: 60, note: "" },
+    ]);
+    const inner = memoryJournal();
+    let realNow = 0;
+    // The run's start entry goes in; the intent of the open never settles (a journal disk that hangs).
+    const journal: Journal = {
+      append: (entry: JournalEntry) => (entry.kind === "run" ? inner.append(entry) : new Promise<void>(() => {})),
+      read: (key) => inner.read(key),
+      keys: () => inner.keys(),
+    };
+    let stderr = "";
+    const terminal = new Terminal({ write: () => {} }, { write: (text: string) => (stderr += text) });
+
+    const session = runSession({
+      symbol: "BTCUSDT", strategy, exchange: replayExchange(candles, clock), store: memoryStore(), journal, scheduler: clock,
+      tickMs: 5_000, terminal, timeNote: "", plainStatusEveryMs: 3_600_000, resumed: null, stopAt: T0 + 100 * 60_000,
+    });
+    void session.catch(() => {});
+    await clock.flushAsync(T0 + 100 * 60_000);
+    expect(stderr).toMatch(
+      /error\$ StreamStalledError: rxtrade: momentum on BTCUSDT is stalled: no completed tick for \d+ s \(CC_STALL_TICKS tick periods\); check the exchange and the store \(see error\$\) — the tick is waiting on the journal: its append has been pending \d+ s of real time \(check the journal's disk and its JournalError\)\n/,
+    );
+    // How long: the oldest append still in flight, in real time.
+    const watched = watchedJournal(journal, () => realNow);
+    expect(watched.pendingMs()).toBeUndefined();
+    void watched.journal.append({ kind: "trade", key: "k", at: T0, result: {} } as JournalEntry);
+    realNow = 42_000;
+    expect(watched.pendingMs()).toBe(42_000);
+  }, 10_000);
 });

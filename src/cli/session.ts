@@ -144,9 +144,16 @@ export function runSession(options: SessionOptions): Promise<SessionEnd> {
     process.exit(EXIT.interrupted);
   };
 
+  // The journal's appends in flight: a stall while the tick waits on one says so (not "the exchange and the store").
+  const journal = options.journal === undefined ? undefined : watchedJournal(options.journal);
   const stopListening = listenError((error) => {
     printedErrors.add(error);
-    terminal.warn(`error$ ${error.name}: ${error.message}`);
+    const waiting = error.name === "StreamStalledError" ? journal?.pendingMs() : undefined;
+    const why =
+      waiting === undefined
+        ? ""
+        : ` — the tick is waiting on the journal: its append has been pending ${Math.round(waiting / 1000)} s of real time (check the journal's disk and its JournalError)`;
+    terminal.warn(`error$ ${error.name}: ${error.message}${why}`);
   });
 
   return new Promise<SessionEnd>((resolve, reject) => {
@@ -169,7 +176,7 @@ export function runSession(options: SessionOptions): Promise<SessionEnd> {
     liveTicks$(symbol, strategy, {
       exchange: options.exchange,
       store: options.store,
-      ...(options.journal === undefined ? {} : { journal: options.journal, journalLevel: options.journalLevel ?? "trades" }),
+      ...(journal === undefined ? {} : { journal: journal.journal, journalLevel: options.journalLevel ?? "trades" }),
       scheduler,
       tickMs: options.tickMs,
       stop$,
@@ -207,6 +214,47 @@ export function runSession(options: SessionOptions): Promise<SessionEnd> {
       },
     });
   });
+}
+
+/**
+ * `journal`, its appends watched: `pendingMs()` is how long (real ms) the oldest append still in
+ * flight has been pending, `undefined` when none is. Its other methods are the journal's own.
+ */
+export function watchedJournal(journal: Journal, now: () => number = () => performance.now()): { journal: Journal; pendingMs(): number | undefined } {
+  const pending = new Map<number, number>();
+  let next = 0;
+  const append: Journal["append"] = (entry) => {
+    const id = next++;
+    pending.set(id, now());
+    let answer;
+    try {
+      answer = journal.append(entry);
+    } catch (error) {
+      pending.delete(id);
+      throw error;
+    }
+    if (answer === undefined || typeof (answer as PromiseLike<void>).then !== "function") {
+      pending.delete(id);
+      return answer;
+    }
+    const done = () => void pending.delete(id);
+    return Promise.resolve(answer).finally(done);
+  };
+  // Its other methods called on the journal itself (a class may keep #private fields).
+  const watched = new Proxy(journal, {
+    get: (target, property) => {
+      if (property === "append") return append;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return {
+    journal: watched,
+    pendingMs: () => {
+      const oldest = pending.values().next();
+      return oldest.done === true ? undefined : Math.max(0, now() - oldest.value);
+    },
+  };
 }
 
 /**
