@@ -1,5 +1,6 @@
-import { JournalError, ReplayError, type StrategySchema } from "rxtrade";
+import { JournalError, listenError, ReplayError, type StrategySchema } from "rxtrade";
 import { type JournalFile, type JournalWarning, readJournalFile, type ReplayDecision, type ReplaySummary, type ReplayTick, runReplay } from "rxtrade/node";
+import { WarningTally } from "./backtestProgress";
 import { displayPath } from "./format";
 import { Progress, replayReport } from "./replayOutput";
 import { SkippedLines } from "./skippedLines";
@@ -142,6 +143,9 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
     if (decision?.trade === true) tally.set(decision.action, (tally.get(decision.action) ?? 0) + 1);
   };
   let summary: ReplaySummary;
+  // A strategy failing on every tick gives one line and a count, not one line per tick (as backtest).
+  const errorLines = new WarningTally((text) => terminal.warn(text));
+  const stopListening = listenError((error) => errorLines.add(`error$ ${error.name}: ${error.message.replace(/^rxtrade: /, "")}`));
   try {
     summary = await runReplay(journal.entries, (run) => strategies[run.run - 1] as StrategySchema, {
       onTick: (tick) => {
@@ -152,6 +156,8 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
     });
   } catch (error) {
     progress.end();
+    stopListening();
+    errorLines.flush();
     if (error instanceof ReplayError) {
       if (error.reason === "not-full") {
         throw new UsageError(
@@ -166,6 +172,8 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
     return EXIT.failed;
   }
   progress.end();
+  stopListening();
+  errorLines.flush();
   if (summary.ticks === 0) {
     // Nothing compared is not "identical": a run start with no tick after it (what a file whose
     // tick lines are all damaged reads as) must not pass for a faithful replay.
