@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Journal, type JournalEntry, memoryJournal, memoryStore, replayExchange, setConfig } from "rxtrade";
 import { candlesFromPrices, scriptedStrategy, VirtualClock } from "rxtrade/testing";
 import { main } from "../src/cli/main";
-import { runSession, watchedJournal } from "../src/cli/session";
+import { historyNotes, runSession, watchedJournal } from "../src/cli/session";
 import { Terminal } from "../src/cli/terminal";
 
 let work: string;
@@ -98,4 +98,14 @@ describe("a stall while the tick waits on the journal (finding 10)", () => {
     realNow = 42_000;
     expect(watched.pendingMs()).toBe(42_000);
   }, 10_000);
+});
+
+describe("the ended-unrecorded note (finding 1 iii)", () => {
+  it("does not claim a kill: the journal cannot tell a killed run from one whose appends failed to its graceful end", () => {
+    const since = Date.parse("2023-03-01T02:17Z");
+    expect(historyNotes({ endedUnrecorded: [{ signalId: "sig-A", status: "opened", since }] })).toEqual([
+      "  note: signal sig-A (opened since 2023-03-01 02:17) ended unrecorded: its end is not in the journal — its process was killed between the store write " +
+        "and the journal, or the journal failed before its end was recorded (see that run's JournalError); it is in no statistic",
+    ]);
+  });
 });

@@ -307,11 +307,16 @@ async function isFolder(path: string): Promise<boolean> {
   }
 }
 
-/** What the statistics of a history leave out, said under them: signals whose end died with their process. */
+/**
+ * What the statistics of a history leave out, said under them: signals whose end is not in the
+ * journal. The journal cannot tell why (a run whose appends failed to its end, stop entry
+ * included, looks like a killed one), so the note does not claim a kill.
+ */
 export function historyNotes(history: Pick<LiveHistory, "endedUnrecorded">): string[] {
   return history.endedUnrecorded.map(
     ({ signalId, status, since }) =>
-      `  note: signal ${signalId} (${status} since ${minute(since)}) ended unrecorded: its process was killed between the store write and the journal; it is in no statistic`,
+      `  note: signal ${signalId} (${status} since ${minute(since)}) ended unrecorded: its end is not in the journal — its process was killed between the store write ` +
+      "and the journal, or the journal failed before its end was recorded (see that run's JournalError); it is in no statistic",
   );
 }
 
