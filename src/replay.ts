@@ -77,6 +77,8 @@ export interface ReplaySummary {
   runs: ReplayRunSummary[];
   /** Ticks compared (each recorded tick of the replayed runs, and any the replay made at another time). */
   ticks: number;
+  /** Ticks a `gap` entry marks as dropped in the replayed runs: missing from the recording, not compared; the run is resynced from the recording after each gap. */
+  gapTicks: number;
   /** Ticks whose decisions differ (or where the replay asked for candles the recording does not have). */
   differing: number;
   /** No tick differs. */
@@ -184,8 +186,9 @@ export async function runReplay(
     exchangeName: first.start.exchangeName,
     recordedStrategyName: first.start.strategyName,
     strategyName: "",
-    runs: plan.runs.map(runSummary),
+    runs: runSummaries(plan.runs),
     ticks: 0,
+    gapTicks: 0,
     differing: 0,
     identical: true,
     trades: { recorded: 0, replayed: 0 },
@@ -209,6 +212,7 @@ export async function runReplay(
   };
   for (const run of plan.runs) {
     if (run.skipped !== undefined) continue;
+    summary.gapTicks += run.afterGap?.ticks ?? 0;
     for (const entry of run.entries) {
       if (entry.kind !== "trade" || entry.recovered === true) continue;
       summary.trades.recorded++;
@@ -219,6 +223,18 @@ export async function runReplay(
     if (summary.strategyName === "") summary.strategyName = name;
   }
   return summary;
+}
+
+// A run split at its gaps is one run: its first segment's start, its last segment's end.
+function runSummaries(plans: readonly ReplayRunPlan[]): ReplayRunSummary[] {
+  const runs: ReplayRunSummary[] = [];
+  for (const plan of plans) {
+    const summary = runSummary(plan);
+    const previous = runs.at(-1);
+    if (previous === undefined || previous.run !== plan.run) runs.push(summary);
+    else runs[runs.length - 1] = { ...previous, to: summary.to, ended: summary.ended, ticks: previous.ticks + summary.ticks };
+  }
+  return runs;
 }
 
 function runSummary(run: ReplayRunPlan): ReplayRunSummary {

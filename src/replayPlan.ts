@@ -1,4 +1,4 @@
-import type { JournalEntry, JournalRun, JournalTick, JournalTrade } from "./journal";
+import type { JournalEntry, JournalGap, JournalRun, JournalTick, JournalTrade } from "./journal";
 import type { SignalRow } from "./model";
 
 // A key's journal split into its runs, with what each resumed. Pure. Exported through replayDiff.ts.
@@ -16,6 +16,12 @@ export interface ReplayRunPlan {
   ticks: readonly JournalTick[];
   /** The signal the run resumed, as the journal last showed it before the start; `null`: none. */
   resumed: { status: "scheduled" | "opened"; signal: SignalRow } | null;
+  /**
+   * Set on a segment of a run after a `gap` entry: the run's ticks after the gap, replayed from
+   * what the journal's trades say was held at the gap's end (as a run's start resumes), since the
+   * dropped ticks' decisions are missing. Its `start` is the run's, moved to its first tick.
+   */
+  afterGap?: JournalGap;
   /** Why this run is not replayed (it was not recorded at level `full`, or its resumed signal is not in the journal). */
   skipped?: string;
 }
@@ -63,14 +69,47 @@ export function planReplay(entries: readonly JournalEntry[]): { key: string; run
   const runs: ReplayRunPlan[] = [];
   // The last trade entry of each signal so far: what a start resumes.
   const lastTrade = new Map<string, JournalTrade>();
-  let current: { start: JournalRun; stop: JournalRun | undefined; entries: JournalEntry[]; ticks: JournalTick[]; resumed: ReplayRunPlan["resumed"]; skipped?: string } | undefined;
+  type Current = { run: number; start: JournalRun; stop: JournalRun | undefined; entries: JournalEntry[]; ticks: JournalTick[]; resumed: ReplayRunPlan["resumed"]; skipped?: string; afterGap?: JournalGap };
+  let current: Current | undefined;
+  let runNumber = 0;
+  // The gap entry of the current run whose ticks are not yet resumed after.
+  let gap: JournalGap | undefined;
   const close = () => {
-    if (current !== undefined) runs.push({ run: runs.length + 1, ...current });
+    if (current !== undefined) runs.push(current);
     current = undefined;
+    gap = undefined;
+  };
+  // What the journal's trades say was held at `at`: the latest signal left scheduled or opened.
+  const heldAt = (at: number): ReplayRunPlan["resumed"] => {
+    let held: JournalTrade | undefined;
+    for (const trade of lastTrade.values()) {
+      const action = trade.result.action;
+      if (trade.at <= at && (action === "scheduled" || action === "opened") && (held === undefined || trade.at >= held.at)) held = trade;
+    }
+    return held === undefined ? null : { status: held.result.action as "scheduled" | "opened", signal: held.result.signal };
   };
   for (const entry of entries) {
+    if (entry.kind === "tick" && current !== undefined && gap !== undefined && entry.at > gap.to) {
+      // The first tick after a gap: a new segment of the run, resynced from the recording.
+      const { start, skipped } = current;
+      const afterGap = gap;
+      close();
+      const resumed = heldAt(entry.at);
+      const { resumedSignalId: _id, recovery: _recovery, rewoundTo: _rewound, ...base } = start;
+      current = {
+        run: runNumber,
+        start: { ...base, at: entry.at, ...(resumed === null ? {} : { resumedSignalId: resumed.signal.id }) },
+        stop: undefined,
+        entries: [],
+        ticks: [],
+        resumed,
+        afterGap,
+        ...(skipped === undefined ? {} : { skipped }),
+      };
+    }
     if (entry.kind === "run" && entry.event === "start") {
       close();
+      runNumber++;
       const intent = entry.recovery?.intent;
       if (intent?.outcome === "voided" && runs.length > 0) runs[runs.length - 1] = voidTick(runs.at(-1), intent.at) as ReplayRunPlan;
       if (entry.rewoundTo !== undefined) supersede(runs, entry.rewoundTo);
@@ -83,13 +122,14 @@ export function planReplay(entries: readonly JournalEntry[]): { key: string; run
         if (trade !== undefined && (action === "scheduled" || action === "opened")) resumed = { status: action, signal: trade.result.signal };
         else skipped ??= `it resumed signal ${id}, which the journal ${trade === undefined ? "does not have" : `last shows ${action}`}: its state at the start is unknown`;
       }
-      current = { start: entry, stop: undefined, entries: [], ticks: [], resumed, ...(skipped === undefined ? {} : { skipped }) };
+      current = { run: runNumber, start: entry, stop: undefined, entries: [], ticks: [], resumed, ...(skipped === undefined ? {} : { skipped }) };
       continue;
     }
     if (entry.kind === "trade") lastTrade.set(entry.result.signal.id, entry);
     if (current === undefined) continue; // before the first start: only what a start resumes matters
     current.entries.push(entry);
     if (entry.kind === "tick") current.ticks.push(entry);
+    else if (entry.kind === "gap") gap = entry;
     else if (entry.kind === "run") current.stop ??= entry;
   }
   close();

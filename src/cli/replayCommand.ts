@@ -130,8 +130,9 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
         `(${Object.keys(EXAMPLE_STRATEGIES).join(", ")}); give the strategy to replay with: --strategy ./path/to/strategy.mjs`,
     );
   }
-  // One strategy per run, made before the replay starts (a module's failure is a wrong command line).
-  const runs = journal.entries.filter((entry) => entry.kind === "run" && entry.event === "start").length;
+  // One strategy per run and per segment after a gap (resynced from the recording, as a run's
+  // start), made before the replay starts (a module's failure is a wrong command line).
+  const runs = journal.entries.filter((entry) => (entry.kind === "run" && entry.event === "start") || entry.kind === "gap").length;
   const strategies: StrategySchema[] = [];
   for (let i = 0; i < Math.max(1, runs); i++) strategies.push(await resolveStrategy("replay", choice, timeoutMs));
 
@@ -147,7 +148,8 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
   const errorLines = new WarningTally((text) => terminal.warn(text));
   const stopListening = listenError((error) => errorLines.add(`error$ ${error.name}: ${error.message.replace(/^rxtrade: /, "")}`));
   try {
-    summary = await runReplay(journal.entries, (run) => strategies[run.run - 1] as StrategySchema, {
+    let made = 0;
+    summary = await runReplay(journal.entries, () => strategies[made++] as StrategySchema, {
       onTick: (tick) => {
         if (actionChange === undefined && tick.recorded?.action !== tick.replayed?.action) actionChange = tick;
         count(trades.replayed, tick.replayed);

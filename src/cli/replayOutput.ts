@@ -23,6 +23,9 @@ export function replayReport(
     `  replayed: ${choice === summary.strategyName ? choice : `${choice} (${summary.strategyName})`}`,
   ];
   for (const run of summary.runs) if (run.skipped !== undefined) lines.push(`  run ${run.run} not replayed: ${run.skipped}`);
+  if (summary.gapTicks > 0) {
+    lines.push(`  skipped (gap): ${summary.gapTicks} tick${summary.gapTicks === 1 ? "" : "s"} the journal dropped (gap entries): missing from the recording, not compared; resynced from the recording after each gap`);
+  }
   lines.push("");
   if (summary.identical) {
     lines.push(`Identical: the same decision on all ${summary.ticks} ticks, ${tradesText(summary.trades.recorded, trades.recorded)} among them.`);
