@@ -35,7 +35,13 @@ export interface FleetPairView {
 export interface FleetEvent {
   /** The stream entry's id, e.g. `1700000000000-0`. */
   id: string;
-  /** `scheduled`, `opened`, `closed`, `cancelled`, `resumed` (a signal taken over), `claimed`, `released`, `lost`, `drained`, `error`. */
+  /**
+   * `scheduled`, `opened`, `closed`, `cancelled`, `resumed` (a signal taken over), `claimed`,
+   * `released`, `lost`, `drained`, `error`; `ended` (late=1): a signal the pair's last holder
+   * ended in the store (closed or cancelled) but died before announcing, announced by the next
+   * holder — as an `opened`/`scheduled` with late=1 announces a signal its holder stored but
+   * never announced.
+   */
   action: string;
   pair: string;
   worker: string;

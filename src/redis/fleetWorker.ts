@@ -96,10 +96,12 @@ interface HeldPair {
  *
  * Every worker's events go to the capped stream `<prefix>events` (`XADD … MAXLEN ~ 10000`):
  * `claimed`, `resumed` (a signal taken over: never a second `opened`), `scheduled`, `opened`,
- * `closed`, `cancelled`, `error`, `lost`, `released`, `drained`, each with `action`, `pair`,
- * `worker`, `token` (the fencing token held), `signalId` and `at` (the pair's clock). A note is
- * written by a script that checks the pair's fencing counter is still the worker's token: no
- * event of an old holder lands after a newer holder's first.
+ * `closed`, `cancelled`, `ended` (a signal whose holder ended it in the store but died before
+ * announcing how, announced by the next holder with `late=1`), `error`, `lost`, `released`,
+ * `drained`, each with `action`, `pair`, `worker`, `token` (the fencing token held), `signalId`
+ * and `at` (the pair's clock). A note is written by a script that checks the pair's fencing
+ * counter is still the worker's token: no event of an old holder lands after a newer holder's
+ * first.
  *
  * ```
  * worker A:  claim 1 2 3 ----------X (SIGKILL)
@@ -275,10 +277,15 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
     held.set(pair.id, pair);
     runtime.log = logger?.child({ pair: pair.id, token: release.token });
     runtime.log?.info({ resumed: resumed?.id ?? null }, "claimed");
-    void note(pair, { status: "running", owner: name, token: release.token, signalId: resumed?.id ?? "", lastTickAt: "" }, { action: "claimed", signalId: resumed?.id ?? "" });
-    // The status's signal is written with the event that announced it: a stored signal it does
-    // not name was opened by a holder that died before announcing it — announced now, once.
-    if (resumed !== undefined) void note(pair, {}, { action: candidate.signalId === resumed.id ? "resumed" : resumed.status, signalId: resumed.id, ...(candidate.signalId === resumed.id ? {} : { late: 1 }) });
+    void note(pair, { status: "running", owner: name, token: release.token, lastTickAt: "" }, { action: "claimed", signalId: resumed?.id ?? "" });
+    // The status's signal is written only with the event that announces it (a holder may die
+    // between two notes). A signal it names that the store no longer holds was ended (closed or
+    // cancelled) by a holder that died, or lost its lease, between the store write and the
+    // event: its end is announced now, once, as `ended`. A stored signal it does not name was
+    // opened by such a holder: announced now, once, as opened (or scheduled).
+    const named = candidate.signalId;
+    if (named !== "" && named !== resumed?.id) void note(pair, { signalId: "" }, { action: "ended", signalId: named, late: 1 });
+    if (resumed !== undefined) void note(pair, { signalId: resumed.id }, { action: named === resumed.id ? "resumed" : resumed.status, signalId: resumed.id, ...(named === resumed.id ? {} : { late: 1 }) });
 
     // The lease this worker took is the one the loop locks with: the engine's lock of this key gets it.
     let handed = false;
