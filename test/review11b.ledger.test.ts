@@ -4,7 +4,7 @@
 // 10. a stall while the tick waits on the journal says so (how long its append has been pending);
 // 1. the ended-unrecorded note does not claim a kill after a graceful stop.
 import { closeSync, constants, openSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -108,4 +108,39 @@ describe("the ended-unrecorded note (finding 1 iii)", () => {
         "and the journal, or the journal failed before its end was recorded (see that run's JournalError); it is in no statistic",
     ]);
   });
+});
+
+describe("entries a run's end could not append (finding 1 i)", () => {
+  it("are saved beside the journal and appended by the next start, before its start entry, once", async () => {
+    setConfig({ CC_STORE_TIMEOUT_SECONDS: 1 });
+    const cwd = freshDir();
+    const journalDir = join(cwd, ".rxtrade-demo", "journal");
+    const segment = join(journalDir, "BTCUSDT_momentum-4106cc36fad9a2b2.000001.jsonl");
+    await mkdir(segment, { recursive: true }); // a folder in place of the key's journal file: every append fails
+    const first = await rxtrade(["demo", "--minutes", "600", "--speed", "20000"], cwd);
+    expect(first.code).toBe(0);
+    const saved = /those (\d+) entries are saved in (\S+\.unappended-\S+\.jsonl): the next run of BTCUSDT:momentum appends them/.exec(first.stderr);
+    expect(saved).not.toBeNull();
+    const files = (await readdir(journalDir)).filter((name) => name.includes(".unappended-"));
+    expect(files).toHaveLength(1);
+    expect((await stat(join(journalDir, files[0] as string))).mode & 0o777).toBe(0o600);
+
+    await rm(segment, { recursive: true });
+    const second = await rxtrade(["demo", "--minutes", "5", "--speed", "20000"], cwd);
+    expect(second.code).toBe(0);
+    expect(second.stderr).toContain(`the ${saved?.[1]} journal entries an earlier run could not append`);
+    expect((await readdir(journalDir)).filter((name) => name.includes(".unappended-"))).toEqual([`${files[0]}.done`]);
+    const entries = (await readFile(segment, "utf8")).trim().split("\n").map((line) => JSON.parse(line) as JournalEntry);
+    // The first run's 13 entries (its start entry was never made: the journal was unreadable at its start), then the second run's.
+    const kinds = entries.map((entry) => (entry.kind === "run" ? `run:${entry.event}` : entry.kind === "trade" || entry.kind === "intent" ? `${entry.kind}:${entry.result.action}` : entry.kind));
+    expect(kinds).toEqual([
+      ...Array.from({ length: 3 }, () => ["intent:opened", "trade:opened", "intent:closed", "trade:closed"]).flat(),
+      "run:stop",
+      "run:start",
+      "run:stop",
+    ]);
+    expect(Number(saved?.[1])).toBe(13);
+    const third = await rxtrade(["demo", "--minutes", "5", "--speed", "20000"], cwd);
+    expect(third.stderr).not.toContain("an earlier run could not append");
+  }, 30_000);
 });

@@ -1,4 +1,6 @@
+import { readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { Subject, type SchedulerLike, type Subscription } from "rxjs";
 import {
@@ -15,6 +17,8 @@ import {
   type SignalState,
   type SignalStore,
   type Journal,
+  type JournalEntry,
+  JournalError,
   type JournalLevel,
   StoreReadError,
   type StrategySchema,
@@ -146,8 +150,21 @@ export function runSession(options: SessionOptions): Promise<SessionEnd> {
 
   // The journal's appends in flight: a stall while the tick waits on one says so (not "the exchange and the store").
   const journal = options.journal === undefined ? undefined : watchedJournal(options.journal);
+  const key = `${symbol}:${strategy.strategyName}`;
+  const journalDir = (options.journal as { readonly dir?: unknown } | undefined)?.dir;
   const stopListening = listenError((error) => {
     printedErrors.add(error);
+    // Entries the run's end could not append: kept in a file for the next start to append.
+    if (error instanceof JournalError && error.operation === "end" && error.unappended.length > 0 && typeof journalDir === "string") {
+      const saved = saveUnappended(journalDir, key, error.unappended);
+      terminal.warn(`error$ ${error.name}: ${error.message}`);
+      terminal.warn(
+        saved === undefined
+          ? "warning: those entries could not be saved anywhere either: the journal has a hole from then on"
+          : `those ${error.unappended.length} entries are saved in ${displayPath(saved)}: the next run of ${visible(key)} appends them to the journal before its start`,
+      );
+      return;
+    }
     const waiting = error.name === "StreamStalledError" ? journal?.pendingMs() : undefined;
     const why =
       waiting === undefined
@@ -156,7 +173,8 @@ export function runSession(options: SessionOptions): Promise<SessionEnd> {
     terminal.warn(`error$ ${error.name}: ${error.message}${why}`);
   });
 
-  return new Promise<SessionEnd>((resolve, reject) => {
+  const saved = typeof journalDir === "string" && options.journal !== undefined ? appendSaved(options.journal, journalDir, key, terminal) : Promise.resolve();
+  return saved.then(() => new Promise<SessionEnd>((resolve, reject) => {
     let timer: Subscription | undefined;
     const cleanUp = () => {
       process.off("SIGINT", onSignal);
@@ -213,7 +231,54 @@ export function runSession(options: SessionOptions): Promise<SessionEnd> {
         resolve({ stats: collector.snapshot(), trades: ledger.results });
       },
     });
-  });
+  }));
+}
+
+const unappendedPrefix = (key: string) => `${key.replace(/[^A-Za-z0-9_-]/g, "_")}.unappended-`;
+
+/**
+ * Writes `entries` (a run's end could not append them) to `<journal>/<key>.unappended-<time>.jsonl`
+ * (0600), else to the OS temp folder; returns the path, or `undefined` when neither could be written.
+ */
+export function saveUnappended(journalDir: string, key: string, entries: readonly JournalEntry[]): string | undefined {
+  const name = `${unappendedPrefix(key)}${new Date().toISOString().replace(/[:.]/g, "")}.jsonl`;
+  const content = entries.map((entry) => JSON.stringify(entry)).join("\n") + "\n";
+  for (const dir of [journalDir, tmpdir()]) {
+    const path = join(dir, name);
+    try {
+      writeFileSync(path, content, { mode: 0o600, flag: "wx" });
+      return path;
+    } catch {
+      // the next place
+    }
+  }
+  return undefined;
+}
+
+/**
+ * At a run's start, before its start entry: appends the entries an earlier run of `key` saved
+ * (`saveUnappended`, in the journal's folder), oldest file first, each once (the file is then
+ * renamed `.done`). A failure is said, and the file kept for the next start.
+ */
+export async function appendSaved(journal: Journal, journalDir: string, key: string, terminal: Terminal): Promise<void> {
+  let names: string[];
+  try {
+    names = readdirSync(journalDir).filter((name) => name.startsWith(unappendedPrefix(key)) && name.endsWith(".jsonl")).sort();
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const path = join(journalDir, name);
+    try {
+      const entries = readFileSync(path, "utf8").split("\n").filter((line) => line.trim() !== "").map((line) => JSON.parse(line) as JournalEntry).filter((entry) => entry.key === key);
+      for (const entry of entries) await journal.append(entry);
+      renameSync(path, `${path}.done`);
+      terminal.warn(`the ${entries.length} journal entries an earlier run could not append (${displayPath(path)}) are now in the journal`);
+    } catch (error) {
+      terminal.warn(`warning: the journal entries saved in ${displayPath(path)} could not be appended (${(error as Error).message}); the next start tries again`);
+      return;
+    }
+  }
 }
 
 /**
