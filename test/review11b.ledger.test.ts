@@ -2,8 +2,8 @@
 // 7. a demo's "Stopped gracefully at …" is its last tick's time, not the paced clock's time
 //    after the end waited for a journal that could not be written (weeks past the data);
 // 10. a stall while the tick waits on the journal says so (how long its append has been pending);
-// 1. the ended-unrecorded note does not claim a kill after a graceful stop.
-import { closeSync, constants, openSync } from "node:fs";
+// 1. the ended-unrecorded note does not claim a kill after a graceful stop; the entries a run's
+//    end could not append are saved in a file beside the journal, appended by the next start.
 import { mkdir, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,20 +16,12 @@ import { Terminal } from "../src/cli/terminal";
 
 let work: string;
 let made = 0;
-const fifos: string[] = [];
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "rxtrade-review11b-"));
 });
 afterEach(() => {
   setConfig({ CC_STORE_TIMEOUT_SECONDS: 30 });
-  for (const fifo of fifos.splice(0)) {
-    try {
-      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-    } catch {
-      // no reader waiting
-    }
-  }
 });
 afterAll(() => rm(work, { recursive: true, force: true }));
 
