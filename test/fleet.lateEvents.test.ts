@@ -6,7 +6,10 @@
 // pair whose stored signal no event announced writes the status's signal only with
 // the event that announces it: a holder that dies between its `claimed` and that event must
 // not leave a status naming a signal nobody announced (the next holder would call it
-// `resumed`, never `opened`).
+// `resumed`, never `opened`). (3) A holder whose lease expired while it was slow still writes
+// its last note until the next holder takes the pair: the next holder reads what the status
+// names once it holds the lease, not from the snapshot it chose the pair by (which predates
+// that note), or it announces that holder's announced signal a second time.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import type { Candle, StrategySchema } from "rxtrade";
@@ -112,5 +115,42 @@ describeRedis("fleet: a holder that dies between the store and the event", () =>
     // Nobody announced the stored signal: the status must not name it (a next holder would call it resumed).
     const pair = (await view.list()).pairs[0];
     expect([pair?.owner, pair?.signalId]).toEqual(["b", null]);
+  });
+
+  it("a note that lands between the next holder's snapshot and its lock: read under the lease, the signal is resumed, not opened again", async () => {
+    const prefix = "between:";
+    const view = admin(prefix);
+    await view.add({ symbol: "CCCUSDT", strategy: "hold", exchange: "bundled" }, "hold");
+    const a = await worker(prefix, "a");
+    const opened = await until("a opened a signal", async () => announced(await view.events(), "a"));
+    await a.stop();
+    // The snapshot the next holder chooses by says nothing is held: the holder's note announcing
+    // its signal has not landed yet…
+    expect(await server.command("HSET", `${prefix}status:CCCUSDT:hold`, "signalId", "")).toBe("0");
+    // …and lands just before the next holder takes the lease.
+    const client = new Redis(server.url);
+    closers.push(() => client.quit());
+    let landed = false;
+    const late = new Proxy(client, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (property !== "evalsha" && property !== "eval") return typeof value === "function" ? value.bind(target) : value;
+        return async (...args: unknown[]) => {
+          if (!landed && args[2] === `${prefix}lease:CCCUSDT:hold`) {
+            landed = true;
+            await target.hset(`${prefix}status:CCCUSDT:hold`, "signalId", opened.signalId);
+          }
+          return (value as (...rest: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    await worker(prefix, "b", { client: late });
+    const events = await until("b announced the signal", async () => {
+      const now = await view.events();
+      return announced(now, "b") === undefined ? undefined : now;
+    });
+    expect(landed).toBe(true);
+    expect(events.filter((event) => event.worker === "b" && event.action !== "claimed").map((event) => [event.action, event.signalId === opened.signalId, event.late])[0]).toEqual(["resumed", true, undefined]);
+    expect(checkTokens(events)).toEqual([]);
   });
 });

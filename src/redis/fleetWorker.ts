@@ -247,8 +247,12 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
     let runtime: PairRuntime;
     let clock: PacedScheduler | undefined;
     let resumed: { id: string; status: "scheduled" | "opened" } | undefined;
+    let named = "";
     let resolved: FleetPairResolved;
     try {
+      // The signal the pair's events last announced, read under the lease: the snapshot may
+      // predate the last note of a holder whose lease had expired (notes are fenced by token).
+      named = (await link.call(`status(${candidate.id})`, (client) => client.hget(keys.status(candidate.id), "signalId"))) ?? "";
       resolved = await options.resolve(spec, clockView);
       const context = tradeContext(spec.symbol, resolved.strategy, { exchange: resolved.exchange, ...(spec.tickMs === undefined ? {} : { tickMs: spec.tickMs }) });
       const expected = `${spec.symbol}:${context.identity.strategyName}`;
@@ -283,7 +287,6 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
     // cancelled) by a holder that died, or lost its lease, between the store write and the
     // event: its end is announced now, once, as `ended`. A stored signal it does not name was
     // opened by such a holder: announced now, once, as opened (or scheduled).
-    const named = candidate.signalId;
     if (named !== "" && named !== resumed?.id) void note(pair, { signalId: "" }, { action: "ended", signalId: named, late: 1 });
     if (resumed !== undefined) void note(pair, { signalId: resumed.id }, { action: named === resumed.id ? "resumed" : resumed.status, signalId: resumed.id, ...(named === resumed.id ? {} : { late: 1 }) });
 
