@@ -107,12 +107,13 @@
       cells.signal.append(side, ` @ ${price(signal.priceOpen)} · TP ${price(signal.priceTakeProfit)} · SL ${price(signal.priceStopLoss)}`);
       cells.signal.title = `${signal.id}${signal.note ? ` — ${signal.note}` : ""}`;
     } else cells.signal.append(element("span", "none", "none"));
-    for (const [cell, value] of [
-      [cells.toTp, signal?.toTakeProfitPercent],
-      [cells.toSl, signal?.toStopLossPercent],
+    // The sign says which way the price must move; the colour, which target it is.
+    for (const [cell, value, kind] of [
+      [cells.toTp, signal?.toTakeProfitPercent, "up"],
+      [cells.toSl, signal?.toStopLossPercent, "down"],
     ]) {
       cell.textContent = percent(value);
-      cell.className = `num ${value === undefined ? "none" : sign(value)}`;
+      cell.className = `num ${value === undefined ? "none" : kind}`;
     }
     const stats = pair.statistics;
     cells.closed.textContent = stats.totalClosed === 0 ? "0" : `${stats.totalClosed} (${number(stats.winRate, 0)} % won)`;
@@ -160,8 +161,19 @@
         height: 70,
         legend: { show: false },
         cursor: { show: false },
-        axes: [{ show: false }, { size: 44, gap: 2, ticks: { show: false }, font: "10px system-ui", values: (_, ticks) => ticks.map((tick) => `${tick.toFixed(1)}%`) }],
-        scales: { x: { time: true } },
+        axes: [{ show: false }, { size: 48, gap: 2, space: 18, ticks: { show: false }, font: "10px system-ui", values: (_, ticks) => ticks.map((tick) => `${Number(tick.toFixed(2))}%`) }],
+        // The curve against its zero line: the range always holds 0, with a margin.
+        scales: {
+          x: { time: true },
+          y: {
+            range: (_, min, max) => {
+              const low = Math.min(0, min);
+              const high = Math.max(0, max);
+              const margin = (high - low) * 0.12 || 1;
+              return [low - margin, high + margin];
+            },
+          },
+        },
         series: [{}, { stroke: "#2f5fd0", width: 1.5, fill: "rgba(47, 95, 208, 0.08)", points: { show: xs.length < 40 } }],
       },
       row.equity,
