@@ -55,13 +55,26 @@ describeRedis("rxtrade fleet, as processes", () => {
     return child;
   };
 
-  it("add, list, drain, remove from the command line", async () => {
+  it("add, list, drain, remove from the command line; a worker drains a pair", async () => {
     const prefix = "cli:";
-    expect(await fleet(["add", "--symbol", "BTCUSDT", "--strategy", "momentum", "--exchange", "bundled"], prefix)).toMatchObject({ code: 0, stdout: "added BTCUSDT:momentum\n", stderr: "" });
-    expect(await fleet(["add", "--symbol", "ETHUSDT", "--strategy", hold, "--exchange", "bundled", "--tick-ms", "30000"], prefix)).toMatchObject({ code: 0, stdout: "added ETHUSDT:hold\n" });
-    const bad = await fleet(["add", "--symbol", "ETHUSDT", "--strategy", "momentun", "--exchange", "bundled"], prefix);
+    // A worker drains a pair, meanwhile (its own prefix): then the pair is drained for good and the worker stops on SIGTERM.
+    const view = fleetAdmin({ url: server.url }, { prefix: "drain:" });
+    await view.add({ symbol: "ETHUSDT", strategy: hold, exchange: "bundled", tickMs: 30_000 }, "hold");
+    expect(await view.drain(["ETHUSDT:hold"])).toEqual(["ETHUSDT:hold"]);
+    const w = worker("drainer", "drain:");
+    const drained = until("drained", async () => ((await view.list()).pairs[0]?.status === "drained" ? true : undefined), 15_000);
+
+    const [added, bad, none] = await Promise.all([
+      fleet(["add", "--symbol", "BTCUSDT", "--strategy", "momentum", "--exchange", "bundled"], prefix),
+      fleet(["add", "--symbol", "ETHUSDT", "--strategy", "momentun", "--exchange", "bundled"], prefix),
+      run(cli, ["fleet", "list"], { cwd: tmpdir(), env: { RXTRADE_REDIS: "" } }),
+    ]);
+    expect(added).toMatchObject({ code: 0, stdout: "added BTCUSDT:momentum\n", stderr: "" });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--strategy "momentun" is neither an example strategy nor a file; did you mean momentum?');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain("rxtrade fleet: Redis is required: --redis redis://127.0.0.1:6379, or set RXTRADE_REDIS");
+    expect(await fleet(["add", "--symbol", "ETHUSDT", "--strategy", hold, "--exchange", "bundled", "--tick-ms", "30000"], prefix)).toMatchObject({ code: 0, stdout: "added ETHUSDT:hold\n" });
     const listed = await fleet(["list", "--json"], prefix);
     expect(JSON.parse(listed.stdout)).toEqual([
       { pair: "BTCUSDT:momentum", owner: null, status: "unowned", signalId: null, lastTickAt: null, token: null },
@@ -79,14 +92,12 @@ describeRedis("rxtrade fleet, as processes", () => {
     );
     expect(await fleet(["remove", "BTCUSDT:momentum"], prefix)).toMatchObject({ code: 0, stdout: "removed BTCUSDT:momentum\n" });
     expect(await fleet(["remove", "BTCUSDT:momentum"], prefix)).toMatchObject({ code: 1, stderr: "rxtrade fleet: no pair BTCUSDT:momentum in cli:pairs; see rxtrade fleet list\n" });
-    const none = await run(cli, ["fleet", "list"], { cwd: tmpdir(), env: { RXTRADE_REDIS: "" } });
-    expect(none.code).toBe(2);
-    expect(none.stderr).toContain("rxtrade fleet: Redis is required: --redis redis://127.0.0.1:6379, or set RXTRADE_REDIS");
 
-    // A worker drains the pair: its signal closes (by the drain), then it is drained for good.
-    const w = worker("drainer", prefix);
-    const view = fleetAdmin({ url: server.url }, { prefix });
-    await until("drained", async () => ((await view.list()).pairs[0]?.status === "drained" ? true : undefined), 15_000);
+    await drained;
+    expect((await view.events()).map((event) => [event.action, event.worker])).toEqual([
+      ["claimed", "drainer"],
+      ["drained", "drainer"],
+    ]);
     await view.close();
     w.kill("SIGTERM");
     expect((await w.exited).code).toBe(0);
