@@ -106,7 +106,7 @@ export async function benchService({ variant, exchange: answers, pairs }) {
 
 /**
  * A client of GET /api/events in a child process (as a browser is another process): resolves
- * once connected; `stop()` resolves the events it received.
+ * once connected; `stop()`, once the service is done, resolves the events it received.
  */
 function eventClient(url) {
   const script = `
@@ -130,9 +130,12 @@ function eventClient(url) {
     });
     child.once("error", reject);
     const exited = new Promise((done) => child.once("exit", done));
+    // Once the service is done its stream ends and the client says how many events it read;
+    // it is stopped after 5 s if not.
     async function stop() {
-      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGTERM"), 5000);
       await exited;
+      clearTimeout(timer);
       return Number(/events (\d+)/.exec(out)?.[1] ?? Number.NaN);
     }
   });
@@ -182,6 +185,8 @@ export async function servicePaired({ exchange = "async", pairs = 1000, windows 
     scrape = { cpuMs: median(times), bytes };
   }
   const trades = full.service.list({ equity: false }).reduce((sum, pair) => sum + pair.statistics.totalClosed, 0);
+  // The SSE client kept up (a client that does not is dropped, and would make the figure too kind).
+  const dropped = full.withMetrics ? Number(/^rxtrade_event_clients_dropped_total (\d+)$/m.exec(await full.service.metrics())?.[1] ?? Number.NaN) : undefined;
   const ends = [];
   for (const service of services) ends.push(await service.end());
   const endFull = ends[1];
@@ -196,6 +201,7 @@ export async function servicePaired({ exchange = "async", pairs = 1000, windows 
     trades,
     logLines: full.counts.logLines - linesBefore,
     eventsReceived: endFull.received,
+    eventClientsDropped: dropped,
     scrape,
     ended,
   };
@@ -226,16 +232,17 @@ export async function serviceTrials(runChild, log = console.log) {
       scrapeBytes: results[0].scrape.bytes,
       logLines: results[0].logLines,
       eventsReceived: results[0].eventsReceived,
+      eventClientsDropped: results.reduce((sum, r) => sum + (r.eventClientsDropped ?? 0), 0),
       rounds: results[0].rounds,
       ended: results.every((r) => r.ended),
     };
-    const { overhead, none, full, scrapeMs, scrapeBytes, logLines, eventsReceived, rounds } = summary[exchange];
+    const { overhead, none, full, scrapeMs, scrapeBytes, logLines, eventsReceived, eventClientsDropped, rounds } = summary[exchange];
     log(
       `    median of 3 processes: ${none.toFixed(2)} ms CPU per round of 1,000 ticks without, ${full.toFixed(2)} ms with metrics + logs + an SSE client; ` +
         `+${(overhead * 100).toFixed(1)} % (median of paired windows; processes ${results.map((r) => `+${(r.overhead * 100).toFixed(1)} %`).join(", ")})`,
     );
     log(
-      `    ${logLines.toLocaleString("en-US")} log lines in ${rounds} rounds, ${eventsReceived.toLocaleString("en-US")} events received by the SSE client (the run's); ` +
+      `    ${logLines.toLocaleString("en-US")} log lines in ${rounds} rounds, ${eventsReceived.toLocaleString("en-US")} events received by the SSE client (the whole run's; ${eventClientsDropped} dropped); ` +
         `a /metrics scrape: ${scrapeMs.toFixed(1)} ms CPU, ${(scrapeBytes / 1024).toFixed(0)} KB`,
     );
   }

@@ -263,6 +263,15 @@ describe("clients", () => {
     clients.push(back);
     await back.until(() => back.frames.filter((frame) => frame.id !== undefined).length >= seen.length - 3);
     expect(back.frames.filter((frame) => frame.id !== undefined).map((frame) => frame.id)).toEqual(seen.slice(3).map((frame) => frame.id));
+
+    // Past 100 events: a new client gets the last 100, oldest first.
+    let emitted = seen.at(-1)!.id!;
+    service!.events$.subscribe(() => emitted++);
+    for (let round = 21; emitted < 150; round += 10) await clock.flushAsync(START + round * TICK);
+    const late = new EventClient(url);
+    clients.push(late);
+    await late.until(() => late.frames.filter((frame) => frame.id !== undefined).length >= 100);
+    expect(late.frames.filter((frame) => frame.id !== undefined).map((frame) => frame.id)).toEqual(Array.from({ length: 100 }, (_, i) => emitted - 99 + i));
   });
 
   it("one that does not read is dropped once its buffer is full, and neither the ticks nor a reading client wait for it", async () => {

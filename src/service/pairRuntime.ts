@@ -100,5 +100,6 @@ export function record(pair: PairRuntime, result: TickResult, announce: (event: 
       metrics?.cancelled(result.cancelReason);
       break;
   }
-  announce({ kind: result.action, at: result.timestamp, ...pair.fields(), result }, pair);
+  // One literal (no spread of fields()): one event per trade of every pair.
+  announce({ kind: result.action, at: result.timestamp, pair: pair.pair, symbol: pair.symbol, strategy: pair.strategy, result }, pair);
 }

@@ -50,7 +50,9 @@ export class ServiceEventStream {
   /** Clients dropped for being too slow, since the start. */
   dropped = 0;
   private readonly clients = new Set<Client>();
+  /** The latest events, a ring of `EVENT_BACKLOG`: `next` is where the next one goes. */
   private readonly recent: Recent[] = [];
+  private next = 0;
   private pending: string[] = [];
   private pendingBytes = 0;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
@@ -93,7 +95,12 @@ export class ServiceEventStream {
     this.clients.add(client);
     response.on("close", () => this.clients.delete(client));
     const since = Number(request.headers["last-event-id"] ?? 0);
-    const backlog = this.recent.filter((entry) => !(entry.id <= since)).map((entry) => this.frame(entry));
+    const backlog: string[] = [];
+    // Oldest first: from `next` round the ring (its unused slots are empty).
+    for (let k = 0; k < EVENT_BACKLOG; k++) {
+      const entry = this.recent[(this.next + k) % EVENT_BACKLOG];
+      if (entry !== undefined && !(entry.id <= since)) backlog.push(this.frame(entry));
+    }
     this.write(client, `retry: 2000\n\n${backlog.join("")}`);
   };
 
@@ -110,8 +117,8 @@ export class ServiceEventStream {
 
   private add(event: ServiceEvent): void {
     const entry: Recent = { id: this.nextId++, event };
-    this.recent.push(entry);
-    if (this.recent.length > EVENT_BACKLOG) this.recent.shift();
+    this.recent[this.next] = entry;
+    this.next = (this.next + 1) % EVENT_BACKLOG;
     if (this.clients.size === 0) return;
     const frame = this.frame(entry);
     this.pending.push(frame);
