@@ -31,6 +31,8 @@ export class PairRuntime implements PairFields {
   subscription: Subscription | undefined;
   metrics: PairMetrics | undefined;
   log: Logger | undefined;
+  /** Its trade lines, written directly, when its logger is a `serviceLogger` one. */
+  directLog: ((fields: string, msg: string) => void) | undefined;
 
   constructor(
     readonly symbol: string,

@@ -10,7 +10,7 @@ import { duplicatePairProblems, ServiceConfigError, type ServiceFileProblem } fr
 import { listen, type ServiceServer } from "./serviceHttp";
 import { logEvent } from "./serviceLog";
 import { ServiceEventStream } from "./serviceEventStream";
-import { serviceLogger } from "./serviceLogger";
+import { directInfoLines, serviceLogger } from "./serviceLogger";
 import { ServiceMetrics } from "./serviceMetrics";
 import { serviceRouter } from "./serviceRoutes";
 import type { Service, ServiceEnd, ServiceEvent, ServiceHttpOptions, ServiceOptions, ServicePair } from "./serviceTypes";
@@ -76,6 +76,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const byId = new Map(pairs.map((pair) => [pair.pair, pair]));
   for (const pair of pairs) {
     pair.log = logger?.child(pair.fields());
+    pair.directLog = logger === undefined ? undefined : directInfoLines(logger, pair.log as Logger, { pair: pair.pair, symbol: pair.symbol, strategy: pair.strategy });
     pair.metrics = metrics?.pair(pair.symbol, pair.strategy, () => pair.ageMs() / 1000);
   }
 
@@ -96,7 +97,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   if (stream !== undefined) metrics?.watchEventStream(stream);
 
   const announce = (event: ServiceEvent, pair?: PairRuntime) => {
-    if (logger !== undefined) logEvent(pair?.log ?? logger, event);
+    if (logger !== undefined) logEvent(pair?.log ?? logger, event, pair?.directLog);
     if (events.observed) events.next(event);
   };
 

@@ -108,18 +108,23 @@ export function eventJsonText(event: ServiceEvent): string {
     case "scheduled":
     case "opened":
     case "closed":
-    case "cancelled": {
-      const { result } = event;
-      const signal = result.signal as SignalRow;
-      let text = `{"kind":"${event.kind}",${pairText(event.pair, event.symbol, event.strategy)},"at":"${iso(event.at)}","signalId":${JSON.stringify(signal.id)},"position":"${signal.position}","price":${num(result.currentPrice)},"priceOpen":${num(signal.priceOpen)},"priceTakeProfit":${num(signal.priceTakeProfit)},"priceStopLoss":${num(signal.priceStopLoss)}`;
-      if (result.action === "closed") text += `,"reason":"${result.closeReason}","pnlPercent":${num(result.pnl.pnlPercentage)},"priceClose":${num(result.pnl.priceClose)}}`;
-      else if (result.action === "cancelled") text += `,"reason":"${result.cancelReason}"}`;
-      else text += `,"minuteEstimatedTime":${num(signal.minuteEstimatedTime)}}`;
-      return text;
-    }
+    case "cancelled":
+      return `{"kind":"${event.kind}",${pairText(event.pair, event.symbol, event.strategy)},"at":"${iso(event.at)}"${tradeText(event.result, exact)}}`;
     default:
       return JSON.stringify(eventJson(event));
   }
+}
+
+/**
+ * `tradeFields` as JSON text, each field after a comma (`,"signalId":…,"position":…`): what
+ * `JSON.stringify` writes for them, and pino too (a non-finite number as null).
+ */
+export function tradeText(result: TickResult, pnl: (percent: number) => number): string {
+  const signal = result.signal as SignalRow;
+  const text = `,"signalId":${JSON.stringify(signal.id)},"position":${JSON.stringify(signal.position)},"price":${num(result.currentPrice)},"priceOpen":${num(signal.priceOpen)},"priceTakeProfit":${num(signal.priceTakeProfit)},"priceStopLoss":${num(signal.priceStopLoss)}`;
+  if (result.action === "closed") return `${text},"reason":${JSON.stringify(result.closeReason)},"pnlPercent":${num(pnl(result.pnl.pnlPercentage))},"priceClose":${num(result.pnl.priceClose)}`;
+  if (result.action === "cancelled") return `${text},"reason":${JSON.stringify(result.cancelReason)}`;
+  return `${text},"minuteEstimatedTime":${num(signal.minuteEstimatedTime)}`;
 }
 
 const pairTexts = new Map<string, string>();

@@ -1,17 +1,21 @@
 import type { Logger } from "pino";
-import { tradeFields } from "./serviceEventJson";
+import { tradeFields, tradeText } from "./serviceEventJson";
 import type { ServiceEvent } from "./serviceTypes";
 import { iso } from "./isoTime";
 import { round } from "./serviceViews";
 
-/** Writes an event's log line: one per state change and per error, through the pair's child logger (its fields). */
-export function logEvent(log: Logger, event: ServiceEvent): void {
+/**
+ * Writes an event's log line: one per state change and per error, through the pair's child
+ * logger (its fields); a trade's line through `direct` when there is one (`directInfoLines`).
+ */
+export function logEvent(log: Logger, event: ServiceEvent, direct?: (fields: string, msg: string) => void): void {
   switch (event.kind) {
     case "scheduled":
     case "opened":
     case "closed":
     case "cancelled": {
-      log.info(tradeFields({ action: event.kind, at: iso(event.at) }, event.result, round), event.kind);
+      if (direct !== undefined) direct(`,"action":"${event.kind}","at":"${iso(event.at)}"${tradeText(event.result, round)}`, event.kind);
+      else log.info(tradeFields({ action: event.kind, at: iso(event.at) }, event.result, round), event.kind);
       return;
     }
     case "error":
