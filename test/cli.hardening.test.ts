@@ -166,7 +166,9 @@ describe("in process", () => {
     const before = timers();
     const strategy = await loadUserExport({ command: "demo", flag: "strategy", path: fixture("cliSlowModule.mjs"), timeoutMs: 30_000 }, "strategy");
     expect(strategy).toMatchObject({ strategyName: "slow", interval: "1m" });
-    expect(timers()).toBe(before);
+    // At most as many as before: a timer of the test runner's may end meanwhile; a timer the
+    // loader left behind would make it one more.
+    expect(timers()).toBeLessThanOrEqual(before);
   });
 
   it("live: an exchange module whose resolveSymbol never answers ends with exit 1 after CC_EXCHANGE_TIMEOUT_SECONDS", { timeout: 5_000 }, async () => {
