@@ -9,6 +9,7 @@ import { EXIT, numberFlag, parseCommandLine, UsageError } from "./usage";
 import { describeThrown, loadUserExport, looksLikePath, MODULE_TIMEOUT_HELP, moduleTimeoutMs } from "./userModule";
 
 const SUBCOMMANDS = ["worker", "add", "remove", "drain", "list", "tail"];
+const MINUTE_MS = 60_000;
 
 export const FLEET_HELP = `rxtrade fleet — a fleet of workers on Redis: each pair live in exactly one worker, taken over on a crash
 
@@ -35,7 +36,10 @@ worker
   --speed N          every pair's clock runs N simulated minutes per second, 1 to 100000, from an
                      origin the first worker stores in Redis (<prefix>clock), so a pair taken
                      over continues at the same simulated time; every worker of the fleet must
-                     give the same N (bundled or exchange modules; not ccxt)
+                     give the same N (bundled or exchange modules; not ccxt). A pair on bundled
+                     has the bundled data's length, 30,240 simulated minutes (21 days), from that
+                     origin: it takes no new signal in the last 26 hours of it (its last one still
+                     closes within the data), then it is drained for good
   --from ISO         with --speed, for the first worker: where the clock starts (default: the current minute)
   --log-level L      JSON-line logs on stdout: fatal, error, warn, info, debug, trace, silent (default info)
 ${MODULE_TIMEOUT_HELP}
@@ -284,10 +288,14 @@ async function workerCommand(args: readonly string[], terminal: Terminal): Promi
   let bundled: Promise<Candle[]> | undefined;
   const modules = new Map<string, Promise<ExchangeSchema>>();
   const ccxt = new Map<string, ExchangeSchema>();
-  const resolvePair = async (spec: FleetPairSpec, clock: { now(): number }) => {
+  const resolvePair = async (spec: FleetPairSpec, clock: { now(): number }, fleetClock: { origin: number } | undefined) => {
     // Each pair its own strategy object (an example's factory, a module's export or factory).
     const strategy: StrategySchema = await resolveStrategy("fleet", spec.strategy, timeoutMs);
-    return { strategy, exchange: await pairExchange(spec.exchange, clock) };
+    const exchange = await pairExchange(spec.exchange, clock);
+    // At --speed, bundled is a recording of a fixed length played from the fleet's origin: the
+    // pair's data runs out that long after it, and the pair drains (fleetWorker's dataEnd).
+    if (spec.exchange !== "bundled" || fleetClock === undefined) return { strategy, exchange };
+    return { strategy, exchange, dataEnd: fleetClock.origin + ((await bundled) as Candle[]).length * MINUTE_MS };
   };
   const pairExchange = async (value: string, clock: { now(): number }): Promise<ExchangeSchema> => {
     if (value === "bundled") {

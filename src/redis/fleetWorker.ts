@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { SchedulerLike, Subscription } from "rxjs";
+import { getConfig } from "../config";
 import { ArgumentError, ArgumentRangeError, StoreLockedError } from "../errors";
 import { FleetError } from "./fleetErrors";
 import { error$ } from "../events";
@@ -15,6 +16,7 @@ import { decodeState } from "../stateCodec";
 import { tradeContext } from "../tradeContext";
 import { checkPrefix } from "./fleetAdmin";
 import { EVENTS_MAXLEN, fleetKeys, HEARTBEAT, LEAVE, NOTE, SNAPSHOT } from "./fleetKeys";
+import { FleetTimings } from "./fleetTimings";
 import { type FleetPairSpec, parseSnapshot, type SnapshotPair } from "./fleetTypes";
 import { type RedisConnection, RedisLink } from "./redisConnection";
 import type { RedisRelease } from "./redisLease";
@@ -27,6 +29,20 @@ const MINUTE_MS = 60_000;
 export interface FleetPairResolved {
   strategy: StrategySchema;
   exchange: ExchangeSchema;
+  /**
+   * Where the pair's data runs out (its clock's time, epoch ms), for an exchange that replays a
+   * finite series: from `dataEnd − (CC_SCHEDULE_AWAIT_MINUTES + CC_MAX_SIGNAL_LIFETIME_MINUTES)`
+   * on, the pair drains — no new signal; the open one, scheduled then open for as long as the
+   * config allows, still closes within the data (the demo stops taking signals as early) —
+   * and is then `drained` for good. Default: no end.
+   */
+  dataEnd?: number;
+}
+
+/** The fleet's simulated clock (`speed`): its origin (epoch ms, `<prefix>clock`) and speed. */
+export interface FleetClock {
+  origin: number;
+  speed: number;
 }
 
 /** Options of `fleetWorker`. */
@@ -51,8 +67,12 @@ export interface FleetWorkerOptions {
   speed?: number;
   /** With `speed`: the simulated origin the first worker stores (epoch ms); default the current minute. */
   from?: number;
-  /** The pair's strategy and exchange from its spec; `clock` is the pair's clock (for an exchange that serves simulated time, e.g. `bundledExchange`). */
-  resolve(spec: FleetPairSpec, clock: Pick<SchedulerLike, "now">): FleetPairResolved | Promise<FleetPairResolved>;
+  /**
+   * The pair's strategy and exchange from its spec; `clock` is the pair's clock (for an exchange
+   * that serves simulated time, e.g. `bundledExchange`); `fleetClock` the fleet's simulated clock
+   * with `speed` (e.g. to end a replayed series a fixed length after its origin: `dataEnd`).
+   */
+  resolve(spec: FleetPairSpec, clock: Pick<SchedulerLike, "now">, fleetClock: FleetClock | undefined): FleetPairResolved | Promise<FleetPairResolved>;
   /** JSON-line logs (pino), e.g. `serviceLogger()` of rxtrade/service; default none. */
   logger?: Logger | false;
 }
@@ -75,6 +95,11 @@ interface HeldPair {
   readonly runtime: PairRuntime;
   readonly clock: PacedScheduler | undefined;
   subscription: Subscription | undefined;
+  /** Its data's end, less the drain's margin (its clock's time): it drains from then on, saying `dataEnds`. */
+  drainAt: number | undefined;
+  dataEnds: string | undefined;
+  /** Why it drains when the worker decided it (its data ends), for its `drained` event. */
+  drainWhy: string | undefined;
   /** Its notes to Redis (events, status), in order. */
   chain: Promise<void>;
   /** The last tick written to its status. */
@@ -161,6 +186,7 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
 
   // The fleet's simulated clock: one origin for all workers, so a pair keeps its time across owners.
   let simulatedNow: (() => number) | undefined;
+  let fleetClock: FleetClock | undefined;
   if (speed !== undefined) {
     const origin = options.from ?? Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS;
     const text = await link.call("clock", async (client) => {
@@ -177,8 +203,10 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
       });
     }
     simulatedNow = () => clock.origin + (Date.now() - clock.wall) * clock.speed * (MINUTE_MS / 1000);
+    fleetClock = { origin: clock.origin, speed: clock.speed };
   }
   const realClock = speed === undefined ? batchedScheduler() : undefined;
+  const timings = FleetTimings.fromEnv(name);
 
   const held = new Map<string, HeldPair>();
   let stopping = false;
@@ -253,7 +281,7 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
       // The signal the pair's events last announced, read under the lease: the snapshot may
       // predate the last note of a holder whose lease had expired (notes are fenced by token).
       named = (await link.call(`status(${candidate.id})`, (client) => client.hget(keys.status(candidate.id), "signalId"))) ?? "";
-      resolved = await options.resolve(spec, clockView);
+      resolved = await options.resolve(spec, clockView, fleetClock);
       const context = tradeContext(spec.symbol, resolved.strategy, { exchange: resolved.exchange, ...(spec.tickMs === undefined ? {} : { tickMs: spec.tickMs }) });
       const expected = `${spec.symbol}:${context.identity.strategyName}`;
       if (expected !== candidate.id) throw new FleetError(`pair ${candidate.id}'s strategy ${spec.strategy} is named ${context.identity.strategyName}: its id would be ${expected}; add it again (fleet add) so that its id names its strategy`, candidate.id);
@@ -277,7 +305,7 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
       clock?.stop();
       return;
     }
-    const pair: HeldPair = { id: candidate.id, spec, release, runtime, clock, subscription: undefined, chain: Promise.resolve(), flushedTickAt: null, ended: false };
+    const pair: HeldPair = { id: candidate.id, spec, release, runtime, clock, subscription: undefined, drainAt: undefined, dataEnds: undefined, drainWhy: undefined, chain: Promise.resolve(), flushedTickAt: null, ended: false };
     held.set(pair.id, pair);
     runtime.log = logger?.child({ pair: pair.id, token: release.token });
     runtime.log?.info({ resumed: resumed?.id ?? null }, "claimed");
@@ -294,7 +322,7 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
     let handed = false;
     const leased: SignalStore & { lockScope: string } = {
       read: (key) => store.read(key),
-      write: (key, value) => store.write(key, value),
+      write: timings === undefined ? (key, value) => store.write(key, value) : (key, value) => timings.time(() => store.write(key, value)),
       lock: (key) => {
         if (key === pair.id && !handed) {
           handed = true;
@@ -321,8 +349,8 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
         const wasDraining = runtime.draining;
         end(pair);
         if (wasDraining) {
-          runtime.log?.info({}, "drained");
-          void note(pair, { status: "drained", signalId: "" }, { action: "drained" });
+          runtime.log?.info({ ...(pair.drainWhy === undefined ? {} : { why: pair.drainWhy }) }, "drained");
+          void note(pair, { status: "drained", signalId: "" }, { action: "drained", ...(pair.drainWhy === undefined ? {} : { why: pair.drainWhy }) });
         }
       },
       error: (error: unknown) => {
@@ -333,12 +361,27 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
       },
     });
     if (spec.drain) drain(pair);
+    else if (resolved.dataEnd !== undefined) {
+      // The demo's rule: no signal after this, so that the last one closes within the data. On
+      // the pair's own clock, so a paced clock drains at that simulated time exactly; every
+      // holder computes the same time, so a pair taken over mid-drain drains again at once.
+      const { CC_SCHEDULE_AWAIT_MINUTES, CC_MAX_SIGNAL_LIFETIME_MINUTES } = getConfig();
+      const drainAt = resolved.dataEnd - (CC_SCHEDULE_AWAIT_MINUTES + CC_MAX_SIGNAL_LIFETIME_MINUTES) * MINUTE_MS;
+      const why = `its data ends at ${new Date(resolved.dataEnd).toISOString()}: no new signal from ${new Date(drainAt).toISOString()}`;
+      pair.drainAt = drainAt;
+      pair.dataEnds = why;
+      if (clock !== undefined) {
+        const timer = clock.schedule(() => drain(pair, why), Math.max(0, drainAt - clock.now()));
+        pair.subscription.add(timer);
+      } else if (scheduler.now() >= drainAt) drain(pair, why);
+    }
   };
 
-  const drain = (pair: HeldPair) => {
+  const drain = (pair: HeldPair, why?: string) => {
     if (pair.runtime.draining || pair.ended) return;
     pair.runtime.draining = true;
-    pair.runtime.log?.info({}, "draining");
+    pair.drainWhy = why;
+    pair.runtime.log?.info(why === undefined ? {} : { why }, "draining");
     pair.runtime.stop$.next();
   };
 
@@ -360,7 +403,10 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
       const now = wanted.get(pair.id);
       if (now?.spec === undefined) handOver(pair, "removed from the fleet");
       else if (now.spec.drain) drain(pair);
+      // On the wall clock (no speed), a round's precision is plenty.
+      else if (pair.drainAt !== undefined && pair.clock === undefined && pair.runtime.scheduler.now() >= pair.drainAt) drain(pair, pair.dataEnds);
     }
+    timings?.dump();
     // The last ticks, for fleet list.
     for (const pair of held.values()) {
       const at = pair.runtime.lastTickAt;
@@ -420,6 +466,7 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
           chains.push(pair.chain);
         }
         await Promise.all(chains);
+        timings?.dump(true);
         errors.unsubscribe();
         await store.close();
         await link.call("leave", (client) => runScript(client, LEAVE, [keys.worker(name), keys.workers], [me, name])).catch(() => undefined);
