@@ -1,11 +1,12 @@
 import { stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { isMainThread, workerData } from "node:worker_threads";
-import { arraySource, bundledSource, fileSource, folderJobs, listed, symbolOfFile } from "./backtestData";
+import { arraySource, bundledSource, CheckStopped, fileSource, folderJobs, listed, symbolOfFile } from "./backtestData";
 import { fetchHistory, resolveExchange } from "./backtestFetch";
 import { BACKTEST_HELP, DEFAULT_REPORT_DIR, parseBacktestArgs } from "./backtestFlags";
 import { runFolder, serveJobs, WORKER_JOBS } from "./backtestFolder";
 import { CtrlC, Printer, ProgressBar } from "./backtestProgress";
+import { serveSingle, WORKER_SINGLE } from "./backtestIsolated";
 import { runSingle } from "./backtestSingle";
 import { resolveStrategy } from "./strategies";
 import type { Output, Terminal } from "./terminal";
@@ -27,6 +28,7 @@ export { symbolOfFile } from "./backtestData";
  */
 export async function backtestCommand(args: readonly string[], terminal: Terminal, progressOut: Output = process.stderr): Promise<number> {
   if (!isMainThread && (workerData as { kind?: unknown } | null)?.kind === WORKER_JOBS) return serveJobs();
+  if (!isMainThread && (workerData as { kind?: unknown } | null)?.kind === WORKER_SINGLE) return serveSingle();
 
   const parsed = parseBacktestArgs(args);
   if (parsed === "help") {
@@ -53,13 +55,13 @@ export async function backtestCommand(args: readonly string[], terminal: Termina
         return EXIT.interrupted;
       }
       const source = arraySource(fetched.candles, (range) => `${exchange.exchangeName} ${fetched.market} one-minute candles ${range}, fetched`);
-      return await runSingle({ symbol, strategy, source, window, json, reportDir, out, bar, ctrlC });
+      return await runSingle({ symbol, strategy, strategySpec: parsed.strategy, moduleTimeoutMs: parsed.moduleTimeoutMs, source, window, json, reportDir, out, bar, ctrlC });
     }
 
     const data = parsed.data ?? "bundled";
     if (data === "bundled") {
       const symbol = parsed.symbol?.trim() || "BTCUSDT";
-      return await runSingle({ symbol, strategy, source: await bundledSource(), window, json, reportDir, out, bar, ctrlC });
+      return await runSingle({ symbol, strategy, strategySpec: parsed.strategy, moduleTimeoutMs: parsed.moduleTimeoutMs, source: await bundledSource(), window, json, reportDir, out, bar, ctrlC });
     }
     const info = await stat(data).catch((error: NodeJS.ErrnoException) => {
       throw new UsageError("backtest", `--data ${data}: ${error.code === "ENOENT" ? "no such file or folder" : error.message}; give bundled, a .csv or .csv.gz file, or a folder of them`);
@@ -73,7 +75,11 @@ export async function backtestCommand(args: readonly string[], terminal: Termina
       return await runFolder({ data, jobs, strategy, threads, window, json, reportDir, out, bar, ctrlC });
     }
     const symbol = parsed.symbol?.trim() || symbolOfFile(data);
-    return await runSingle({ symbol, strategy, source: await fileSource(data), window, json, reportDir, out, bar, ctrlC });
+    return await runSingle({ symbol, strategy, strategySpec: parsed.strategy, moduleTimeoutMs: parsed.moduleTimeoutMs, source: await fileSource(data, ctrlC.signal), window, json, reportDir, out, bar, ctrlC });
+  } catch (error) {
+    if (!(error instanceof CheckStopped)) throw error;
+    out.warn(`rxtrade backtest: interrupted (Ctrl-C): ${error.message}; nothing ran`);
+    return EXIT.interrupted;
   } finally {
     ctrlC.dispose();
   }

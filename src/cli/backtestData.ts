@@ -34,15 +34,22 @@ export async function bundledSource(): Promise<CandleSource> {
 }
 
 /** `--data <file>`: checked from end to end before the run (a row that is not a candle is exit 2, with its line), then streamed. */
-export async function fileSource(path: string): Promise<CandleSource> {
+export async function fileSource(path: string, signal?: AbortSignal): Promise<CandleSource> {
   let file: CsvCandleFile;
   try {
-    file = await csvCandleFile(path);
+    file = await csvCandleFile(path, { signal });
   } catch (error) {
+    // Ctrl-C during the check: said by the command, exit 130.
+    if ((error as { name?: unknown })?.name === "CsvCheckStopped") throw new CheckStopped((error as Error).message);
     if (error instanceof CandleDataError) throw new UsageError("backtest", `--data ${error.message.replace(/^rxtrade: /, "")}; give a CSV of one-minute candles (timestamp,open,high,low,close,volume)`);
     throw error;
   }
   return { ...fileFacts(file), description: (range) => `${displayPath(resolve(path))}, one-minute candles ${range}` };
+}
+
+/** Ctrl-C stopped the check of a file before the run: `message` says where (`stopped during the check of <file> at line N`). */
+export class CheckStopped extends Error {
+  override readonly name = "CheckStopped";
 }
 
 /** Candles fetched from an exchange (in memory: the window and a day before it). */

@@ -79,7 +79,12 @@ export function table(rows: string[][]): string[] {
 function interruptedLine(result: RunResult): string {
   const reached = result.lastTick === null ? "before its first tick" : `at ${minute(result.lastTick)}`;
   const open = result.open === null ? "" : `; ${describeHeld(stateOf(result.open))} stays ${result.open.action === "scheduled" ? "waiting" : "open"}, not counted`;
-  return `Interrupted (Ctrl-C) ${reached}, ${shareDone(result)} of the window to --to ${minute(result.to)}: the statistics below are partial${open}.`;
+  return `${why(result)} ${reached}, ${shareDone(result)} of the window to --to ${minute(result.to)}: the statistics below are partial${open}.`;
+}
+
+/** Ctrl-C, or the strategy that hung (its worker thread terminated). */
+function why(result: Pick<RunResult, "stoppedBy">): string {
+  return result.stoppedBy === "hung" ? "Stopped (the strategy hung)" : result.stoppedBy === "start" ? "Stopped (the worker did not start)" : "Interrupted (Ctrl-C)";
 }
 
 function shareDone(result: RunResult): string {
@@ -93,15 +98,16 @@ function stateOf(open: NonNullable<RunResult["open"]>): SignalState {
 }
 
 /** The title line of the statistics: partial ones say so, with the time reached. */
-export function statisticsTitle(result: Pick<RunResult, "end" | "from" | "lastTick">): string {
+export function statisticsTitle(result: Pick<RunResult, "end" | "from" | "lastTick" | "stoppedBy">): string {
   if (result.end !== "interrupted") return "Statistics of the backtest";
-  return `Statistics of the backtest (partial: interrupted, ${minute(result.from)} to ${result.lastTick === null ? "its start" : minute(result.lastTick)})`;
+  return `Statistics of the backtest (partial: ${result.stoppedBy === "hung" ? "the strategy hung" : "interrupted"}, ${minute(result.from)} to ${result.lastTick === null ? "its start" : minute(result.lastTick)})`;
 }
 
 /** A report of an interrupted run says so under its title. */
-export function markPartial(report: string, result: Pick<RunResult, "end" | "from" | "lastTick">): string {
+export function markPartial(report: string, result: Pick<RunResult, "end" | "from" | "lastTick" | "stoppedBy">): string {
   if (result.end !== "interrupted") return report;
-  const note = `> **Partial:** the backtest was interrupted (Ctrl-C) at ${result.lastTick === null ? "its start" : `${minute(result.lastTick)} UTC`}; these are the trades from ${minute(result.from)} UTC up to then.`;
+  const how = result.stoppedBy === "hung" ? "stopped: the strategy did not return within --call-timeout" : result.stoppedBy === "start" ? "stopped: its worker did not start" : "interrupted (Ctrl-C)";
+  const note = `> **Partial:** the backtest was ${how} at ${result.lastTick === null ? "its start" : `${minute(result.lastTick)} UTC`}; these are the trades from ${minute(result.from)} UTC up to then.`;
   const cut = report.indexOf("\n");
   return cut < 0 ? `${report}\n\n${note}\n` : `${report.slice(0, cut)}\n\n${note}${report.slice(cut)}`;
 }

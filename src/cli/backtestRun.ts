@@ -18,6 +18,12 @@ export interface RunResult extends BacktestResult {
   /** Errors the loop reported on error$ (and survived). */
   errorCount: number;
   elapsedMs: number;
+  /**
+   * Why an `"interrupted"` run stopped when it was not Ctrl-C: `"hung"`, the strategy did not
+   * return within --call-timeout (its worker thread was terminated); `"start"`, the worker did
+   * not start.
+   */
+  stoppedBy?: "hung" | "start";
 }
 
 export interface RunHooks {

@@ -1,6 +1,7 @@
-import { liveReport, type SignalState, type StrategySchema } from "rxtrade";
-import { writeReport } from "rxtrade/node";
-import { type CandleSource, planWindow } from "./backtestData";
+import { liveReport, type SignalState, type StrategySchema, type TickResult } from "rxtrade";
+import { type CsvCandleFile, writeReport } from "rxtrade/node";
+import { type CandleSource, planWindow, type WindowPlan } from "./backtestData";
+import { type FileFacts, isolationEntry, runIsolated, type SingleJob } from "./backtestIsolated";
 import { DEFAULT_REPORT_DIR, type WindowFlags } from "./backtestFlags";
 import { doneLine, endLines, jsonOf, markPartial, statisticsTitle, stopName } from "./backtestOutput";
 import type { CtrlC, Printer, ProgressBar } from "./backtestProgress";
@@ -18,6 +19,9 @@ const MINUTE = 60_000;
 export interface SingleRun {
   symbol: string;
   strategy: StrategySchema;
+  /** --strategy as given, and --module-timeout: what a worker thread loads the strategy from. */
+  strategySpec: string;
+  moduleTimeoutMs: number;
   source: CandleSource;
   window: WindowFlags;
   json: boolean;
@@ -25,6 +29,34 @@ export interface SingleRun {
   out: Printer;
   bar: ProgressBar;
   ctrlC: CtrlC;
+  /**
+   * On a worker thread (the default when this process is the rxtrade command line; see
+   * isolationEntry), so a strategy stuck in a synchronous loop can be stopped; `false`: here.
+   */
+  isolate?: boolean;
+}
+
+/** What the worker needs: the flags as given, and the candles as checked here (not checked again there). */
+function jobOf(run: SingleRun, plan: WindowPlan): SingleJob {
+  const { candles } = run.source;
+  return {
+    symbol: run.symbol,
+    strategy: run.strategySpec,
+    moduleTimeoutMs: run.moduleTimeoutMs,
+    source: Array.isArray(candles)
+      ? { kind: "array", candles }
+      : { kind: "file", path: (candles as CsvCandleFile).path, facts: pick(candles as CsvCandleFile) },
+    plan,
+    window: run.window,
+  };
+}
+
+function pick(file: CsvCandleFile): FileFacts {
+  return { rows: file.rows, first: file.first, last: file.last, gaps: file.gaps, warnings: [...file.warnings] };
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 /** Runs one symbol: the header, the trades as they happen, the end, the statistics and the report. Resolves to the exit code. */
@@ -54,30 +86,59 @@ export async function runSingle(run: SingleRun): Promise<number> {
   const started = performance.now();
   const span = Math.max(1, Math.min(plan.to, source.last + MINUTE) - plan.from);
   const warnings = new WarningTally((text) => out.warn(text));
+  const onTick = (tick: TickResult) => {
+    if (!stopSeen && tick.timestamp >= plan.to) {
+      stopSeen = true;
+      if (current !== null && !run.json) out.line(`${minute(plan.to)}  ${stopName(window.to !== undefined)} reached: graceful stop, no new signals; ${describeHeld(current)} runs to its close`);
+    }
+    const line = eventLine(tick, current);
+    current = held(tick);
+    if (tick.action === "closed") closed++;
+    if (line !== undefined && !run.json) out.line(line);
+    progress(tick.timestamp);
+  };
+  const progress = (now: number) => {
+    const done = Math.min(1, (now - plan.from) / span);
+    bar.update(done, `${minute(now)} · ${closed} closed${done >= 1 && current !== null ? " · past --to: the open signal runs to its close" : ""}`, started);
+  };
+  const onError = (name: string, message: string) => warnings.add(`error$ ${name}: ${message}`);
   let result: RunResult;
+  let hung: { at: number; limitMs: number; starting: boolean } | undefined;
   try {
-    result = await runWindow(symbol, strategy, source, plan, window, {
-      onTick: (tick) => {
-        if (!stopSeen && tick.timestamp >= plan.to) {
-          stopSeen = true;
-          if (current !== null && !run.json) out.line(`${minute(plan.to)}  ${stopName(window.to !== undefined)} reached: graceful stop, no new signals; ${describeHeld(current)} runs to its close`);
-        }
-        const line = eventLine(tick, current);
-        current = held(tick);
-        if (tick.action === "closed") closed++;
-        if (line !== undefined && !run.json) out.line(line);
-        const done = Math.min(1, (tick.timestamp - plan.from) / span);
-        bar.update(done, `${minute(tick.timestamp)} · ${closed} closed${done >= 1 && current !== null ? " · past --to: the open signal runs to its close" : ""}`, started);
-      },
-      onError: (error) => warnings.add(`error$ ${error.name}: ${error.message}`),
-      signal: run.ctrlC.signal,
-    });
+    const entry = run.isolate === false ? undefined : isolationEntry();
+    if (entry === undefined) {
+      result = await runWindow(symbol, strategy, source, plan, window, { onTick, onError: (error) => onError(error.name, error.message), signal: run.ctrlC.signal });
+    } else {
+      // On a worker thread: a strategy stuck in a synchronous loop is terminated after --call-timeout, and Ctrl-C still works.
+      const outcome = await runIsolated(entry, jobOf(run, plan), strategy.strategyName, {
+        onTick,
+        onProgress: (now, count) => {
+          closed = Math.max(closed, count);
+          progress(now);
+        },
+        onError,
+        signal: run.ctrlC.signal,
+      });
+      result = outcome.result;
+      hung = outcome.hung;
+    }
   } catch (error) {
     // An error the loop does not survive (a fatal one, after error$ said it), or a hung strategy.
     bar.end();
     warnings.flush();
     out.warn(`rxtrade backtest: the run failed: ${describeThrown(error).replace(/^rxtrade: /, "")}`);
     return EXIT.failed;
+  }
+  if (hung !== undefined) {
+    result = { ...result, stoppedBy: hung.starting ? "start" : "hung" };
+    bar.end();
+    warnings.flush();
+    out.warn(
+      hung.starting
+        ? `rxtrade backtest: the backtest's worker thread did not start within ${seconds(hung.limitMs)} (loading ${strategy.strategyName}); it was stopped. Raise --module-timeout or check the strategy module's top level`
+        : `rxtrade backtest: the strategy ${strategy.strategyName} did not return within ${seconds(hung.limitMs)} at the tick of ${new Date(hung.at).toISOString()} ` +
+            `(a synchronous loop in its getSignal or a callback?); the run was stopped there. Raise --call-timeout or fix the strategy`,
+    );
   }
   bar.end();
   warnings.flush();
@@ -88,7 +149,7 @@ export async function runSingle(run: SingleRun): Promise<number> {
   } catch (error) {
     return explainReportError("backtest", error, out.terminal, run.reportDir);
   }
-  const code = result.end === "interrupted" ? EXIT.interrupted : EXIT.ok;
+  const code = hung !== undefined ? EXIT.failed : result.end === "interrupted" ? EXIT.interrupted : EXIT.ok;
   if (run.json) {
     out.line(JSON.stringify(jsonOf(result, reportPath), null, 2));
     return code;

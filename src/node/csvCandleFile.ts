@@ -54,13 +54,70 @@ export interface CsvCandleFile extends AsyncIterable<Candle> {
  *
  * @param path the file
  */
-export async function csvCandleFile(path: string): Promise<CsvCandleFile> {
+export async function csvCandleFile(path: string, options: CsvCheckOptions = {}): Promise<CsvCandleFile> {
+  const { signal } = options;
   const scan = new Scan(path);
-  for await (const chunk of candleChunks(path)) {
-    for (let i = 0; i < chunk.candles.length; i++) scan.row(chunk.candles[i] as Candle, chunk.lines[i] as number);
+  const chunks = candleChunks(path);
+  // The line the check has reached (the last one of the chunk checked last).
+  let line = 1;
+  try {
+    for (;;) {
+      if (signal?.aborted === true) throw new CsvCheckStopped(path, line);
+      // A read that does not come (a stalled mount) does not hold a stop back either.
+      const next = signal === undefined ? await chunks.next() : await untilAborted(chunks.next(), signal, () => new CsvCheckStopped(path, line));
+      if (next.done === true) break;
+      const chunk = next.value;
+      for (let i = 0; i < chunk.candles.length; i++) scan.row(chunk.candles[i] as Candle, chunk.lines[i] as number);
+      line = chunk.lines.at(-1) ?? line;
+    }
+  } catch (error) {
+    // Not awaited: a generator waiting on a read that never comes would hold this up.
+    if (error instanceof CsvCheckStopped) void chunks.return(undefined).catch(() => undefined);
+    throw error;
   }
-  const checked = scan.finish();
-  const file: CsvCandleFile = { path, ...checked, [Symbol.asyncIterator]: () => candles(path) };
+  return checkedCsvCandleFile(path, scan.finish());
+}
+
+/** Options of `csvCandleFile`. */
+export interface CsvCheckOptions {
+  /** Stops the check pass where it is (between two chunks of lines, or waiting on a read): it rejects with a `CsvCheckStopped`. */
+  signal?: AbortSignal;
+}
+
+/** The check of a CSV stopped by its `signal` (e.g. Ctrl-C): `line` is the last line it checked. */
+export class CsvCheckStopped extends Error {
+  override readonly name = "CsvCheckStopped";
+  constructor(
+    readonly path: string,
+    readonly line: number,
+  ) {
+    super(`stopped during the check of ${path} at line ${line.toLocaleString("en-US")}`);
+  }
+}
+
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, stopped: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(stopped());
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * The streaming handle of a file checked before (in another thread, say) without checking it
+ * again: `facts` are what that check found. For the command line's backtest worker.
+ */
+export function checkedCsvCandleFile(path: string, facts: Pick<CsvCandleFile, "rows" | "first" | "last" | "gaps" | "warnings">): CsvCandleFile {
+  const file: CsvCandleFile = { path, rows: facts.rows, first: facts.first, last: facts.last, gaps: facts.gaps, warnings: facts.warnings, [Symbol.asyncIterator]: () => candles(path) };
   // The fast way for a backtest: a chunk of candles per await, not one.
   return Object.defineProperty(file, CANDLE_CHUNKS, { value: () => chunksOf(path) });
 }
