@@ -22,6 +22,17 @@ export interface CcxtExchangeOptions {
   clock?: { now(): number };
   /** Constructor config when `ccxtExchange` is given an id (apiKey, secret, `options`, …). */
   exchangeConfig?: Record<string, unknown>;
+  /**
+   * A rate limiter that every HTTP request ccxt makes for this exchange goes through first,
+   * with the endpoint's ccxt cost (its API definition's `cost`: on binance spot 0.4 for candles,
+   * 4 for the markets): `acquire(cost)` resolves when the request may go. It replaces the instance's own
+   * limiter (ccxt's `throttle`), since a limit shared by several processes is the one that
+   * counts. `redisRateLimiter` (rxtrade/redis) shares one bucket per account across processes
+   * and machines. A rejection fails the request with an `ExchangeError` whose `cause` is the
+   * limiter's error. Costs are in the units of the exchange's ccxt `rateLimit` (binance: 50 ms a
+   * unit, so 20 units a second match ccxt's own pace). Default: ccxt's per-instance limiter.
+   */
+  rateLimiter?: { acquire(cost: number): PromiseLike<unknown> };
 }
 
 /** An `ExchangeSchema` over a ccxt exchange, with a way to reach the instance and check symbols early. */
@@ -53,7 +64,7 @@ export interface CcxtExchange extends ExchangeSchema {
  * liveTrade$("BTCUSDT", strategy, { exchange: ccxtExchange("binance") }).subscribe(console.log);
  *
  * @param exchangeOrId a ccxt exchange instance (`new ccxt.binance({ ... })`) or a ccxt id (`"binance"`)
- * @param options `exchangeName`, `maxPerRequest`, `clock`, `exchangeConfig`
+ * @param options `exchangeName`, `maxPerRequest`, `clock`, `exchangeConfig`, `rateLimiter`
  */
 export function ccxtExchange(exchangeOrId: Exchange | string, options: CcxtExchangeOptions = {}): CcxtExchange {
   if (typeof exchangeOrId !== "string" && (exchangeOrId === null || typeof exchangeOrId !== "object" || typeof exchangeOrId.fetchOHLCV !== "function")) {
@@ -70,20 +81,34 @@ export function ccxtExchange(exchangeOrId: Exchange | string, options: CcxtExcha
       { argument: "options.maxPerRequest", value: maxPerRequest },
     );
   }
+  const { rateLimiter } = options;
+  if (rateLimiter !== undefined && (rateLimiter === null || typeof rateLimiter !== "object" || typeof rateLimiter.acquire !== "function")) {
+    throw new ArgumentError(`rateLimiter must be an object with acquire(cost), e.g. redisRateLimiter(…) from rxtrade/redis; got ${showValue(rateLimiter)}`, {
+      argument: "options.rateLimiter",
+      value: rateLimiter,
+    });
+  }
   const id = typeof exchangeOrId === "string" ? exchangeOrId : exchangeOrId.id;
   const exchangeName = options.exchangeName ?? id;
 
   let instance: Promise<Exchange> | undefined;
   if (typeof exchangeOrId !== "string") {
     exchangeOrId.enableRateLimit = true;
+    if (rateLimiter !== undefined) throttleWith(exchangeOrId, rateLimiter, exchangeName);
     instance = Promise.resolve(exchangeOrId);
   }
   const getInstance = (): Promise<Exchange> => {
     // A failed import or construction is not kept: the next call tries again.
-    instance ??= construct(id, options.exchangeConfig, exchangeName).catch((error: unknown) => {
-      instance = undefined;
-      throw error;
-    });
+    instance ??= construct(id, options.exchangeConfig, exchangeName).then(
+      (exchange) => {
+        if (rateLimiter !== undefined) throttleWith(exchange, rateLimiter, exchangeName);
+        return exchange;
+      },
+      (error: unknown) => {
+        instance = undefined;
+        throw error;
+      },
+    );
     return instance;
   };
 
@@ -198,6 +223,23 @@ async function construct(id: string, config: Record<string, unknown> | undefined
   }
   const exchange = new (Exchange as new (config: Record<string, unknown>) => Exchange)({ ...config, enableRateLimit: true });
   return exchange;
+}
+
+/**
+ * Makes `exchange` wait for `rateLimiter` before each request: ccxt calls `throttle(cost)` before
+ * every REST request when `enableRateLimit` is on (`fetch2`), with the endpoint's cost.
+ */
+function throttleWith(exchange: Exchange, rateLimiter: { acquire(cost: number): PromiseLike<unknown> }, exchangeName: string): void {
+  exchange.throttle = async (cost?: number) => {
+    const tokens = typeof cost === "number" && Number.isFinite(cost) ? cost : 1;
+    if (tokens <= 0) return; // an endpoint ccxt counts as free
+    try {
+      await rateLimiter.acquire(tokens);
+    } catch (error) {
+      const message = error instanceof Error ? error.message.replace(/^rxtrade: /, "") : String(error);
+      throw new ExchangeError(`${exchangeName}: the rate limiter did not admit a request (ccxt cost ${tokens}): ${message}`, { exchangeName }, error);
+    }
+  };
 }
 
 /** The market `symbol` names: an exact unified symbol, then an exchange id, then the same letters with other separators. */

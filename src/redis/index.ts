@@ -13,6 +13,10 @@ export type { FleetPairSpec, FleetPairStatus, FleetPairView, FleetEvent } from "
 export { EVENTS_MAXLEN } from "./fleetKeys";
 export { FleetError } from "./fleetErrors";
 
+// Rate limits (a token bucket per exchange account shared by every process; see ccxtExchange's rateLimiter option)
+export { redisRateLimiter, type RedisRateLimiter, type RedisRateLimiterOptions, type RateLimitGrant } from "./rateLimiter";
+
 // Errors (re-exported so instanceof works from this entry)
 export { RedisConnectionError } from "./redisErrors";
+export { RateLimitError } from "./rateLimiterErrors";
 export * from "../errors";
