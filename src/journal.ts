@@ -89,8 +89,14 @@ export interface JournalGap {
   to: number;
   /** How many tick entries were dropped. */
   ticks: number;
-  /** `failing`: appends failed or hung; `behind`: the journal was slower than the ticks. */
-  reason: "failing" | "behind";
+  /**
+   * `failing`: appends failed or hung; `behind`: the journal was slower than the ticks.
+   * `unrecorded`: written by a run's start (before its `start` entry, `ticks` 0) that found an
+   * earlier run of the key ended while its journal was failing (`fileJournal`'s marker): changes of
+   * position between `from` (its first failed append) and `to` (this start) may be missing, so
+   * the ledger is incomplete there (`rxtrade report` says so).
+   */
+  reason: "failing" | "behind" | "unrecorded";
 }
 
 /** One candle request a tick made and the candles it got (closed ones, oldest first). */

@@ -1,9 +1,9 @@
-import { lstat, readdir, stat } from "node:fs/promises";
+import { lstat, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { CallTimeoutError, getConfig, historyStatistics, type Journal, JournalError, type LiveHistory, type LiveStatistics, readLiveHistory } from "rxtrade";
 import { fileJournal, JOURNAL_DIR } from "rxtrade/node";
 import { DEMO_STORE } from "./demoCommand";
-import { displayPath } from "./format";
+import { displayPath, minute } from "./format";
 import { LIVE_STORE } from "./liveCommand";
 import { historyNotes, historyTitle, printStatistics, splitKey } from "./session";
 import { problem, SkippedLines } from "./skippedLines";
@@ -92,14 +92,17 @@ export async function reportCommand(args: readonly string[], terminal: Terminal)
   await regularFiles(journalDir);
   const skipped = new SkippedLines();
   const journal = fileJournal(storeDir, { onWarning: skipped.add });
-  const histories: Array<{ key: string; history: LiveHistory; stats: LiveStatistics }> = [];
+  const histories: Array<{ key: string; history: LiveHistory; stats: LiveStatistics; holes: Hole[] }> = [];
   try {
     const all = [...(await boundedKeys(journal))].sort();
     await notJournals(journal, journalDir, all, skipped, terminal);
     const keys = selectKeys(all, symbol, strategyName, storeDir);
     for (const key of keys) {
       const history = await readLiveHistory(journal, key, since === undefined ? {} : { since });
-      histories.push({ key, history, stats: historyStatistics(history) });
+      const stats: LiveStatistics & { ledgerIncomplete?: Hole[] } = historyStatistics(history);
+      const holes = await unrecordedHoles(journal, key, since);
+      if (holes.length > 0) stats.ledgerIncomplete = holes;
+      histories.push({ key, history, stats, holes });
     }
   } catch (error) {
     if (!(error instanceof JournalError)) throw error;
@@ -121,17 +124,56 @@ export async function reportCommand(args: readonly string[], terminal: Terminal)
     return EXIT.ok;
   }
   let code: number = EXIT.ok;
-  for (const [index, { key, history, stats }] of histories.entries()) {
+  for (const [index, { key, history, stats, holes }] of histories.entries()) {
     if (index > 0) terminal.line("");
     const [keySymbol, keyStrategy] = splitKey(key);
     try {
-      await printStatistics(terminal, historyTitle(key, history, since), stats, keySymbol, keyStrategy, reportDir, historyNotes(history));
+      const file = await printStatistics(terminal, historyTitle(key, history, since), stats, keySymbol, keyStrategy, reportDir, [...historyNotes(history), ...holes.map(holeNote)]);
+      if (holes.length > 0) await writeFile(file, markIncomplete(await readFile(file, "utf8"), holes));
     } catch (error) {
       terminal.warn(`rxtrade report: the report of ${key} could not be written to ${reportDir}: ${(error as Error).message.replace(/^rxtrade: /, "")}; give another folder, e.g. --report-dir ${REPORT_DIR}`);
       code = EXIT.failed;
     }
   }
   return code;
+}
+
+/**
+ * A stretch of a key's history whose changes of position may be missing from the journal: a run
+ * ended (killed) while its journal was failing, and a later start found its marker and wrote a
+ * `gap` entry with reason `unrecorded` (see fileJournal). `from`: the first failed append; `to`:
+ * that later start (ms).
+ */
+export interface Hole {
+  from: number;
+  to: number;
+}
+
+/** The `unrecorded` gaps of `key` (each once; from --since on). */
+async function unrecordedHoles(journal: Journal, key: string, since: number | undefined): Promise<Hole[]> {
+  const holes: Hole[] = [];
+  for await (const entry of journal.read(key)) {
+    if (entry.kind !== "gap" || (entry.reason as string) !== "unrecorded") continue;
+    if (since !== undefined && entry.to < since) continue;
+    if (!holes.some((hole) => hole.from === entry.from && hole.to === entry.to)) holes.push({ from: entry.from, to: entry.to });
+  }
+  return holes;
+}
+
+function holeNote({ from, to }: Hole): string {
+  return (
+    `  note: ledger incomplete between ${minute(from)} and ${minute(to)} UTC: the journal was failing when its run ended without a stop entry (killed?), ` +
+    "so changes of position made then may be missing from these statistics (the store's state at the next start was journaled)"
+  );
+}
+
+/** The Markdown report with each hole said under its title. */
+function markIncomplete(report: string, holes: readonly Hole[]): string {
+  const notes = holes
+    .map(({ from, to }) => `> **Ledger incomplete between ${minute(from)} and ${minute(to)} UTC:** the journal was failing when its run ended without a stop entry (killed?); changes of position made then may be missing below.`)
+    .join("\n>\n");
+  const cut = report.indexOf("\n");
+  return cut < 0 ? `${report}\n\n${notes}\n` : `${report.slice(0, cut)}\n\n${notes}${report.slice(cut)}`;
 }
 
 /**

@@ -26,6 +26,7 @@ import {
   TradeLedger,
 } from "rxtrade";
 import { type FileStore, fileJournal, JOURNAL_DIR, writeReport } from "rxtrade/node";
+import { tempName } from "../node/journalFailing";
 import { describeHeld, displayPath, eventLine, held, minute, price, statisticsLines, statusLine, visible } from "./format";
 import type { Terminal } from "./terminal";
 import { EXIT } from "./usage";
@@ -243,8 +244,8 @@ const unappendedPrefix = (key: string) => `${key.replace(/[^A-Za-z0-9_-]/g, "_")
 export function saveUnappended(journalDir: string, key: string, entries: readonly JournalEntry[]): string | undefined {
   const name = `${unappendedPrefix(key)}${new Date().toISOString().replace(/[:.]/g, "")}.jsonl`;
   const content = entries.map((entry) => JSON.stringify(entry)).join("\n") + "\n";
-  for (const dir of [journalDir, tmpdir()]) {
-    const path = join(dir, name);
+  // In the temp folder under a name of this journal's (see appendSaved).
+  for (const path of [join(journalDir, name), join(tmpdir(), tempName(journalDir, name))]) {
     try {
       writeFileSync(path, content, { mode: 0o600, flag: "wx" });
       return path;
@@ -257,18 +258,23 @@ export function saveUnappended(journalDir: string, key: string, entries: readonl
 
 /**
  * At a run's start, before its start entry: appends the entries an earlier run of `key` saved
- * (`saveUnappended`, in the journal's folder), oldest file first, each once (the file is then
- * renamed `.done`). A failure is said, and the file kept for the next start.
+ * (`saveUnappended`, in the journal's folder or the OS temp folder), oldest file first, each once
+ * (the file is then renamed `.done`). A failure is said, and the file kept for the next start.
  */
 export async function appendSaved(journal: Journal, journalDir: string, key: string, terminal: Terminal): Promise<void> {
-  let names: string[];
-  try {
-    names = readdirSync(journalDir).filter((name) => name.startsWith(unappendedPrefix(key)) && name.endsWith(".jsonl")).sort();
-  } catch {
-    return;
+  const saved: Array<{ path: string; time: string }> = [];
+  for (const [dir, prefix] of [
+    [journalDir, unappendedPrefix(key)],
+    [tmpdir(), tempName(journalDir, unappendedPrefix(key))],
+  ] as const) {
+    try {
+      for (const name of readdirSync(dir)) if (name.startsWith(prefix) && name.endsWith(".jsonl")) saved.push({ path: join(dir, name), time: name.slice(prefix.length) });
+    } catch {
+      // no such folder
+    }
   }
-  for (const name of names) {
-    const path = join(journalDir, name);
+  saved.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+  for (const { path } of saved) {
     try {
       const entries = readFileSync(path, "utf8").split("\n").filter((line) => line.trim() !== "").map((line) => JSON.parse(line) as JournalEntry).filter((entry) => entry.key === key);
       for (const entry of entries) await journal.append(entry);

@@ -5,6 +5,8 @@ import { ArgumentError, ArgumentRangeError, JournalError } from "../errors";
 import { type Journal, type JournalEntry, journalEntryProblem, type JournalTail, TailScan } from "../journal";
 import { showValue } from "../showValue";
 import { serialByKey } from "../stores/keyed";
+import { describeEntry } from "../journalTrouble";
+import { lostGap, readMarker, removeMarker, writeMarker } from "./journalFailing";
 import { entriesOf, type JournalWarning, SkippedSummary } from "./journalLines";
 import { keep, type KeyFile, SEGMENT, SegmentFiles, takeBuffer } from "./journalSegments";
 
@@ -127,6 +129,9 @@ export function fileJournal(dir: string | { readonly dir: string } = "./.rxtrade
     return { warn: summary.add, done: () => summary.log() };
   };
   const serial = serialByKey();
+  // Keys whose "journal failing" marker this journal wrote (journalFailing.ts), until their stop entry is appended.
+  // (the line of the entry that failed first).
+  const failing = new Map<string, string>();
 
   // Writes the buffered tick lines, then `line` (if any), in the key's turn. A failure keeps
   // the tick lines not written (the entry itself is the caller's to retry).
@@ -138,14 +143,37 @@ export function fileJournal(dir: string | { readonly dir: string } = "./.rxtrade
       // A trade that confirms the intent just written needs no fsync: the intent stands for it.
       const durable = !(entry?.kind === "trade" && file.intent === id);
       const done = { lines: 0 };
+      // A start after a run that ended while its journal was failing (its marker left): a gap
+      // entry marks the hole (changes made then may be missing) before the start entry — unless
+      // what failed first is this very start (retried now: nothing was lost).
+      const start = entry?.kind === "run" && entry.event === "start" && line !== undefined;
+      let gapped = false;
+      if (start && failing.get(file.key) !== line) {
+        const found = readMarker(segments.root, file.base, file.key);
+        if (found !== undefined) {
+          lines.splice(lines.length - 1, 0, `${JSON.stringify(lostGap(file.key, found.marker.since, entry))}\n`);
+          gapped = true;
+        }
+      }
       try {
         await segments.writeLines(file, lines, done, durable);
       } catch (error) {
-        keep(file, lines.slice(done.lines, line === undefined ? undefined : -1));
+        keep(file, lines.slice(done.lines, line === undefined ? undefined : -1).filter((_, i) => !gapped || done.lines + i !== lines.length - 2));
         if (line === undefined) file.failure = { error };
+        // The first change of position that cannot be appended: a durable trace, in case this process dies with it.
+        if (entry !== undefined && line !== undefined && entry.kind !== "tick" && !failing.has(file.key)) {
+          failing.set(file.key, line);
+          writeMarker(segments.root, file.base, { key: file.key, since: entry.at, first: describeEntry(entry), error: (error as Error)?.message ?? String(error), pid: process.pid, wallTime: Date.now() }, fileMode);
+        }
         throw error;
       }
       file.failure = undefined;
+      // A stop entry appended: every entry queued before it is too, no hole is left open; a
+      // start's gap entry appended: the marker it came from is used up.
+      if ((entry?.kind === "run" && entry.event === "stop") || gapped || (start && failing.get(file.key) === line)) {
+        failing.delete(file.key);
+        removeMarker(segments.root, file.base);
+      }
       if (entry !== undefined) file.intent = entry.kind === "intent" ? id : entry.kind === "tick" ? file.intent : undefined;
     });
   };
