@@ -74,6 +74,11 @@ const cli = (outDir: string): Options => ({
   target: "es2022",
   platform: "node",
   external: ["rxtrade", /^rxtrade\//, "rxjs", /^rxjs\//, "ccxt", "ioredis", "tsx", /^tsx\//],
+  // Each command is a chunk of its own, loaded when it runs (src/cli/main.ts), in dist/cli/.
+  splitting: true,
+  esbuildOptions(options) {
+    options.chunkNames = "cli/[name]-[hash]";
+  },
 });
 
 /** The three builds writing into `outDir` (test/dualLoad.test.ts builds into a folder of its own). */

@@ -44,6 +44,7 @@ export default defineConfig({
   },
   test: {
     environment: "node",
+    globalSetup: ["test/helpers/bundleOnce.ts"],
     testTimeout: 20_000,
     // Many files wait on child processes (the CLI, kill loops): more files in flight than
     // cores keeps both cores busy. RXTRADE_TEST_WORKERS overrides.

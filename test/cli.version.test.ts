@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bundle, run } from "./fixtures/processHarness";
+import { bundle, copyBundle, run } from "./fixtures/processHarness";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 
@@ -44,7 +44,7 @@ describe("rxtrade --version", () => {
     const pkg = join(project, "node_modules", "rxtrade");
     await mkdir(join(pkg, "dist"), { recursive: true });
     await writeFile(join(project, "package.json"), JSON.stringify({ name: "my-app", version: "1.0.0" }));
-    await copyFile(cli[1] as string, join(pkg, "dist", "cli.mjs"));
+    await copyBundle(cli, join(pkg, "dist", "cli.mjs"));
     await installDependencies(join(project, "node_modules"));
     const command = [cli[0] as string, join(pkg, "dist", "cli.mjs")];
 
@@ -59,7 +59,7 @@ describe("rxtrade --version", () => {
     const lost = join(work, "lost");
     await mkdir(lost, { recursive: true });
     await writeFile(join(lost, "package.json"), JSON.stringify({ name: "not-rxtrade", version: "1.2.3" }));
-    await copyFile(cli[1] as string, join(lost, "cli.mjs"));
+    await copyBundle(cli, join(lost, "cli.mjs"));
     await installDependencies(join(lost, "node_modules"));
     const exit = await run([cli[0] as string, join(lost, "cli.mjs")], ["--version"], { cwd: lost });
     expect(exit.code).toBe(1);

@@ -1,12 +1,4 @@
 import { setLogger } from "rxtrade";
-import { BACKTEST_HELP, backtestCommand } from "./backtestCommand";
-import { DEMO_HELP, demoCommand } from "./demoCommand";
-import { FLEET_HELP, fleetCommand } from "./fleetCommand";
-import { LIVE_HELP, liveCommand } from "./liveCommand";
-import { RUN_HELP, runCommand } from "./runCommand";
-import { REPLAY_HELP, replayCommand } from "./replayCommand";
-import { REPORT_HELP, reportCommand } from "./reportCommand";
-import { STORE_HELP, storeCommand } from "./storeCommand";
 import { Terminal } from "./terminal";
 import { editDistance, EXIT, UsageError } from "./usage";
 import { packageVersion } from "./version";
@@ -38,17 +30,25 @@ Exit codes
   0 done (a graceful stop), 1 the run failed, 2 a wrong command line, 130 a second Ctrl-C
 `;
 
-const COMMANDS: Record<string, { run: (args: readonly string[], terminal: Terminal) => Promise<number>; help: string }> = {
-  demo: { run: demoCommand, help: DEMO_HELP },
-  live: { run: liveCommand, help: LIVE_HELP },
-  run: { run: runCommand, help: RUN_HELP },
-  fleet: { run: fleetCommand, help: FLEET_HELP },
-  backtest: { run: backtestCommand, help: BACKTEST_HELP },
-  report: { run: reportCommand, help: REPORT_HELP },
-  replay: { run: replayCommand, help: REPLAY_HELP },
-  store: { run: storeCommand, help: STORE_HELP },
+interface Command {
+  run: (args: readonly string[], terminal: Terminal) => Promise<number>;
+  help: string;
+}
+
+// Each command is loaded when it runs: `rxtrade demo` does not load the service's metrics and
+// logs nor the fleet's Redis client, and `rxtrade --help` loads none of them.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  demo: async () => import("./demoCommand").then((m) => ({ run: m.demoCommand, help: m.DEMO_HELP })),
+  live: async () => import("./liveCommand").then((m) => ({ run: m.liveCommand, help: m.LIVE_HELP })),
+  run: async () => import("./runCommand").then((m) => ({ run: m.runCommand, help: m.RUN_HELP })),
+  fleet: async () => import("./fleetCommand").then((m) => ({ run: m.fleetCommand, help: m.FLEET_HELP })),
+  backtest: async () => import("./backtestCommand").then((m) => ({ run: m.backtestCommand, help: m.BACKTEST_HELP })),
+  report: async () => import("./reportCommand").then((m) => ({ run: m.reportCommand, help: m.REPORT_HELP })),
+  replay: async () => import("./replayCommand").then((m) => ({ run: m.replayCommand, help: m.REPLAY_HELP })),
+  store: async () => import("./storeCommand").then((m) => ({ run: m.storeCommand, help: m.STORE_HELP })),
 };
 const NAMES = Object.keys(COMMANDS);
+const commandNamed = (name: string): (() => Promise<Command>) | undefined => (Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined);
 
 /** The `rxtrade` command line: runs a command and resolves to the process exit code. */
 export async function main(argv: readonly string[], terminal = new Terminal(process.stdout, process.stderr, process.stdin)): Promise<number> {
@@ -58,8 +58,8 @@ export async function main(argv: readonly string[], terminal = new Terminal(proc
   try {
     if (name === undefined) throw new UsageError("", `a command is required: ${NAMES.join(", ")}`);
     if (name === "--help" || name === "-h" || name === "help") {
-      const topic = name === "help" && args[0] !== undefined ? COMMANDS[args[0]] : undefined;
-      terminal.line(topic?.help ?? HELP);
+      const topic = name === "help" && args[0] !== undefined ? commandNamed(args[0]) : undefined;
+      terminal.line(topic === undefined ? HELP : (await topic()).help);
       return EXIT.ok;
     }
     // -v as node and npm take it; `version` as `help` is taken.
@@ -75,11 +75,12 @@ export async function main(argv: readonly string[], terminal = new Terminal(proc
       terminal.line(version);
       return EXIT.ok;
     }
-    const command = COMMANDS[name];
-    if (command === undefined) {
+    const load = commandNamed(name);
+    if (load === undefined) {
       const near = NAMES.find((candidate) => editDistance(name, candidate) <= 2);
       throw new UsageError("", `unknown command ${JSON.stringify(name)}${near === undefined ? "" : `; did you mean ${near}?`} (commands: ${NAMES.join(", ")})`);
     }
+    const command = await load();
     return await command.run(args, terminal);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
