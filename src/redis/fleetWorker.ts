@@ -24,6 +24,8 @@ import { runScript } from "./redisScripts";
 import { redisStore } from "./redisStore";
 
 const MINUTE_MS = 60_000;
+/** Claims a worker makes at once in a round. */
+const CLAIMS_AT_ONCE = 8;
 
 /** What a worker trades a pair with: its spec resolved to a strategy and an exchange. */
 export interface FleetPairResolved {
@@ -429,10 +431,23 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
     // A different start per worker: workers that look at once try different pairs first.
     const offset = free.length === 0 ? 0 : Math.floor(Math.random() * free.length);
     const order = [...free.slice(offset), ...free.slice(0, offset)];
-    for (const candidate of order) {
-      if (stopping || held.size >= share) break;
-      await claim(candidate);
-    }
+    // A few claims at once: a claim is some five round trips, and a killed worker's pairs are
+    // claimed by whoever has room — often one new worker — so one at a time made the last of
+    // 300 pairs wait seconds past the lease (bench/fleet.mjs).
+    let next = 0;
+    let claiming = 0;
+    const claimer = async (): Promise<void> => {
+      while (next < order.length && !stopping && held.size + claiming < share) {
+        const candidate = order[next++] as SnapshotPair;
+        claiming++;
+        try {
+          await claim(candidate);
+        } finally {
+          claiming--;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CLAIMS_AT_ONCE, order.length) }, claimer));
   };
 
   let timer: ReturnType<typeof setTimeout> | undefined;
