@@ -4,7 +4,7 @@
 // would roughly halve the engine's speed. Reports only; always exits 0.
 //
 // On a shared machine, run only what you need: `--only replay,streams` (any of replay,
-// streams, stores, size, backtest, journal, service) after `npm run build`.
+// streams, stores, size, backtest, journal, service, fleet) after `npm run build`.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { loadBundledCandles } from "./loadCandles.mjs";
@@ -23,7 +23,7 @@ const candles = loadBundledCandles();
 console.log(`data: ${candles.length.toLocaleString("en-US")} one-minute BTCUSDT candles, replayed in virtual time (VirtualClock), default tickMs 60,001`);
 console.log(`strategy: every 3rd idle minute a long with TP +1% / SL -1%, lifetime 120 min; memoryStore persistence\n`);
 
-const PARTS = ["replay", "streams", "stores", "size", "backtest", "journal", "service"];
+const PARTS = ["replay", "streams", "stores", "size", "backtest", "journal", "service", "fleet"];
 const onlyArg = process.argv.indexOf("--only");
 const only = onlyArg < 0 ? PARTS : (process.argv[onlyArg + 1] ?? "").split(",");
 const unknown = only.filter((part) => !PARTS.includes(part));
@@ -115,6 +115,12 @@ if (runs("service")) {
   service = await (await import("./service.mjs")).serviceTrials(runChild);
 }
 
+let fleet;
+if (runs("fleet")) {
+  console.log("\n9. rxtrade/redis fleet: 1,000 pairs on 4 worker processes (rxtrade fleet worker) against a local redis-server, accelerated clock (bench/fleet.mjs)");
+  fleet = await (await import("./fleet.mjs")).fleetBench();
+}
+
 const fmt = (x) => Math.round(x).toLocaleString("en-US");
 const rows = [];
 if (runs("replay")) {
@@ -181,6 +187,22 @@ if (runs("service")) {
       ["service metrics + logs, 1,000 pairs (Promise exchange): CPU over none", service.async.overhead, pct(service.async.overhead), "<= 10 %", service.async.overhead <= 0.1 && service.async.ended],
       ["service metrics + logs, 1,000 pairs (synchronous exchange): CPU over none", service.sync.overhead, pct(service.sync.overhead), "report", true],
       ["service /metrics scrape of 1,000 pairs: CPU", service.async.scrapeMs, `${service.async.scrapeMs.toFixed(1)} ms`, "report", true],
+    );
+  }
+}
+if (runs("fleet")) {
+  if (fleet === undefined) rows.push(["fleet, 1,000 pairs on 4 workers", 0, "did not finish", "", false]);
+  else if (fleet.skipped !== undefined) rows.push(["fleet, 1,000 pairs on 4 workers", 0, "skipped", "", true]);
+  else {
+    const { window, storeWrite, takeover } = fleet;
+    rows.push(
+      [`fleet: ticks done at --speed ${fleet.speed} (of the clock's pace)`, window.keepUp, `${(window.keepUp * 100).toFixed(1)} %`, ">= 95 %", window.keepUp >= 0.95],
+      [`fleet: Redis round trips per tick (lease ${fleet.leaseMs} ms)`, fleet.roundTrips, fleet.roundTrips.toFixed(3), "report", true],
+      ["fleet: store write p50 / p99 (client-side)", storeWrite.client.p50, `${storeWrite.client.p50.toFixed(2)} / ${storeWrite.client.p99.toFixed(2)} ms`, "report", true],
+      ["fleet: store write p50 / p99 (Redis-side)", storeWrite.redis.p50, `${storeWrite.redis.p50} / ${storeWrite.redis.p99} µs`, "report", true],
+      [`fleet: takeover after SIGKILL p50 / p99 (${takeover.n} pairs, lease ${fleet.leaseMs} ms)`, takeover.p50, `${fmt(takeover.p50)} / ${fmt(takeover.p99)} ms`, "lease + x", takeover.missing === 0],
+      ["fleet: CPU per worker (median)", fleet.cpuMedianPct, `${fleet.cpuMedianPct.toFixed(1)} % of a core, ${fleet.cpuMedianUsPerTick.toFixed(1)} µs/pair-tick`, "report", true],
+      ["fleet: pairs running at the end", fleet.running, `${fleet.running} of ${fleet.pairs}`, "all", fleet.running === fleet.pairs],
     );
   }
 }
