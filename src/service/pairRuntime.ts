@@ -19,8 +19,26 @@ export class PairRuntime implements PairFields {
   readonly exchange: string;
   status: PairStatus = "running";
   draining = false;
-  /** The stall watch said so (`LoopHooks.onHealth`). */
+  /** Announced as stalled (the engine's stall watch or, on a paced clock, the service's wall-time one), not yet recovered. */
   hookStalled = false;
+  /** The engine's stall watch said so (`LoopHooks.onHealth`). */
+  engineStalled = false;
+  /** The service's wall-time watch said so (a paced clock only: see `wallScale`). */
+  wallStalled = false;
+  /** Its last recovery, on its clock and in wall time (performance.now()): /health stays 503 for one tick period after it. */
+  recoveredAt = Number.NEGATIVE_INFINITY;
+  recoveredAtWall = Number.NEGATIVE_INFINITY;
+  /**
+   * The clock's ms per wall ms when it is a paced clock (`--speed`): such a clock does not move
+   * while an exchange call is in flight, so the age of the last tick is also measured in wall
+   * time, scaled (a hung exchange is a stall within the limit's wall-clock length). `undefined`
+   * for a clock that moves with the wall clock (or a virtual one, which is the test's to move).
+   */
+  readonly wallScale: number | undefined;
+  /** The clock's declared `timeScale` (clock ms per wall ms; 1 without one): its time limits keep their wall-clock length. */
+  readonly timeScale: number;
+  /** performance.now() at its last completed tick (or its start), for `wallScale`. */
+  lastTickWall: number;
   lastTickAt: number | null = null;
   last: TickResult | undefined;
   error: Error | undefined;
@@ -46,14 +64,28 @@ export class PairRuntime implements PairFields {
     this.strategy = strategyName;
     this.exchange = exchangeName;
     this.startedAt = scheduler.now();
+    this.wallScale = pacedScale(scheduler);
+    const declared = (scheduler as { timeScale?: unknown }).timeScale;
+    this.timeScale = typeof declared === "number" && declared > 0 ? declared : 1;
+    this.lastTickWall = performance.now();
   }
 
   get ended(): boolean {
     return this.status === "done" || this.status === "failed";
   }
 
+  /** The age of its last completed tick on its clock; on a paced clock, at least the wall time since, scaled (the clock may be held by a call in flight). */
   ageMs(): number {
-    return Math.max(0, this.scheduler.now() - (this.lastTickAt ?? this.startedAt));
+    const age = Math.max(0, this.scheduler.now() - (this.lastTickAt ?? this.startedAt));
+    return this.wallScale === undefined ? age : Math.max(age, (performance.now() - this.lastTickWall) * this.wallScale);
+  }
+
+  /** Less than a tick period (of wall time, as the stall limit: tickMs x the clock's `timeScale` on its clock) since its last recovery (measured as `ageMs`): /health still lists it, so a stall shorter than a probe's period is not missed. */
+  recovering(): boolean {
+    if (this.ended || this.recoveredAt === Number.NEGATIVE_INFINITY) return false;
+    const since = this.scheduler.now() - this.recoveredAt;
+    const wall = this.wallScale === undefined ? since : Math.max(since, (performance.now() - this.recoveredAtWall) * this.wallScale);
+    return wall < this.tickMs * this.timeScale;
   }
 
   /** Stalled by the stall watch, or by the age of its last tick on its own clock (whichever says so first). */
@@ -73,6 +105,7 @@ export class PairRuntime implements PairFields {
 /** The tick path: one call per completed tick of every pair; announces the state changes only. */
 export function record(pair: PairRuntime, result: TickResult, announce: (event: ServiceEvent, pair: PairRuntime) => void): void {
   pair.lastTickAt = pair.scheduler.now();
+  if (pair.wallScale !== undefined) pair.lastTickWall = performance.now();
   pair.last = result;
   pair.stats.record(result);
   const metrics = pair.metrics;
@@ -104,4 +137,10 @@ export function record(pair: PairRuntime, result: TickResult, announce: (event: 
   }
   // One literal (no spread of fields()): one event per trade of every pair.
   announce({ kind: result.action, at: result.timestamp, pair: pair.pair, symbol: pair.symbol, strategy: pair.strategy, result }, pair);
+}
+
+/** A paced clock's `timeScale` (it has `callStarted` and holds its time for calls in flight), else `undefined`. */
+function pacedScale(scheduler: SchedulerLike): number | undefined {
+  const { timeScale, callStarted } = scheduler as { timeScale?: unknown; callStarted?: unknown };
+  return typeof timeScale === "number" && timeScale > 0 && typeof callStarted === "function" ? timeScale : undefined;
 }

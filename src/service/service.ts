@@ -14,7 +14,7 @@ import { directInfoLines, serviceLogger } from "./serviceLogger";
 import { ServiceMetrics } from "./serviceMetrics";
 import { serviceRouter } from "./serviceRoutes";
 import type { Service, ServiceEnd, ServiceEvent, ServiceHttpOptions, ServiceOptions, ServicePair } from "./serviceTypes";
-import { health, seconds, snapshot } from "./serviceViews";
+import { health, snapshot, stallMessage } from "./serviceViews";
 
 /**
  * Runs many pairs in one process as a service: each pair's live loop (the engine's, with its
@@ -186,6 +186,42 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (--running === 0) ended();
   };
 
+  // Stalled when the engine's stall watch says so or, on a paced clock, the wall-time watch
+  // below; announced once per change of the two together.
+  const setHealth = (pair: PairRuntime, source: "engine" | "wall", stalled: boolean) => {
+    if (pair.ended) return;
+    if (source === "engine") pair.engineStalled = stalled;
+    else pair.wallStalled = stalled;
+    const now = pair.engineStalled || pair.wallStalled;
+    if (pair.hookStalled === now) return;
+    pair.hookStalled = now;
+    pair.metrics?.stalled(now);
+    const at = pair.scheduler.now();
+    if (now) {
+      const message = stallMessage(pair.ageMs(), pair.stallMs, pair.tickMs, pair.wallScale);
+      announce({ kind: "stalled", at, ...pair.fields(), lastTickAt: pair.lastTickAt, stallLimitMs: pair.stallMs, message }, pair);
+    } else {
+      pair.recoveredAt = at;
+      pair.recoveredAtWall = performance.now();
+      announce({ kind: "recovered", at, ...pair.fields() }, pair);
+    }
+  };
+  // A paced clock (--speed) does not move while a call of its pair is in flight, and the
+  // engine's stall watch looks on the clock's ticks: a hung exchange would be seen only once
+  // the call's own time limit gave up (30 s). The service looks at the wall time since each
+  // paced pair's last completed tick (scaled), a few times per stall limit.
+  const paced = pairs.filter((pair) => pair.wallScale !== undefined);
+  const wallWatch =
+    paced.length === 0
+      ? undefined
+      : setInterval(
+          () => {
+            for (const pair of paced) if (!pair.ended) setHealth(pair, "wall", pair.ageMs() >= pair.stallMs);
+          },
+          Math.min(250, Math.max(20, Math.min(...paced.map((pair) => pair.stallMs / (pair.wallScale as number))) / 10)),
+        );
+  wallWatch?.unref();
+
   logger?.info({ pairs: pairs.length, ids: pairs.length <= 20 ? pairs.map((pair) => pair.pair) : undefined }, "started");
   for (const [index, pair] of pairs.entries()) {
     const spec = specs[index] as ServicePair;
@@ -204,16 +240,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         ...(options.journalLevel === undefined ? {} : { journalLevel: options.journalLevel }),
       },
       {
-        onHealth: (stalled) => {
-          if (pair.ended || pair.hookStalled === stalled) return;
-          pair.hookStalled = stalled;
-          pair.metrics?.stalled(stalled);
-          const at = pair.scheduler.now();
-          if (stalled) {
-            const message = `no completed tick for ${seconds(pair.ageMs())} s on its clock (the limit: CC_STALL_TICKS x tickMs = ${seconds(pair.stallMs)} s)`;
-            announce({ kind: "stalled", at, ...pair.fields(), lastTickAt: pair.lastTickAt, stallLimitMs: pair.stallMs, message }, pair);
-          } else announce({ kind: "recovered", at, ...pair.fields() }, pair);
-        },
+        onHealth: (stalled) => setHealth(pair, "engine", stalled),
       },
     );
     pair.subscription = loop$.subscribe({
@@ -225,6 +252,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   (service as { done: Promise<ServiceEnd> }).done = (async () => {
     await allEnded;
+    if (wallWatch !== undefined) clearInterval(wallWatch);
     for (const listener of listeners) listener.unsubscribe();
     // The last events (each pair's done) go out before the streams end and the server closes.
     stream?.close();

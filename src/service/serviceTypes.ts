@@ -123,7 +123,8 @@ export interface ServiceHealth {
   status: "ok" | "unhealthy";
   draining: boolean;
   pairs: number;
-  stalled: Array<{ id: string; lastTickAt: string | null; lastTickAgeSeconds: number; stallLimitSeconds: number }>;
+  /** Stalled pairs, and those that recovered less than a tick period ago (with `recoveredAt`): a short stall is not missed by a probe. */
+  stalled: Array<{ id: string; lastTickAt: string | null; lastTickAgeSeconds: number; stallLimitSeconds: number; recoveredAt?: string }>;
   failed: Array<{ id: string; kind: string; message: string }>;
 }
 

@@ -58,9 +58,29 @@ export function health(pairs: readonly PairRuntime[], draining: boolean): Servic
     if (pair.status === "failed") failed.push({ id: pair.pair, kind: pair.error?.name ?? "Error", message: pair.error?.message ?? "" });
     else if (pair.isStalled()) {
       stalled.push({ id: pair.pair, lastTickAt: pair.lastTickAt === null ? null : iso(pair.lastTickAt), lastTickAgeSeconds: pair.ageMs() / 1000, stallLimitSeconds: pair.stallMs / 1000 });
+    } else if (pair.recovering()) {
+      // Held for a tick period after its recovery: a stall shorter than a probe's period is still seen.
+      stalled.push({
+        id: pair.pair,
+        lastTickAt: pair.lastTickAt === null ? null : iso(pair.lastTickAt),
+        lastTickAgeSeconds: pair.ageMs() / 1000,
+        stallLimitSeconds: pair.stallMs / 1000,
+        recoveredAt: iso(pair.recoveredAt),
+      });
     }
   }
   return { status: stalled.length === 0 && failed.length === 0 ? "ok" : "unhealthy", draining, pairs: pairs.length, stalled, failed };
+}
+
+/**
+ * A stall's message: the time without a completed tick and the limit (CC_STALL_TICKS x tickMs);
+ * on a paced clock (`--speed`, `scale` clock ms per wall ms) in wall time, which is what the
+ * limit keeps, with the clock's time beside it.
+ */
+export function stallMessage(ageMs: number, stallMs: number, tickMs: number, scale: number | undefined): string {
+  if (scale === undefined) return `no completed tick for ${seconds(ageMs)} s on its clock (the limit: CC_STALL_TICKS x tickMs = ${seconds(stallMs)} s)`;
+  const ticks = Math.round(stallMs / (tickMs * scale));
+  return `no completed tick for ${seconds(ageMs / scale)} s of wall time (${seconds(ageMs)} s on its clock, which runs ${round(scale)} times as fast; the limit: CC_STALL_TICKS x tickMs = ${ticks} x ${tickMs} ms = ${seconds(stallMs / scale)} s of wall time)`;
 }
 
 /** ms as seconds with one decimal, for messages. */
