@@ -1,9 +1,10 @@
 import { readdir, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
-import { type Candle, CandleDataError, getConfig } from "rxtrade";
+import { type Candle, getConfig } from "rxtrade";
 import { BUNDLED_BTCUSDT_1M, csvCandleFile, type CsvCandleFile } from "rxtrade/node";
 import type { WindowFlags } from "./backtestFlags";
 import { displayPath, minute } from "./format";
+import { isRxtradeError } from "./rxtradeErrors";
 import { UsageError } from "./usage";
 
 const MINUTE = 60_000;
@@ -41,7 +42,7 @@ export async function fileSource(path: string, signal?: AbortSignal): Promise<Ca
   } catch (error) {
     // Ctrl-C during the check: said by the command, exit 130.
     if ((error as { name?: unknown })?.name === "CsvCheckStopped") throw new CheckStopped((error as Error).message);
-    if (error instanceof CandleDataError) throw new UsageError("backtest", `--data ${error.message.replace(/^rxtrade: /, "")}; give a CSV of one-minute candles (timestamp,open,high,low,close,volume)`);
+    if (isRxtradeError(error, "CandleDataError")) throw new UsageError("backtest", `--data ${error.message.replace(/^rxtrade: /, "")}; give a CSV of one-minute candles (timestamp,open,high,low,close,volume)`);
     throw error;
   }
   return { ...fileFacts(file), description: (range) => `${displayPath(resolve(path))}, one-minute candles ${range}` };

@@ -1,8 +1,9 @@
-import { JournalError, listenError, ReplayError, type StrategySchema } from "rxtrade";
+import { listenError, type StrategySchema } from "rxtrade";
 import { type JournalFile, type JournalWarning, readJournalFile, type ReplayDecision, type ReplaySummary, type ReplayTick, runReplay } from "rxtrade/node";
 import { WarningTally } from "./backtestProgress";
 import { displayPath } from "./format";
 import { Progress, replayReport } from "./replayOutput";
+import { isRxtradeError } from "./rxtradeErrors";
 import { SkippedLines } from "./skippedLines";
 import { EXAMPLE_STRATEGIES, resolveStrategy } from "./strategies";
 import type { Output, Terminal } from "./terminal";
@@ -101,7 +102,7 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new UsageError("replay", `${path} does not exist; give a journal file, e.g. one in <store>/journal/ (ls .rxtrade/journal/)`);
     if (code === "EISDIR") throw new UsageError("replay", `${path} is a folder; give one of its journal files (*.jsonl), e.g. ls ${path}`);
-    if (error instanceof JournalError) {
+    if (isRxtradeError(error, "JournalError")) {
       terminal.warn(`rxtrade replay: the journal of ${path} cannot be read: ${error.message.replace(/^rxtrade: /, "")}`);
       return EXIT.failed;
     }
@@ -160,7 +161,7 @@ export async function replayCommand(args: readonly string[], terminal: Terminal,
     progress.end();
     stopListening();
     errorLines.flush();
-    if (error instanceof ReplayError) {
+    if (isRxtradeError(error, "ReplayError")) {
       if (error.reason === "not-full") {
         throw new UsageError(
           "replay",

@@ -4,6 +4,7 @@ import { CallTimeoutError, getConfig, historyStatistics, type Journal, JournalEr
 import { fileJournal, JOURNAL_DIR } from "rxtrade/node";
 import { DEMO_STORE } from "./demoCommand";
 import { displayPath, minute } from "./format";
+import { isRxtradeError } from "./rxtradeErrors";
 import { LIVE_STORE } from "./liveCommand";
 import { historyNotes, historyTitle, printStatistics, splitKey } from "./session";
 import { problem, SkippedLines } from "./skippedLines";
@@ -105,7 +106,7 @@ export async function reportCommand(args: readonly string[], terminal: Terminal)
       histories.push({ key, history, stats, holes });
     }
   } catch (error) {
-    if (!(error instanceof JournalError)) throw error;
+    if (!isRxtradeError(error, "JournalError")) throw error;
     for (const line of skipped.lines()) terminal.warn(line);
     terminal.warn(`rxtrade report: the journal ${displayPath(journalDir)} cannot be read: ${error.message.replace(/^rxtrade: /, "")}`);
     return EXIT.failed;
@@ -202,7 +203,7 @@ function boundedKeys(journal: Journal): Promise<string[]> {
         (keys) => resolve([...keys]),
         (error: unknown) =>
           reject(
-            error instanceof JournalError
+            isRxtradeError(error, "JournalError")
               ? error
               : new JournalError({ key: "", operation: "read", message: `${what} failed: ${error instanceof Error ? error.message.replace(/^rxtrade: /, "") : String(error)}`, cause: error }),
           ),
