@@ -18,15 +18,14 @@ import {
   type SignalStore,
   type Journal,
   type JournalEntry,
-  JournalError,
   type JournalLevel,
-  StoreReadError,
   type StrategySchema,
   type TickResult,
   TradeLedger,
 } from "rxtrade";
 import { type FileStore, fileJournal, JOURNAL_DIR, writeReport } from "rxtrade/node";
 import { tempName } from "../node/journalFailing";
+import { isRxtradeError } from "./rxtradeErrors";
 import { describeHeld, displayPath, eventLine, held, minute, price, statisticsLines, statusLine, visible } from "./format";
 import type { Terminal } from "./terminal";
 import { EXIT } from "./usage";
@@ -91,7 +90,7 @@ export async function storedState(store: FileStore, symbol: string, strategyName
   try {
     value = await store.read(key);
   } catch (error) {
-    if (error instanceof StoreReadError && error.quarantinedTo !== undefined) {
+    if (isRxtradeError(error, "StoreReadError") && error.quarantinedTo !== undefined) {
       terminal.warn(`warning: ${error.message}`);
       return null;
     }
@@ -156,7 +155,7 @@ export function runSession(options: SessionOptions): Promise<SessionEnd> {
   const stopListening = listenError((error) => {
     printedErrors.add(error);
     // Entries the run's end could not append: kept in a file for the next start to append.
-    if (error instanceof JournalError && error.operation === "end" && error.unappended.length > 0 && typeof journalDir === "string") {
+    if (isRxtradeError(error, "JournalError") && error.operation === "end" && error.unappended.length > 0 && typeof journalDir === "string") {
       const saved = saveUnappended(journalDir, key, error.unappended);
       terminal.warn(`error$ ${error.name}: ${error.message}`);
       terminal.warn(

@@ -1,9 +1,10 @@
 import { resolve } from "node:path";
-import { decodeState, type SignalState, StoreLockedError } from "rxtrade";
+import { decodeState, type SignalState } from "rxtrade";
 import { fileStore, type FileStoreListing, listFileStore, type ListedKey } from "rxtrade/node";
 import { DEMO_STORE } from "./demoCommand";
 import { cell, displayPath, minute, price, visible } from "./format";
 import { LIVE_STORE } from "./liveCommand";
+import { isRxtradeError } from "./rxtradeErrors";
 import type { Terminal } from "./terminal";
 import { editDistance, EXIT, parseCommandLine, UsageError } from "./usage";
 
@@ -143,7 +144,7 @@ async function clearCommand(args: readonly string[], terminal: Terminal): Promis
   try {
     release = await store.lock(key);
   } catch (error) {
-    if (!(error instanceof StoreLockedError)) throw error;
+    if (!isRxtradeError(error, "StoreLockedError")) throw error;
     terminal.warn(`rxtrade store: cannot clear ${visible(key)}: ${visible(error.message.replace(/^rxtrade: /, ""))}`);
     return EXIT.failed;
   }
