@@ -43,6 +43,9 @@ worker
   --from ISO         with --speed, for the first worker: where the clock starts (default: the current minute)
   --log-level L      JSON-line logs on stdout: fatal, error, warn, info, debug, trace, silent (default info)
 ${MODULE_TIMEOUT_HELP}
+  RXTRADE_FLEET_TIMINGS=<file>  times every store write (from the call to Redis's answer) into a
+                     histogram written to <file> as JSON every second and at the stop (the bench's
+                     store write p50/p99; diff two reads for a window)
   SIGTERM or Ctrl-C  hand the pairs over (leases released at once; open positions go on under
                      another worker), exit 0; a second one exits at once (130). Stopping pairs
                      is fleet drain's job.
