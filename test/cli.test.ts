@@ -9,7 +9,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fileStore } from "rxtrade/node";
-import { bundle, Child, run } from "./fixtures/processHarness";
+import { main } from "../src/cli/main";
+import { Terminal } from "../src/cli/terminal";
+import { bundle, Child, type Exit, run } from "./fixtures/processHarness";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const hold = fileURLToPath(new URL("./fixtures/cliHoldStrategy.mjs", import.meta.url));
@@ -43,8 +45,26 @@ function trades(stdout: string): Array<{ time: number; action: string; position:
   }));
 }
 
+/**
+ * `rxtrade <args>` run in this process through the bin's `main` (help and command-line errors
+ * start nothing, so a process of their own would only cost a Node start each); the bin itself
+ * is spawned by the tests that say so below.
+ */
+async function inProcess(args: string[]): Promise<Exit> {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(args, new Terminal({ write: (text: string) => (stdout += text) }, { write: (text: string) => (stderr += text) }));
+  return { code, signal: null, stdout, stderr };
+}
+
 describe("help", () => {
-  it.concurrent.each([
+  it("the bin prints its help and exits 0 (a real process)", async () => {
+    const exit = await run(cli, ["--help"], { cwd: work });
+    expect(exit).toMatchObject({ code: 0, stderr: "" });
+    expect(exit.stdout).toContain("rxtrade — run trading strategies live");
+  });
+
+  it.each([
     [["--help"], "rxtrade — run trading strategies live"],
     [["demo", "--help"], "rxtrade demo [--speed N] [--strategy name|path] [--store dir] [--from ISO] [--minutes N]"],
     [["demo", "-h"], "Ctrl-C twice         exit at once (code 130)"],
@@ -53,14 +73,20 @@ describe("help", () => {
     [["demo", "--help"], "--module-timeout S\n                     seconds a module given by path may take to load"],
     [["live", "--help"], "its factory to resolve, 0.1 to 3600 (default 30); past it, exit 2"],
   ])("rxtrade %j prints its help and exits 0", async (args, expected) => {
-    const exit = await run(cli, args, { cwd: work });
+    const exit = await inProcess(args);
     expect(exit).toMatchObject({ code: 0, stderr: "" });
     expect(exit.stdout).toContain(expected);
   });
 });
 
 describe("command-line errors exit 2 with a message naming the flag, the value and the fix", () => {
-  it.concurrent.each([
+  it("the bin exits 2 on a wrong command line (a real process)", async () => {
+    const exit = await run(cli, ["dmeo"], { cwd: work });
+    expect(exit).toMatchObject({ code: 2, stdout: "" });
+    expect(exit.stderr).toBe('rxtrade: unknown command "dmeo"; did you mean demo? (commands: demo, live, run, fleet, backtest, report, replay, store)\nRun \'rxtrade --help\' for the flags.\n');
+  });
+
+  it.each([
     [[], "rxtrade: a command is required: demo, live, run, fleet, backtest, report, replay, store"],
     [["dmeo"], 'rxtrade: unknown command "dmeo"; did you mean demo? (commands: demo, live, run, fleet, backtest, report, replay, store)'],
     [["demo", "--sped", "10"], "rxtrade demo: unknown flag --sped; did you mean --speed?"],
@@ -80,7 +106,7 @@ describe("command-line errors exit 2 with a message naming the flag, the value a
     [["live", "--exchange", "binance", "--symbol", "BTCUSDT", "--strategy", "momentum", "--tick-ms", "5"], 'rxtrade live: --tick-ms must be a whole number from 100 to 86400000 (ms between ticks), got "5"'],
     [["live", "--exchange", "binance", "--symbol", "BTCUSDT", "--strategy", "momentum", "--speed", "60"], "rxtrade live: unknown flag --speed"],
   ])("rxtrade %j", async (args, message) => {
-    const exit = await run(cli, args, { cwd: work });
+    const exit = await inProcess(args);
     expect(exit.code).toBe(2);
     expect(exit.stdout).toBe("");
     expect(exit.stderr).toContain(message);
