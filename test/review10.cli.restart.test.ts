@@ -2,7 +2,7 @@
 // restarted too early — from `<store>/demo-clock.json`, saved after the trade was reported —
 // so it replayed minutes already traded and opened a trade an uninterrupted run never makes.
 // Here the real command line (bundled from src/cli) runs a strategy whose `onClose` writes a
-// marker file and then busy-waits 3 s: the close is in the store and the journal, not yet
+// marker file and then blocks for 3 s: the close is in the store and the journal, not yet
 // printed, when the test kills the process with SIGKILL. The next run must start at the tick
 // after that close (at the strategy's next ask, for a 5-minute strategy) and make the trades of
 // an uninterrupted run over the same window, compared entry by entry from the journals.
@@ -20,7 +20,7 @@ let work: string;
 
 // A long at every tick whose minute is a multiple of 10 (when asked then), closed by time 3
 // minutes later. With RXTRADE_TEST_MARKER set, the first close writes that file and then holds
-// the process for 3 s: after the store write and the journal, before the trade is printed.
+// the process (blocked, not spinning) for 3 s: after the store write and the journal, before the trade is printed.
 const strategySource = (interval: string) => `import { existsSync, writeFileSync } from "node:fs";
 const marker = process.env.RXTRADE_TEST_MARKER;
 export const strategy = {
@@ -34,8 +34,7 @@ export const strategy = {
     onClose() {
       if (marker === undefined || existsSync(marker)) return;
       writeFileSync(marker, "closed\\n");
-      const until = Date.now() + 3000;
-      while (Date.now() < until) {}
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000); // held, without a busy core
     },
   },
 };
