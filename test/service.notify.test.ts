@@ -434,6 +434,7 @@ describe("the rate cap and the queue", () => {
     const hook = await Hook.start({ clock });
     const { Registry } = await import("prom-client");
     const registry = new Registry();
+    // perMinute 2: a token bucket of 1, one more every 30 s; stall notices never wait for it.
     const notify = notifier(clock, { webhooks: [hook.url()], perMinute: 2, maxQueue: 2, registry });
 
     // At 0: six events at once. The queue holds two besides the stall notices: opened A goes for
@@ -444,33 +445,36 @@ describe("the rate cap and the queue", () => {
     notify.notify(trade("opened", "B"));
     notify.notify(trade("closed", "B"));
     notify.notify(failure("A", "ExchangeError"));
-    await until(() => notify.stats()[0]!.nextAttemptAt === MINUTE, "the first minute's two POSTs");
-    expect(notify.stats()[0]).toMatchObject({ sent: 2, dropped: 3, queued: 1, nextAttemptAt: MINUTE });
+    await until(() => notify.stats()[0]!.nextAttemptAt === 30_000, "the first POST");
+    expect(notify.stats()[0]).toMatchObject({ sent: 1, dropped: 3, queued: 2, nextAttemptAt: 30_000 });
 
     clock.flush(30_000);
+    await until(() => hook.hits.length === 2, "the POST at 30 s");
     notify.notify(stalled("Y", 30_000));
     notify.notify(recovered("X", 30_000));
     notify.notify(trade("opened", "C", 30_000));
     notify.notify(trade("closed", "C", 30_000));
-    for (const at of [MINUTE, 2 * MINUTE, 3 * MINUTE]) {
+    await until(() => hook.hits.length === 4, "the stall notices at 30 s");
+    for (let at = 60_000; at <= 150_000; at += 30_000) {
       clock.flush(at);
-      await until(() => notify.stats()[0]!.queued === 0 || notify.stats()[0]!.nextAttemptAt === at + MINUTE, `the POSTs at ${at}`);
+      await until(() => notify.stats()[0]!.queued === 0 || notify.stats()[0]!.nextAttemptAt! > at, `the POSTs at ${at}`);
     }
     await until(() => notify.stats()[0]!.queued === 0, "the last POST");
+    // opened C shed for closed C (the queue holds error A and two); the stall notices' tokens
+    // are owed (at most one burst deep): error A waits for two.
     expect(hook.hits.map((hit) => [hit.at, `${hit.body.kind} ${hit.body.pair}`, hit.body.dropped])).toEqual([
       [0, "stalled X:s", 3],
-      [0, "closed B:s", undefined],
-      [MINUTE, "error A:s", undefined],
-      [MINUTE, "stalled Y:s", undefined],
-      [2 * MINUTE, "recovered X:s", undefined],
-      [2 * MINUTE, "opened C:s", undefined],
-      [3 * MINUTE, "closed C:s", undefined],
+      [30_000, "closed B:s", undefined],
+      [30_000, "stalled Y:s", 1],
+      [30_000, "recovered X:s", undefined],
+      [90_000, "error A:s", undefined],
+      [120_000, "closed C:s", undefined],
     ]);
-    expect(notify.stats()[0]).toMatchObject({ sent: 7, dropped: 3, queued: 0 });
+    expect(notify.stats()[0]).toMatchObject({ sent: 6, dropped: 4, queued: 0 });
     const label = { url: hook.url() };
     const metrics = parsePrometheusText(await registry.metrics());
-    expect(sampleValue(metrics, "rxtrade_notify_dropped_total", label)).toBe(3);
-    expect(sampleValue(metrics, "rxtrade_notify_sent_total", label)).toBe(7);
+    expect(sampleValue(metrics, "rxtrade_notify_dropped_total", label)).toBe(4);
+    expect(sampleValue(metrics, "rxtrade_notify_sent_total", label)).toBe(6);
   });
 
   it("a full queue while the webhook is down: the least important shed (counted, one log line), repeated errors and stalls folded, no stall notice lost", async () => {
@@ -496,6 +500,11 @@ describe("the rate cap and the queue", () => {
 
     const hook = await Hook.start({ port, clock });
     clock.flush(750);
+    // A burst of 5 (two went to opened A's attempts), then one every 3 s; the stall notices never wait.
+    for (let at = 3750; at <= 12_750; at += 3000) {
+      await until(() => notify.stats()[0]!.queued === 0 || notify.stats()[0]!.nextAttemptAt !== undefined, `the POSTs before ${at}`);
+      clock.flush(at);
+    }
     await until(() => notify.stats()[0]!.queued === 0, "the deliveries");
     expect(hook.hits.map((hit) => [`${hit.body.kind} ${hit.body.pair}`, hit.body.error?.name, hit.body.repeated, hit.body.lastAt, hit.body.dropped])).toEqual([
       ["opened A:s", undefined, undefined, undefined, 2],

@@ -90,8 +90,9 @@ Flags
   --notify URL       POST opened, closed, error, failed, stalled, recovered and done (drained) as
                      JSON to this webhook (http or https; repeat for more): each POST within 5 s,
                      retried with backoff on network errors, time-outs, 5xx and 429; at most 20
-                     a minute, the rest wait, and a full queue sheds the least important first
-                     (never stalled or recovered). A webhook that is down costs log lines, no tick
+                     a minute (a burst of 5, then one every 3 s), the rest wait, and a full queue
+                     sheds the least important first; stalled and recovered go first, never wait
+                     and are never shed. A webhook that is down costs log lines, no tick
 ${MODULE_TIMEOUT_HELP}
   -h, --help         show this help
 

@@ -44,7 +44,11 @@ export interface WebhookOptions {
   kinds?: readonly ServiceEvent["kind"][];
   /** Each POST's time limit (real time); default 5 000 ms. */
   timeoutMs?: number;
-  /** POSTs (retries included) at most in any minute; default 20. */
+  /**
+   * POSTs (retries included) a minute on average, a token bucket: a burst of a quarter of it
+   * (5 of 20), then one every 60 / perMinute s; default 20. `stalled` and `recovered` notices
+   * never wait for it (the tokens they take are owed by the next notices, one burst at most).
+   */
   perMinute?: number;
   /** Notices that may wait (stall notices come on top: they are never shed); default 100. */
   maxQueue?: number;
@@ -141,7 +145,8 @@ export class WebhookNotifier {
 
   /**
    * Stops taking events and gives what waits `flushMs` (default 3 s) to go out, every webhook
-   * at once; resolves with the final counts (what could not go is in `dropped`, and said in
+   * at once (stall notices first, past the cap; the others within it; a notice whose retry or
+   * cap wait would end after the flush is given up); resolves with the final counts (what could not go is in `dropped`, and said in
    * one log line per webhook). Called again, the same Promise.
    */
   close(): Promise<WebhookStats[]> {
@@ -168,10 +173,11 @@ export class WebhookNotifier {
  * loop: the events$ subscriber only queues. One notice at a time per webhook, each POST within
  * `timeoutMs`; network errors, time-outs, 5xx and 429 are retried with exponential backoff and
  * jitter (a `Retry-After` is honoured, up to 10 minutes); other answers are not retried. At
- * most `perMinute` POSTs a minute: past it notices wait, and a queue that fills
+ * most `perMinute` POSTs a minute on average (a burst of a quarter of it, then one every
+ * 60 / perMinute s): past it notices wait, and a queue that fills
  * (`maxQueue`) sheds the least important first — opened (and scheduled, cancelled), then
  * closed and done, then errors — and folds repeated errors of a pair into one (`repeated`);
- * `stalled` and `recovered` notices are never shed, and go first. What is shed is counted in
+ * `stalled` and `recovered` notices are never shed, go first and never wait for the cap. What is shed is counted in
  * the next delivered notice (`dropped`) and in `rxtrade_notify_dropped_total{url}`. A webhook
  * that is down costs one log line when it starts failing and one when it answers again.
  *

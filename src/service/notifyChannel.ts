@@ -1,12 +1,20 @@
 import type { Logger } from "pino";
 import type { SchedulerLike, Subscription } from "rxjs";
 import type { WebhookSeries } from "./notifyMetrics";
-import { type Notice, NoticeQueue } from "./notifyQueue";
+import { NOTICE_RANK, type Notice, NoticeQueue } from "./notifyQueue";
 import type { ServiceEvent } from "./serviceTypes";
 
 const MINUTE = 60_000;
 /** A Retry-After longer than this is cut to it: a webhook's answer cannot park its notices for hours. */
 export const MAX_RETRY_AFTER_MS = 10 * MINUTE;
+/** The rank of the notices that go first and never wait for the rate cap (`stalled`, `recovered`). */
+const URGENT = 3;
+
+/** The rate cap's burst: a quarter of a minute's POSTs (5 of 20), at least 1. */
+export function burstOf(perMinute: number): number {
+  return Math.max(1, Math.ceil(perMinute / 4));
+}
+
 /** Characters of a refusing webhook's answer shown in its log line. */
 const ANSWER_CHARS = 200;
 
@@ -62,10 +70,13 @@ type Outcome =
 
 /**
  * One webhook: its queue, and a pump that sends one notice at a time — at most `perMinute`
- * POSTs in any minute, each within `timeoutMs`, retried with exponential backoff and jitter
+ * POSTs a minute on average (a token bucket: a burst of `burstOf(perMinute)`, then one every
+ * 60 / perMinute s), each within `timeoutMs`, retried with exponential backoff and jitter
  * (or the webhook's Retry-After) on network errors, time-outs, 5xx and 429, given up on other
- * answers. `enqueue` is all the events$ subscriber does: O(1), no I/O, the POST starts in a
- * microtask.
+ * answers. `stalled` and `recovered` notices go first and never wait for the cap (they take a
+ * token when there is one, else they run the bucket into debt, at most one burst deep, which
+ * the next ordinary notices wait out). `enqueue` is all the events$ subscriber does: O(1), no
+ * I/O, the POST starts in a microtask.
  */
 export class WebhookChannel {
   private readonly queue: NoticeQueue;
@@ -73,10 +84,13 @@ export class WebhookChannel {
   private inFlight: AbortController | undefined;
   private timer: Subscription | undefined;
   private nextAttemptAt: number | undefined;
+  /** What the timer waits for: the rate cap (a stall notice arriving cuts it short) or a retry's backoff. */
+  private waitingFor: "rate" | "retry" | undefined;
   private kicked = false;
-  /** The times of the last `perMinute` attempts, a ring: `attempts[cursor]` is the oldest once full. */
-  private readonly attempts: number[] = [];
-  private cursor = 0;
+  /** The token bucket of the rate cap: tokens now (below 0 after stall notices went past the cap), at `tokensAt`. */
+  private tokens: number;
+  private tokensAt: number;
+  private readonly burst: number;
   /** Retryable failures in a row, and when the streak began. */
   private failures = 0;
   private streakStartedAt = 0;
@@ -97,6 +111,9 @@ export class WebhookChannel {
     private readonly context: ChannelContext,
   ) {
     this.queue = new NoticeQueue(config.maxQueue);
+    this.burst = burstOf(config.perMinute);
+    this.tokens = this.burst;
+    this.tokensAt = context.scheduler.now();
   }
 
   get queued(): number {
@@ -108,6 +125,8 @@ export class WebhookChannel {
     if (this.stopped || !this.config.kinds.has(event.kind)) return;
     const shed = this.queue.push(event);
     if (shed > 0) this.shed(shed);
+    // A stall notice does not wait for the rate cap: a wait for it (of an ordinary notice) ends now.
+    if (NOTICE_RANK[event.kind] === URGENT && this.waitingFor === "rate") this.cancelWait();
     this.kick();
   }
 
@@ -122,9 +141,10 @@ export class WebhookChannel {
   }
 
   /**
-   * Sends what waits within `flushMs` on the notifier's clock (the rate cap and retries still
-   * apply; a retry due after that is not waited for), then stops: what is left is counted as
-   * dropped and said in one log line.
+   * Sends what waits within `flushMs` on the notifier's clock, then stops: stall notices first
+   * (past the rate cap, as always), then the others within the cap; a notice whose retry or
+   * cap wait would end after the flush is given up for the next one. What is left at the end
+   * is counted as dropped and said in one log line.
    */
   close(flushMs: number): Promise<void> {
     this.closed ??= new Promise<void>((resolve) => {
@@ -132,10 +152,19 @@ export class WebhookChannel {
       const deadline = scheduler.now() + flushMs;
       const timer = scheduler.schedule(() => this.finish(), flushMs);
       this.closing = { deadline, timer, done: resolve };
-      if (this.timer !== undefined && (this.nextAttemptAt ?? 0) > deadline) this.finish();
-      else if (this.inFlight === undefined && this.timer === undefined) this.pump();
+      // A wait that began before the shutdown (a backoff, the cap) is looked at again now: its
+      // notice is tried at once if it is due within the flush, else the next one is.
+      if (this.timer !== undefined) this.cancelWait();
+      if (this.inFlight === undefined) this.pump();
     });
     return this.closed;
+  }
+
+  private cancelWait(): void {
+    this.timer?.unsubscribe();
+    this.timer = undefined;
+    this.nextAttemptAt = undefined;
+    this.waitingFor = undefined;
   }
 
   private kick(): void {
@@ -149,37 +178,43 @@ export class WebhookChannel {
 
   private pump(): void {
     if (this.stopped || this.inFlight !== undefined || this.timer !== undefined) return;
-    const notice = this.current ?? this.queue.shift();
+    // A notice being retried goes on; otherwise the queue's next (stall notices first) is
+    // looked at, and taken out only once it goes: one arriving meanwhile may pass it.
+    const retrying = this.current;
+    const notice = retrying ?? this.queue.peek();
     if (notice === undefined) {
       if (this.closing !== undefined) this.finish();
       return;
     }
-    this.current = notice;
     const now = this.context.scheduler.now();
     const { perMinute } = this.config;
-    if (this.attempts.length >= perMinute) {
-      const wait = (this.attempts[this.cursor] as number) + MINUTE - now;
-      if (wait > 0) {
-        this.wait(wait);
+    const rate = perMinute / MINUTE;
+    this.tokens = Math.min(this.burst, this.tokens + (now - this.tokensAt) * rate);
+    this.tokensAt = now;
+    const urgent = notice.rank === URGENT;
+    if (!urgent && this.tokens < 1) {
+      const wait = Math.ceil((1 - this.tokens) / rate);
+      if (this.closing !== undefined && now + wait > this.closing.deadline) {
+        this.finish();
         return;
       }
+      this.wait(wait, "rate");
+      return;
     }
-    if (this.attempts.length < perMinute) this.attempts.push(now);
-    else this.attempts[this.cursor] = now;
-    this.cursor = (this.cursor + 1) % perMinute;
+    this.tokens = Math.max(-this.burst, this.tokens - 1);
+    if (retrying === undefined) this.queue.shift();
+    this.current = notice;
     void this.post(notice);
   }
 
-  private wait(ms: number): void {
+  private wait(ms: number, why: "rate" | "retry"): void {
     const now = this.context.scheduler.now();
-    if (this.closing !== undefined && now + ms > this.closing.deadline) {
-      this.finish();
-      return;
-    }
     this.nextAttemptAt = now + ms;
+    this.waitingFor = why;
     this.timer = this.context.scheduler.schedule(() => {
       this.timer = undefined;
       this.nextAttemptAt = undefined;
+      this.waitingFor = undefined;
       this.pump();
     }, ms);
   }
@@ -235,7 +270,14 @@ export class WebhookChannel {
             `webhook failing: ${outcome.reason}; retrying with backoff (one line per failure streak; another when it answers again)`,
           );
         }
-        this.wait(delay);
+        if (this.closing !== undefined && this.context.scheduler.now() + delay > this.closing.deadline) {
+          // Shutting down: its retry would come after the flush; the next notices are tried instead.
+          this.counts.dropped++;
+          this.series?.dropped(1);
+          this.current = undefined;
+          break;
+        }
+        this.wait(delay, "retry");
         return;
       }
     }
@@ -315,8 +357,7 @@ export class WebhookChannel {
   private finish(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.timer?.unsubscribe();
-    this.timer = undefined;
+    this.cancelWait();
     this.inFlight?.abort();
     const unsent = this.queue.clear() + (this.current === undefined ? 0 : 1);
     this.current = undefined;

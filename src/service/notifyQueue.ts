@@ -105,6 +105,17 @@ export class NoticeQueue {
     return this.pushSheddable(this.make(event, rank));
   }
 
+  /** The notice `shift` would take, left in the queue. */
+  peek(): Notice | undefined {
+    let next = this.stallLane.peek();
+    if (next !== undefined) return next;
+    for (const lane of this.lanes) {
+      const head = lane.peek();
+      if (head !== undefined && (next === undefined || head.seq < next.seq)) next = head;
+    }
+    return next;
+  }
+
   /** The next notice to send, taken out: stall notices first, then the others oldest first. */
   shift(): Notice | undefined {
     let next = this.stallLane.peek();
