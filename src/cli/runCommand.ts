@@ -119,7 +119,7 @@ export async function runCommand(args: readonly string[], terminal: Terminal): P
     terminal.line(RUN_HELP);
     return EXIT.ok;
   }
-  const { bundledExchange, checkServiceFile, describeProblem, drainOnSignals, duplicatePairProblems, isLogLevel, parseWebhookUrl, serviceLogger, startService, webhookNotifier } =
+  const { bundledExchange, checkServiceFile, describeProblem, drainOnSignals, duplicatePairProblems, isLogLevel, parseWebhookUrl, redactUrl, serviceLogger, startService, webhookNotifier } =
     await import("rxtrade/service");
   if (positionals.length === 0) throw new UsageError("run", "the config file is required, e.g. rxtrade run ./rxtrade.json");
   if (positionals.length > 1) throw new UsageError("run", `one config file, got ${positionals.length}: ${positionals.map((arg) => JSON.stringify(arg)).join(" ")}`);
@@ -130,7 +130,7 @@ export async function runCommand(args: readonly string[], terminal: Terminal): P
   if (flags.from !== undefined && speed === undefined) throw new UsageError("run", "--from sets where simulated clocks start: it needs --speed, e.g. --speed 600 --from 2023-03-08T12:00Z");
   const from = flags.from === undefined ? undefined : parseTime(flags.from);
   const timeoutMs = moduleTimeoutMs("run", flags["module-timeout"]);
-  const webhooks = notifyUrls(flags.notify ?? [], parseWebhookUrl);
+  const webhooks = notifyUrls(flags.notify ?? [], parseWebhookUrl, redactUrl);
 
   const path = positionals[0] as string;
   const file = await readConfig(path);
@@ -481,17 +481,22 @@ function drainToken(flag: string | undefined, withHttp: boolean): string | undef
   return value;
 }
 
-/** `--notify` URLs, each checked (http or https), once each. */
-function notifyUrls(values: readonly string[], parse: (text: unknown, argument: string) => URL): string[] {
+/**
+ * `--notify` URLs, each checked (http or https), once each: the same URL twice (as the URL
+ * parser reads it: `HOOKS.example.com` is `hooks.example.com`) is a usage error; URLs that
+ * differ only in their query or credentials are two webhooks.
+ */
+function notifyUrls(values: readonly string[], parse: (text: unknown, argument: string) => URL, redact: (url: URL) => string): string[] {
   const seen = new Set<string>();
   for (const value of values) {
+    let url: URL;
     try {
-      parse(value, "--notify");
+      url = parse(value, "--notify");
     } catch (error) {
       throw new UsageError("run", describeThrown(error).replace(/^rxtrade: /, ""));
     }
-    if (seen.has(value)) throw new UsageError("run", `--notify ${JSON.stringify(value)} is given twice: each webhook once`);
-    seen.add(value);
+    if (seen.has(url.href)) throw new UsageError("run", `--notify ${JSON.stringify(redact(url))} is given twice: give each webhook once`);
+    seen.add(url.href);
   }
   return [...values];
 }

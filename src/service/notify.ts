@@ -215,6 +215,9 @@ export function webhookNotifier(options: WebhookNotifierOptions): WebhookNotifie
   const retryMaxMs = whole(options.retry?.maxMs, "options.retry.maxMs", retryBaseMs, 3_600_000, Math.max(retryBaseMs, DEFAULTS.retryMaxMs));
   whole(options.flushMs, "options.flushMs", 0, 600_000, DEFAULTS.flushMs);
   const labels = new Set<string>();
+  // Each webhook once: by its name, else by its real URL (two URLs that differ only in their
+  // query or credentials are two webhooks; their redacted labels get a #2, #3…).
+  const keys = new Map<string, number>();
   const configs = options.webhooks.map((entry, index): ChannelConfig => {
     const at = `options.webhooks[${index}]`;
     const spec: WebhookOptions = typeof entry === "string" ? { url: entry } : entry;
@@ -225,10 +228,15 @@ export function webhookNotifier(options: WebhookNotifierOptions): WebhookNotifie
     if (spec.name !== undefined && (typeof spec.name !== "string" || spec.name.trim() === "")) {
       throw new ArgumentError(`${at}.name must be a non-empty string, got ${showValue(spec.name)}`, { argument: `${at}.name`, value: spec.name });
     }
-    const label = spec.name ?? redactUrl(url);
-    if (labels.has(label)) {
-      throw new ArgumentRangeError(`${at} is ${JSON.stringify(label)} again: each webhook once (give two posts to one URL distinct names)`, { argument: at, value: label });
+    const key = spec.name === undefined ? `url ${url.href}` : `name ${spec.name}`;
+    const first = keys.get(key);
+    if (first !== undefined) {
+      const shown = spec.name ?? redactUrl(url);
+      throw new ArgumentRangeError(`${at} is ${JSON.stringify(shown)} again (as options.webhooks[${first}]): each webhook once (give two posts to one URL distinct names)`, { argument: at, value: shown });
     }
+    keys.set(key, index);
+    let label = spec.name ?? redactUrl(url);
+    for (let n = 2; labels.has(label); n++) label = `${spec.name ?? redactUrl(url)} #${n}`;
     labels.add(label);
     const given = spec.headers ?? {};
     if (given === null || typeof given !== "object" || Object.values(given).some((value) => typeof value !== "string")) {
