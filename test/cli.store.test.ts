@@ -15,7 +15,7 @@ import { encodeState, type SignalRow } from "rxtrade";
 import { fileStore } from "rxtrade/node";
 import { main } from "../src/cli/main";
 import { Terminal } from "../src/cli/terminal";
-import { bundle, Child, run } from "./fixtures/processHarness";
+import { bundle, Child, type Exit, run } from "./fixtures/processHarness";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const hold = fileURLToPath(new URL("./fixtures/cliHoldStrategy.mjs", import.meta.url));
@@ -26,8 +26,6 @@ const T = Date.parse("2023-03-01T03:23:00Z");
 let cli: string[];
 let holder: string[];
 let work: string;
-/** The working directory of the runs: outside the store folders, so that they are printed as given (absolute). */
-let elsewhere: string;
 const children: ChildProcess[] = [];
 
 // Takes the lock of a key through fileStore, as a stream does, says so, and holds it until killed.
@@ -43,7 +41,6 @@ process.stdout.write("locked\\n");
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "rxtrade-store-test-"));
   await writeFile(join(work, "holder.ts"), HOLDER_SOURCE);
-  elsewhere = await mkdtemp(join(work, "cwd-"));
   [cli, holder] = await Promise.all([bundle("src/cli/index.ts"), bundle(relative(root, join(work, "holder.ts")))]);
 }, 30_000);
 
@@ -125,9 +122,19 @@ interface ListedJson {
 }
 
 async function listJson(dir: string): Promise<ListedJson> {
-  const exit = await run(cli, ["store", "list", "--store", dir, "--json"], { cwd: elsewhere });
+  const exit = await here(["store", "list", "--store", dir, "--json"]);
   expect(exit).toMatchObject({ code: 0, stderr: "" });
   return JSON.parse(exit.stdout) as ListedJson;
+}
+
+/**
+ * `rxtrade <args>` through `main` in this process, with paths given absolute (what it prints
+ * does not depend on the working directory): `store list` and `store clear` start nothing a
+ * process of their own would show; the tests of a real process use `run(cli, …)`.
+ */
+async function here(args: string[]): Promise<Exit> {
+  const { code, out, err } = await inProcess(args, { tty: false });
+  return { code, signal: null, stdout: out, stderr: err };
 }
 
 /** `main` in this process, on a terminal whose stdin answers `answer` (or is not a terminal). */
@@ -145,7 +152,7 @@ describe("rxtrade store list", () => {
   it("prints each key with its state, signal and since when, the holder of its lock (a running process: pid and host), corrupt files with the reason", async () => {
     const dir = await seededStore();
     const idle = await holdKey(dir, "SOLUSDT:idle");
-    const exit = await run(cli, ["store", "list", "--store", dir], { cwd: elsewhere });
+    const exit = await here(["store", "list", "--store", dir]);
     expect(exit.stderr).toBe("");
     expect(exit.code).toBe(0);
     const lines = exit.stdout.split("\n");
@@ -195,13 +202,13 @@ describe("rxtrade store list", () => {
     await killed(idle);
     const after = await listJson(dir);
     expect(after.keys.find((k) => k.key === "SOLUSDT:idle")?.lock).toMatchObject({ pid: idle.pid, hostname: HOST, holder: "gone" });
-    const table = await run(cli, ["store", "list", "--store", dir], { cwd: elsewhere });
+    const table = await here(["store", "list", "--store", dir]);
     expect(table.stdout).toMatch(new RegExp(`^SOLUSDT:idle +nothing +- +- +left by pid ${idle.pid} on host ${HOST} \\(gone; taken over at the next start\\)$`, "m"));
   });
 
   it("an empty store, a missing folder (with where the demo's store is), and a file given as the folder", async () => {
     const empty = await newDir("empty");
-    expect(await run(cli, ["store", "list", "--store", empty], { cwd: elsewhere })).toMatchObject({ code: 0, stdout: `Store ${empty} holds no keys.\n`, stderr: "" });
+    expect(await here(["store", "list", "--store", empty])).toMatchObject({ code: 0, stdout: `Store ${empty} holds no keys.\n`, stderr: "" });
     const cwd = await newDir("fresh");
     expect(await run(cli, ["store", "list"], { cwd })).toMatchObject({
       code: 0,
@@ -220,7 +227,7 @@ describe("rxtrade store clear", () => {
     const dir = await seededStore();
     const store = fileStore(dir);
     const momentum = await holdKey(dir, "BTCUSDT:momentum");
-    const exit = await run(cli, ["store", "clear", "BTCUSDT:momentum", "--store", dir, "--yes"], { cwd: elsewhere });
+    const exit = await here(["store", "clear", "BTCUSDT:momentum", "--store", dir, "--yes"]);
     expect(exit.code).toBe(1);
     expect(exit.stdout).toBe("");
     expect(exit.stderr).toBe(
@@ -231,7 +238,7 @@ describe("rxtrade store clear", () => {
 
     // Once that process is gone (killed: its lock is left behind), the key is cleared and the stale lock with it.
     await killed(momentum);
-    const cleared = await run(cli, ["store", "clear", "BTCUSDT:momentum", "--store", dir, "--yes"], { cwd: elsewhere });
+    const cleared = await here(["store", "clear", "BTCUSDT:momentum", "--store", dir, "--yes"]);
     expect(cleared).toMatchObject({ code: 0, stderr: "" });
     expect(cleared.stdout).toBe(
       `Removed BTCUSDT:momentum from ${dir} (it held opened signal e7be98dd-5c1a-4b9e-9f3e-2d7c1a0b4e61 (long @ 23423.17 on replay, since 2023-03-01 03:23 UTC), and the lock left by process ${momentum.pid}).\n`,
@@ -244,7 +251,7 @@ describe("rxtrade store clear", () => {
 
   it("without a terminal and without --yes: exit 2, saying to pass --yes; with --yes: removed", async () => {
     const dir = await seededStore();
-    const refused = await run(cli, ["store", "clear", "ETH/USDT:USDT:breakout", "--store", dir], { cwd: elsewhere });
+    const refused = await here(["store", "clear", "ETH/USDT:USDT:breakout", "--store", dir]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toBe(
       `rxtrade store: not asking for a confirmation without a terminal: pass --yes to remove ETH/USDT:USDT:breakout from ${dir}; it holds scheduled (limit entry) signal 0b7c0f7e-41a2-4d3b-8a53-7e0d6f1c9a20 (short @ 1612.50 on replay, since 2023-03-01 04:23 UTC)\n` +
@@ -252,14 +259,14 @@ describe("rxtrade store clear", () => {
     );
     expect(await fileStore(dir).read("ETH/USDT:USDT:breakout")).toMatchObject({ status: "scheduled" });
 
-    const removed = await run(cli, ["store", "clear", "ETH/USDT:USDT:breakout", "--store", dir, "-y"], { cwd: elsewhere });
+    const removed = await here(["store", "clear", "ETH/USDT:USDT:breakout", "--store", dir, "-y"]);
     expect(removed.code).toBe(0);
     expect(await fileStore(dir).read("ETH/USDT:USDT:breakout")).toBeNull();
     // An unrecognised value is cleared the same way; so is a corrupt file, by the key a run names it with.
-    expect((await run(cli, ["store", "clear", "BTCUSDT:notes", "--store", dir, "--yes"], { cwd: elsewhere })).code).toBe(0);
+    expect((await here(["store", "clear", "BTCUSDT:notes", "--store", dir, "--yes"])).code).toBe(0);
     const corrupt = fileStore(dir).pathOf("DOGEUSDT:grid");
     await writeFile(corrupt, "{");
-    const cleared = await run(cli, ["store", "clear", "DOGEUSDT:grid", "--store", dir, "--yes"], { cwd: elsewhere });
+    const cleared = await here(["store", "clear", "DOGEUSDT:grid", "--store", dir, "--yes"]);
     expect(cleared).toMatchObject({ code: 0, stdout: expect.stringContaining("(it held a corrupt file (the file is not JSON (") });
     expect(existsSync(corrupt)).toBe(false);
     expect((await listJson(dir)).keys.map((k) => k.key)).toEqual(["BTCUSDT:momentum", null]);
