@@ -9,11 +9,12 @@
 //   pass stops where it is: "stopped during the check of <file> at line N", exit 130. The file is
 //   modest; a preloaded module (test/fixtures/holes11-slowread.mjs) makes its reads slow, as a
 //   stalled network mount would, so that the pass takes seconds.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BUNDLED_BTCUSDT_1M, csvCandles } from "rxtrade/node";
 import { bundle, Child, run } from "./fixtures/processHarness";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -83,6 +84,30 @@ describe("rxtrade backtest: a strategy stuck in a synchronous loop", () => {
     expect({ code: exit?.code, signal: exit?.signal }).toEqual({ code: 130, signal: null });
     expect(exit?.stdout).toContain("Interrupted (Ctrl-C) at 2023-03-08 12:03");
     expect(exit?.stdout).toContain("Statistics of the backtest (partial: interrupted, 2023-03-08 12:00 to 2023-03-08 12:03)");
+  }, 30_000);
+});
+
+describe("rxtrade backtest --data <folder>: a strategy stuck in a synchronous loop on the worker threads", () => {
+  it("fails each stuck file after --call-timeout (its worker terminated, the message naming the strategy and the fix), exit 1", async () => {
+    const folder = join(cwd, "folder");
+    await mkdir(folder);
+    const candles = (await csvCandles(BUNDLED_BTCUSDT_1M)).slice(0, 600);
+    const text = `timestamp,open,high,low,close,volume\n${candles.map((c) => `${c.timestamp},${c.open},${c.high},${c.low},${c.close},${c.volume}`).join("\n")}\n`;
+    await writeFile(join(folder, "BTCUSDT.csv"), text);
+    await writeFile(join(folder, "ETHUSDT.csv"), text);
+    const started = performance.now();
+    const exit = await run(cli, ["backtest", "--strategy", fixture("holes11-busyloop.mjs"), "--data", folder, "--threads", "2", "--call-timeout", "1000", "--report-dir", "reports-folder"], {
+      cwd,
+      timeoutMs: 20_000,
+    });
+    expect({ code: exit.code, signal: exit.signal }, exit.stderr).toEqual({ code: 1, signal: null });
+    expect((performance.now() - started) / 1000).toBeLessThan(10);
+    for (const name of ["BTCUSDT.csv", "ETHUSDT.csv"]) {
+      expect(exit.stderr).toMatch(
+        new RegExp(`rxtrade backtest: ${folder.replaceAll("/", "\\/")}\\/${name.replace(".", "\\.")} failed: the strategy spinner did not return within 1 s .*\\(a synchronous loop in its getSignal or a callback\\?\\); its worker was terminated\\. Raise --call-timeout or fix the strategy`),
+      );
+      expect(exit.stdout).toMatch(new RegExp(`FAILED +${name.replace(".", "\\.")}`));
+    }
   }, 30_000);
 });
 

@@ -62,7 +62,10 @@ export async function runFolder(run: FolderRun): Promise<number> {
     const fraction = done.reduce((sum, value) => sum + value, 0) / jobs.length;
     bar.update(fraction, `${finished}/${jobs.length} files · ${closed.reduce((sum, value) => sum + value, 0)} closed`, started);
   };
+  // The last tick each file reported (for the message of a worker stuck after it).
+  const reached: Array<number | undefined> = jobs.map(() => undefined);
   const progress = (index: number, value: RunProgress & { from: number; to: number }) => {
+    reached[index] = value.now;
     done[index] = Math.min(1, (value.now - value.from) / Math.max(1, value.to - value.from));
     closed[index] = value.closed;
     redraw();
@@ -114,6 +117,12 @@ export async function runFolder(run: FolderRun): Promise<number> {
       },
       onDone: (index, outcome) => settle(index, outcome as PoolOutcome<RunResult>),
       signal: run.ctrlC.signal,
+      // A worker stuck in a synchronous loop (its heartbeat stopped) is terminated; its file fails.
+      stallMs: Math.max(run.window.callTimeoutMs, 1000),
+      stalled: (index, ms) =>
+        `the strategy ${run.strategy.strategyName} did not return within ${ms % 1000 === 0 ? ms / 1000 : (ms / 1000).toFixed(1)} s` +
+        `${reached[index] === undefined ? "" : ` after its tick of ${new Date(reached[index] as number).toISOString()}`} ` +
+        "(a synchronous loop in its getSignal or a callback?); its worker was terminated. Raise --call-timeout or fix the strategy",
     });
   }
   bar.end();
@@ -205,11 +214,11 @@ type WorkerProgress =
 /** A worker thread's side of a folder's run: backtests the files it is given, one after another. */
 export async function serveJobs(): Promise<number> {
   await servePool<CsvJob, RunResult, WorkerProgress>(
-    (job, progress, signal) =>
+    (job, progress, signal, beat) =>
       runJob(
         job,
         (value) => progress({ kind: "progress", ...value }),
-        { onError: (error) => progress({ kind: "error", name: error.name, message: error.message }), onWarning: (text) => progress({ kind: "warning", text }) },
+        { onError: (error) => progress({ kind: "error", name: error.name, message: error.message }), onWarning: (text) => progress({ kind: "warning", text }), beat },
         signal,
       ),
     (error) => describeThrown(error).replace(/^rxtrade: /, ""),
@@ -221,7 +230,7 @@ export async function serveJobs(): Promise<number> {
 async function runJob(
   job: CsvJob,
   onProgress: (progress: RunProgress & { from: number; to: number }) => void,
-  hooks: { onError: (error: Error) => void; onWarning: (text: string) => void },
+  hooks: { onError: (error: Error) => void; onWarning: (text: string) => void; beat?: () => void },
   signal: AbortSignal,
 ): Promise<RunResult> {
   const strategy = await resolveStrategy("backtest", job.strategy, job.moduleTimeoutMs);
@@ -233,6 +242,7 @@ async function runJob(
   let lastPost = Number.NEGATIVE_INFINITY;
   return runWindow(job.symbol, strategy, source, plan, job, {
     onTick: (tick) => {
+      hooks.beat?.();
       if (tick.action === "closed") closed++;
       const now = performance.now();
       if (now - lastPost < 100) return;

@@ -1,5 +1,6 @@
 import { realpathSync } from "node:fs";
-import { pathToFileURL } from "node:url";
+import { dirname, isAbsolute, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parentPort, Worker, workerData } from "node:worker_threads";
 import { type Candle, historyStatistics, type TickResult, TradeLedger } from "rxtrade";
 import type { BacktestOpenSignal, CsvCandleFile } from "rxtrade/node";
@@ -63,21 +64,22 @@ export type IsolatedOutcome = { result: RunResult; hung?: undefined } | { result
 
 /**
  * The module a single run's worker loads, when this process runs the `rxtrade` command line
- * itself (dist/cli.js, a bundle of it, or src/cli/index.ts under tsx); `undefined` when the
- * command runs inside another program (a test calling `backtestCommand`): the run then stays in
- * this thread, as before.
+ * itself — dist/cli.js (this code in it, or in a chunk of it under dist/cli/), a bundle of it, or
+ * src/cli/index.ts under tsx: the script it was started with lies in this module's folder or
+ * above it; `undefined` when the command runs inside another program (a test calling
+ * `backtestCommand`): the run then stays in this thread, as before.
  */
 export function isolationEntry(): URL | undefined {
   const script = process.argv[1];
-  if (script === undefined) return undefined;
-  let href: string;
+  if (script === undefined || !import.meta.url.startsWith("file:")) return undefined;
+  let entryDir: string;
   try {
-    href = pathToFileURL(realpathSync(script)).href;
+    entryDir = dirname(realpathSync(script));
   } catch {
     return undefined;
   }
-  const own = import.meta.url;
-  return href === own || href === new URL("./index.ts", own).href ? workerEntry() : undefined;
+  const below = relative(entryDir, dirname(fileURLToPath(import.meta.url)));
+  return below.startsWith("..") || isAbsolute(below) ? undefined : workerEntry();
 }
 
 /**

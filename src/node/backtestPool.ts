@@ -1,5 +1,5 @@
 import { createInterface } from "node:readline";
-import { parentPort, Worker } from "node:worker_threads";
+import { parentPort, Worker, workerData } from "node:worker_threads";
 
 /** What the pool posts to a worker: a task to run, the end (no task is left), or a stop (Ctrl-C: end the task under way now). */
 export type PoolRequest<Task> = { kind: "task"; index: number; task: Task } | { kind: "done" } | { kind: "stop" };
@@ -31,10 +31,25 @@ export interface PoolOptions<Progress> {
   onDone?(index: number, outcome: PoolOutcome<unknown>): void;
   /**
    * Stops the pool (Ctrl-C): each worker is told to end the task it runs now (its result says
-   * how far it got), and no further task starts (each is `notRun`).
+   * how far it got), and no further task starts (each is `notRun`). A worker that has not
+   * answered `stopGraceMs` later (stuck in a synchronous loop) is terminated, its task failed.
    */
   signal?: AbortSignal;
+  /**
+   * A worker whose heartbeat (stamped by `servePool` every 100 ms while its event loop is free,
+   * and by the task's `beat`) is older than this while it runs a task is stuck — a synchronous
+   * loop its event loop never comes back from: it is terminated and the task fails with
+   * `stalled(index, ms)`'s message; a new worker takes the tasks left. Default: never.
+   */
+  stallMs?: number;
+  /** The message of a task whose worker was terminated as stuck after `ms`. */
+  stalled?(index: number, ms: number): string;
+  /** After `signal`, how long a worker has to answer before it is terminated. Default 1000 ms. */
+  stopGraceMs?: number;
 }
+
+/** Where a worker stamps its heartbeat (`Date.now()`): index 0 of a shared Float64Array. */
+const HEARTBEAT = "rxtradePoolHeartbeat";
 
 /**
  * Runs tasks on `threads` worker threads and resolves to their outcomes in task order. Each
@@ -54,6 +69,18 @@ export function runPool<Task, Result, Progress>(tasks: readonly Task[], options:
       return;
     }
     const running = new Set<Worker>();
+    // Each worker's heartbeat, and what ends it when it is stuck.
+    const hearts = new Map<Worker, { stamp: Float64Array; stuck: (message: string) => void }>();
+    const watchdog =
+      options.stallMs === undefined
+        ? undefined
+        : setInterval(() => {
+            for (const [, heart] of hearts) if (Date.now() - (heart.stamp[0] as number) > (options.stallMs as number)) heart.stuck("");
+          }, Math.min(100, Math.max(10, options.stallMs / 10)));
+    const done = () => {
+      if (watchdog !== undefined) clearInterval(watchdog);
+      resolve(outcomes);
+    };
     const notRun = () => {
       for (; next < tasks.length; next++) {
         outcomes[next] = { ok: false, crashed: false, message: "not run: the backtest was interrupted first", notRun: true };
@@ -65,6 +92,10 @@ export function runPool<Task, Result, Progress>(tasks: readonly Task[], options:
       () => {
         notRun();
         for (const worker of running) worker.postMessage({ kind: "stop" } satisfies PoolRequest<Task>);
+        // One that does not answer (stuck in a synchronous loop) is terminated.
+        setTimeout(() => {
+          for (const worker of running) hearts.get(worker)?.stuck("it did not stop within a second of the interrupt (a synchronous loop?); terminated");
+        }, options.stopGraceMs ?? 1000).unref?.();
       },
       { once: true },
     );
@@ -72,8 +103,25 @@ export function runPool<Task, Result, Progress>(tasks: readonly Task[], options:
       workers++;
       let current: number | undefined;
       let crash: string | undefined;
-      const worker = new Worker(options.entry, { argv: options.argv ?? [], workerData: options.workerData, stdout: true, stderr: true });
+      let stalled = false;
+      const stamp = new Float64Array(new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT));
+      stamp[0] = Number.POSITIVE_INFINITY; // armed by the worker's first stamp
+      const worker = new Worker(options.entry, {
+        argv: options.argv ?? [],
+        workerData: { ...(options.workerData as object | undefined), [HEARTBEAT]: stamp.buffer },
+        stdout: true,
+        stderr: true,
+      });
       running.add(worker);
+      hearts.set(worker, {
+        stamp,
+        stuck: (message) => {
+          if (current === undefined || crash !== undefined) return;
+          crash = message === "" ? (options.stalled?.(current, options.stallMs as number) ?? `the worker did not answer within ${options.stallMs} ms; terminated`) : message;
+          stalled = true;
+          void worker.terminate();
+        },
+      });
       for (const stream of ["stdout", "stderr"] as const) {
         createInterface({ input: worker[stream], crlfDelay: Number.POSITIVE_INFINITY }).on("line", (line) => options.onOutput?.(current, stream, line));
       }
@@ -109,19 +157,20 @@ export function runPool<Task, Result, Progress>(tasks: readonly Task[], options:
       worker.on("exit", (code) => {
         workers--;
         running.delete(worker);
+        hearts.delete(worker);
         if (current !== undefined) {
-          settle(current, { ok: false, crashed: true, message: crash ?? `the worker exited (code ${code}) before it reported a result` });
+          settle(current, { ok: false, crashed: !stalled, message: crash ?? `the worker exited (code ${code}) before it reported a result` });
           current = undefined;
           if (options.signal?.aborted === true) notRun();
           if (next < tasks.length) start();
         }
-        if (settled === tasks.length && workers === 0) resolve(outcomes);
+        if (settled === tasks.length && workers === 0) done();
       });
       give();
     };
     if (options.signal?.aborted === true) {
       notRun();
-      resolve(outcomes);
+      done();
       return;
     }
     for (let i = 0; i < Math.max(1, Math.min(options.threads, tasks.length)); i++) start();
@@ -135,11 +184,18 @@ export function runPool<Task, Result, Progress>(tasks: readonly Task[], options:
  * for this worker.
  */
 export function servePool<Task, Result, Progress>(
-  run: (task: Task, progress: (value: Progress) => void, signal: AbortSignal) => Promise<Result>,
+  run: (task: Task, progress: (value: Progress) => void, signal: AbortSignal, beat: () => void) => Promise<Result>,
   describe: (error: unknown) => string,
 ): Promise<void> {
   const port = parentPort;
   if (port === null) return Promise.reject(new Error("servePool runs in a worker thread"));
+  const buffer = (workerData as Record<string, unknown> | null)?.[HEARTBEAT];
+  const stamp = buffer instanceof SharedArrayBuffer ? new Float64Array(buffer) : new Float64Array(1);
+  const beat = () => {
+    stamp[0] = Date.now();
+  };
+  beat();
+  const heartbeat = setInterval(beat, 100);
   return new Promise((resolve) => {
     let queue = Promise.resolve();
     const stop = new AbortController();
@@ -151,6 +207,7 @@ export function servePool<Task, Result, Progress>(
       }
       queue = queue.then(async () => {
         if (request.kind === "done") {
+          clearInterval(heartbeat);
           port.close();
           resolve();
           return;
@@ -158,7 +215,8 @@ export function servePool<Task, Result, Progress>(
         const { index } = request;
         const post = (reply: PoolReply<Result, Progress>) => port.postMessage(reply);
         try {
-          const result = await run(request.task, (progress) => post({ kind: "progress", index, progress }), stop.signal);
+          beat();
+          const result = await run(request.task, (progress) => post({ kind: "progress", index, progress }), stop.signal, beat);
           post({ kind: "result", index, result });
         } catch (error) {
           post({ kind: "failed", index, message: describe(error) });
