@@ -135,6 +135,7 @@ describe("rxtrade backtest: Ctrl-C during the check of a CSV", () => {
     expect(exit, `${child.stdout}\n${child.stderr}`).not.toBeNull();
     expect({ code: exit?.code, signal: exit?.signal }).toEqual({ code: 130, signal: null });
     expect(waited).toBeLessThan(1.5);
+    expect(exit?.stderr).toContain(`rxtrade backtest: Ctrl-C: stopping the check of ${file}; nothing has run (Ctrl-C again exits at once)`);
     const stopped = /rxtrade backtest: interrupted \(Ctrl-C\): stopped during the check of (.+) at line ([\d,]+); nothing ran/.exec(exit?.stderr ?? "");
     expect(stopped, exit?.stderr).not.toBeNull();
     expect(stopped?.[1]).toBe(file);

@@ -40,7 +40,15 @@ export async function backtestCommand(args: readonly string[], terminal: Termina
   const out = new Printer(terminal, bar);
   const strategy = await resolveStrategy("backtest", parsed.strategy, parsed.moduleTimeoutMs);
   // From here on Ctrl-C stops the run at its current tick and reports what it did; a second one exits.
-  const ctrlC = new CtrlC(() => out.warn("rxtrade backtest: Ctrl-C: stopping at the current tick; the statistics so far follow (Ctrl-C again exits at once)"));
+  // The file being checked before the run, if any: Ctrl-C then stops the check.
+  let checking: string | undefined;
+  const ctrlC = new CtrlC(() =>
+    out.warn(
+      checking === undefined
+        ? "rxtrade backtest: Ctrl-C: stopping at the current tick; the statistics so far follow (Ctrl-C again exits at once)"
+        : `rxtrade backtest: Ctrl-C: stopping the check of ${checking}; nothing has run (Ctrl-C again exits at once)`,
+    ),
+  );
   try {
     if (parsed.exchange !== undefined) {
       const symbol = parsed.symbol?.trim();
@@ -75,7 +83,10 @@ export async function backtestCommand(args: readonly string[], terminal: Termina
       return await runFolder({ data, jobs, strategy, threads, window, json, reportDir, out, bar, ctrlC });
     }
     const symbol = parsed.symbol?.trim() || symbolOfFile(data);
-    return await runSingle({ symbol, strategy, strategySpec: parsed.strategy, moduleTimeoutMs: parsed.moduleTimeoutMs, source: await fileSource(data, ctrlC.signal), window, json, reportDir, out, bar, ctrlC });
+    checking = data;
+    const source = await fileSource(data, ctrlC.signal);
+    checking = undefined;
+    return await runSingle({ symbol, strategy, strategySpec: parsed.strategy, moduleTimeoutMs: parsed.moduleTimeoutMs, source, window, json, reportDir, out, bar, ctrlC });
   } catch (error) {
     if (!(error instanceof CheckStopped)) throw error;
     out.warn(`rxtrade backtest: interrupted (Ctrl-C): ${error.message}; nothing ran`);
