@@ -61,7 +61,9 @@ Flags
   --tick-ms N        ms between ticks, 100 to 86400000 (default ${DEFAULT_TICK_MS}, as the demo and live)
   --call-timeout MS  real ms a strategy's Promise may take, 10 to 3600000 (default ${DEFAULT_CALL_TIMEOUT_MS}): past it the
                      tick fails (error$, StrategyError naming the tick) and the run goes on; after 3
-                     such ticks in a row it stops (exit 1): the strategy looks hung
+                     such ticks in a row it stops (exit 1): the strategy looks hung. A strategy
+                     stuck in a synchronous loop that long (at least 1 s) is stopped: the run is on
+                     a worker thread, terminated then (exit 1, with the partial statistics)
   --lookback MIN     minutes of candles kept behind the clock for the prices and the strategy's
                      getCandles, 60 to 1051200 (default ${DEFAULT_LOOKBACK_MINUTES}, 7 days)
   --threads N        worker threads for a folder, 1 to 64 (default: one per core, at most one per
