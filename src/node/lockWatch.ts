@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { StoreLockedError } from "../errors";
+import { LossListeners } from "../lossListeners";
 import type { LockRelease } from "../model";
 import { type HeldLock, parseOwner } from "./lockFile";
 
@@ -17,7 +18,7 @@ export type WatchedRelease = LockRelease & { onLost(listener: (error: Error) => 
 export class WatchedLock {
   /** Set once the loss is seen; never cleared. */
   lost: StoreLockedError | undefined;
-  private readonly listeners = new Set<(error: Error) => void>();
+  private readonly listeners = new LossListeners();
   private readonly timer: ReturnType<typeof setInterval>;
   private released = false;
   private checking = false;
@@ -66,25 +67,13 @@ export class WatchedLock {
       if (this.released) return;
       this.released = true;
       clearInterval(this.timer);
-      this.listeners.clear();
+      this.listeners.close();
       this.onReleased();
       // After a loss the file is someone else's (or gone): leave it.
       if (this.lost === undefined) this.lock.release();
     },
     {
-      onLost: (listener: (error: Error) => void): (() => void) => {
-        if (this.released) return () => undefined;
-        if (this.lost !== undefined) {
-          const error = this.lost;
-          let listening = true;
-          queueMicrotask(() => {
-            if (listening) listener(error);
-          });
-          return () => (listening = false);
-        }
-        this.listeners.add(listener);
-        return () => this.listeners.delete(listener);
-      },
+      onLost: (listener: (error: Error) => void): (() => void) => this.listeners.add(listener),
     },
   );
 
@@ -105,14 +94,6 @@ export class WatchedLock {
         `the stream lost its lock on ${this.key} (${this.path}): ${what}, so another process may be trading this key. ` +
         `This stream stops trading it and writes nothing more; make sure one process alone trades ${this.key}, then start it again`,
     });
-    const listeners = [...this.listeners];
-    this.listeners.clear();
-    for (const listener of listeners) {
-      try {
-        listener(this.lost);
-      } catch {
-        // A listener's failure is its own; the others are still told.
-      }
-    }
+    this.listeners.lose(this.lost);
   }
 }

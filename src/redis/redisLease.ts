@@ -1,4 +1,5 @@
 import { StoreLockedError, StoreWriteError } from "../errors";
+import { LossListeners } from "../lossListeners";
 import type { LockRelease } from "../model";
 
 /**
@@ -75,7 +76,7 @@ export class RedisLease {
   private renewing = false;
   /** A renewal failure was reported and no renewal has succeeded since. */
   private failing = false;
-  private readonly listeners = new Set<(error: Error) => void>();
+  private readonly listeners = new LossListeners();
   private readonly timer: ReturnType<typeof setInterval>;
   /** The release handed to the engine. */
   readonly release: RedisRelease;
@@ -97,7 +98,7 @@ export class RedisLease {
           if (this.released) return;
           this.released = true;
           clearInterval(this.timer);
-          this.listeners.clear();
+          this.listeners.close();
           this.host.released(this);
         } catch (error) {
           // Never throws: at worst the lease expires by itself after leaseMs.
@@ -105,19 +106,7 @@ export class RedisLease {
         }
       },
       {
-        onLost: (listener: (error: Error) => void): (() => void) => {
-          if (this.released) return () => undefined;
-          if (this.lost !== undefined) {
-            const error = this.lost;
-            let listening = true;
-            queueMicrotask(() => {
-              if (listening) listener(error);
-            });
-            return () => (listening = false);
-          }
-          this.listeners.add(listener);
-          return () => this.listeners.delete(listener);
-        },
+        onLost: (listener: (error: Error) => void): (() => void) => this.listeners.add(listener),
         key: this.key,
         token: this.token,
         owner: this.owner,
@@ -148,17 +137,7 @@ export class RedisLease {
         `so another process may be trading this key. This stream stops trading it and writes nothing more; a process paused or cut off from Redis ` +
         `for longer than leaseMs loses its keys. Make sure one process alone trades ${this.key}, then start it again`,
     });
-    if (!this.released) {
-      const listeners = [...this.listeners];
-      this.listeners.clear();
-      for (const listener of listeners) {
-        try {
-          listener(this.lost);
-        } catch {
-          // A listener's failure is its own; the others are still told.
-        }
-      }
-    }
+    this.listeners.lose(this.lost);
     return this.lost;
   }
 
