@@ -76,7 +76,7 @@ Config file
 Flags
   --http HOST:PORT   serve /metrics, /health, /api/pairs, the dashboard (/) and /api/events there,
                      e.g. 127.0.0.1:9464 (a port alone binds 127.0.0.1; port 0 picks a free one,
-                     see the "listening" line)
+                     see the "listening" line, on stderr when the log level hides it)
   --token T          with --http: the drain routes' bearer token, ${TOKEN_MIN_LENGTH} characters or more, e.g.
                      $(openssl rand -hex 24) (default: RXTRADE_TOKEN; prefer it, a flag shows in
                      the process list). Without one the drain routes answer 403 and the dashboard
@@ -133,29 +133,40 @@ export async function runCommand(args: readonly string[], terminal: Terminal): P
   const webhooks = notifyUrls(flags.notify ?? [], parseWebhookUrl, redactUrl);
 
   const path = positionals[0] as string;
-  const file = await readConfig(path);
+  const { value: file, duplicates } = await readConfig(path);
   const base = dirname(resolve(path));
+  // Every check in one pass, every problem listed at once: the file's shape, its duplicate
+  // keys, the strategies and exchanges, the pair ids, the store, the ccxt symbols.
   const { file: config, problems } = checkServiceFile(file);
+  problems.push(...duplicateKeyProblems(duplicates, file));
   const resolved = await resolvePairs(file, base, timeoutMs, speed !== undefined, problems);
   problems.push(...duplicatePairProblems(resolved.map(({ index, symbol, strategy }) => ({ index, symbol, strategyName: strategy.strategyName }))));
-  if (config === undefined || problems.length > 0) throw configError(path, problems, describeProblem);
 
-  const storeDir = config.store === undefined ? RUN_STORE : resolve(base, config.store);
-  try {
-    await checkWritableFolder("run", "store", storeDir, RUN_STORE);
-  } catch (error) {
-    if (error instanceof UsageError) throw configError(path, [{ field: "store", message: error.message.replace(/^--store \S+ /, `${displayPath(storeDir)} `) }], describeProblem);
-    throw error;
+  const storeValue = isRecord(file) ? (file as { store?: unknown }).store : undefined;
+  const storeDir = typeof storeValue === "string" && storeValue.trim() !== "" ? resolve(base, storeValue) : RUN_STORE;
+  if (!problems.some((problem) => problem.field === "store")) {
+    try {
+      await checkWritableFolder("run", "store", storeDir, RUN_STORE);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      // The folder is the file's "store" key: rxtrade run has no --store flag.
+      const message = error.message
+        .replace(/^rxtrade run: /, "")
+        .replace(/^--store \S+ (\([^)]*\) )?/, `${displayPath(storeDir)} `)
+        .replace(/give another, e\.g\. --store \S+$/, `give another in the config file, e.g. "store": "${RUN_STORE}"`);
+      problems.push({ field: "store", message });
+    }
   }
 
-  // ccxt pairs: the symbol looked up in the exchange's markets before anything starts (as live).
-  const symbolProblems: ServiceFileProblem[] = [];
+  // ccxt pairs: the symbol looked up in the exchange's markets before anything starts (as live);
+  // an id ccxt does not have is the exchange's problem.
   for (const pair of resolved) {
+    if (problems.some((problem) => problem.index === pair.index)) continue;
     const outcome = await checkSymbol(pair);
     if (outcome === "unreachable") return EXIT.failed;
-    if (outcome !== undefined) symbolProblems.push({ index: pair.index, symbol: pair.symbol, field: "symbol", message: outcome });
+    if (outcome !== undefined) problems.push({ index: pair.index, symbol: pair.symbol, ...outcome });
   }
-  if (symbolProblems.length > 0) throw configError(path, symbolProblems, describeProblem);
+  if (config === undefined || problems.length > 0) throw configError(path, problems, describeProblem);
 
   const logger = serviceLogger({ level });
   // The library's own warnings (a journal line skipped, an unreadable file) as log lines too.
@@ -249,6 +260,10 @@ export async function runCommand(args: readonly string[], terminal: Terminal): P
       return EXIT.failed;
     }
     throw error;
+  }
+  // The address, port 0's above all, is in the "listening" info line; a level that hides it gets it on stderr.
+  if (service.url !== undefined && !logger.isLevelEnabled("info")) {
+    terminal.warn(`rxtrade run: listening on ${service.url} (the log level ${level} hides the "listening" line)`);
   }
   const end = await service.done;
   for (const clock of clocks) clock.stop();
@@ -386,7 +401,7 @@ function withoutFlag(error: unknown, flag: string, file: string): string {
 // A ccxt pair's symbol, looked up in its markets within CC_EXCHANGE_TIMEOUT_SECONDS: `undefined`
 // when it is listed (or the exchange cannot look symbols up), the problem when it is not,
 // "unreachable" (said on stderr) when the exchange could not be asked.
-async function checkSymbol(pair: ResolvedPair): Promise<string | undefined | "unreachable"> {
+async function checkSymbol(pair: ResolvedPair): Promise<{ field: "symbol" | "exchange"; message: string } | undefined | "unreachable"> {
   if (pair.exchange === "bundled") return undefined;
   const lookUp = (pair.exchange as { resolveSymbol?: (symbol: string) => Promise<string> }).resolveSymbol;
   if (typeof lookUp !== "function") return undefined;
@@ -402,8 +417,10 @@ async function checkSymbol(pair: ResolvedPair): Promise<string | undefined | "un
     return undefined;
   } catch (error) {
     const message = describeThrown(error).replace(/^rxtrade: /, "");
+    // ccxt has no exchange of that id: the exchange's problem, not the symbol's.
+    if (/\bccxt has no exchange /.test(message)) return { field: "exchange", message };
     // Without a cause the exchange answered and the name is wrong; with one, it could not be reached.
-    if ((error as { cause?: unknown })?.cause === undefined) return message;
+    if ((error as { cause?: unknown })?.cause === undefined) return { field: "symbol", message };
     process.stderr.write(`rxtrade run: cannot check ${pair.symbol} on ${pair.exchange.exchangeName} (pairs[${pair.index}]): ${message}\n`);
     return "unreachable";
   } finally {
@@ -430,7 +447,8 @@ async function storedState(store: FileStore, pair: ResolvedPair, warn: (message:
   return decodeState(value, pair.id, { symbol: pair.symbol, strategyName: pair.strategy.strategyName, exchangeName });
 }
 
-async function readConfig(path: string): Promise<unknown> {
+/** The parsed config file (a UTF-8 byte order mark at its start is skipped), and the keys it gives twice in one object. */
+async function readConfig(path: string): Promise<{ value: unknown; duplicates: DuplicateKey[] }> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -439,14 +457,84 @@ async function readConfig(path: string): Promise<unknown> {
     const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "a folder, not a file" : code === "EACCES" ? "permission denied" : describeThrown(error);
     throw new UsageError("run", `${path} (${resolve(path)}): ${why}; give the config file, e.g. rxtrade run ./rxtrade.json (see rxtrade run --help for its format)`);
   }
+  // Editors on Windows may start a UTF-8 file with a byte order mark, which JSON.parse refuses.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch (error) {
     const message = describeThrown(error);
     const at = /position (\d+)/.exec(message);
     const where = at === null ? "" : ` (line ${text.slice(0, Number(at[1])).split("\n").length})`;
     throw new UsageError("run", `${path} is not JSON${where}: ${message}`);
   }
+  return { value, duplicates: duplicateKeys(text) };
+}
+
+/** A key given twice in one object of a JSON text: where the object is (keys and indexes from the top) and the key. */
+export interface DuplicateKey {
+  path: Array<string | number>;
+  key: string;
+}
+
+/**
+ * The keys given more than once in an object of `text` (valid JSON: JSON.parse keeps the last
+ * of them silently). A scan of the tokens: strings, brackets, colons and commas.
+ */
+export function duplicateKeys(text: string): DuplicateKey[] {
+  const found: DuplicateKey[] = [];
+  // Each open object or list: its keys so far (objects) or its next index (lists), and where it is.
+  const stack: Array<{ keys: Set<string> | undefined; index: number; path: Array<string | number>; key: string | number | undefined }> = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    const top = stack[stack.length - 1];
+    const here = (): Array<string | number> => (top === undefined ? [] : top.key === undefined ? top.path : [...top.path, top.key]);
+    if (c === "{" || c === "[") {
+      stack.push({ keys: c === "{" ? new Set() : undefined, index: 0, path: here(), key: undefined });
+      if (c === "[") (stack[stack.length - 1] as { key: number | string | undefined }).key = 0;
+      expectKey = c === "{";
+    } else if (c === "}" || c === "]") {
+      stack.pop();
+      expectKey = false;
+    } else if (c === ",") {
+      if (top?.keys === undefined && top !== undefined) top.key = ++top.index;
+      expectKey = top?.keys !== undefined;
+    } else if (c === '"') {
+      let end = i + 1;
+      while (end < text.length && text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+      if (expectKey && top?.keys !== undefined) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (top.keys.has(key)) found.push({ path: top.path, key });
+        top.keys.add(key);
+        top.key = key;
+        expectKey = false;
+      }
+      i = end;
+    }
+  }
+  return found;
+}
+
+// A duplicate key of the file, of a pair or of a pair's config, as a problem of that pair and field.
+function duplicateKeyProblems(duplicates: readonly DuplicateKey[], file: unknown): ServiceFileProblem[] {
+  const pairs = isList(file) ? (file as { pairs: unknown[] }).pairs : [];
+  return duplicates.map(({ path, key }): ServiceFileProblem => {
+    if (path.length >= 2 && path[0] === "pairs" && typeof path[1] === "number") {
+      const index = path[1];
+      const pair = pairs[index] as { symbol?: unknown } | undefined;
+      const symbol = typeof pair?.symbol === "string" && pair.symbol !== "" ? { symbol: pair.symbol } : {};
+      const inner = path.slice(2);
+      if (inner.length === 0) return { index, ...symbol, field: key, message: `is given twice in this pair (JSON keeps the last one silently): give it once` };
+      return { index, ...symbol, field: String(inner[0]), message: `${[...inner.slice(1), key].join(".")} is given twice (JSON keeps the last one silently): give it once` };
+    }
+    const where = path.length === 0 ? "" : ` in ${path.join(".")}`;
+    return { field: path.length === 0 ? key : String(path[0]), message: `${path.length === 0 ? "is" : `${key} is`} given twice${where} (JSON keeps the last one silently): give it once` };
+  });
+}
+
+function isRecord(value: unknown): boolean {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 function configError(path: string, problems: readonly ServiceFileProblem[], describeProblem: (problem: ServiceFileProblem) => string): UsageError {
