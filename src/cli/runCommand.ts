@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { SchedulerLike } from "rxjs";
@@ -104,6 +104,8 @@ Example
   rxtrade run ./rxtrade.json --http 127.0.0.1:9464
 `;
 
+type RunFlags = ReturnType<typeof parseCommandLine<typeof FLAGS>>["flags"];
+
 /** `rxtrade run <config.json>`: the pairs of a config file as one service, until it is drained. */
 export async function runCommand(args: readonly string[], terminal: Terminal): Promise<number> {
   const { flags, positionals } = parseCommandLine("run", args, FLAGS, {
@@ -119,6 +121,53 @@ export async function runCommand(args: readonly string[], terminal: Terminal): P
     terminal.line(RUN_HELP);
     return EXIT.ok;
   }
+  // SIGTERM or Ctrl-C while the modules load and the files are checked (seconds, a module's up to
+  // --module-timeout): nothing has started, so the run stops at the next step, exit 0; a second
+  // signal exits at once (130). Without these the default action killed the process silently (143).
+  const early = earlySignals(terminal);
+  try {
+    return await runService(flags, positionals, terminal, early);
+  } finally {
+    early.stop();
+  }
+}
+
+/** The signals that come before the service listens for its own: the first one asks to stop. */
+interface EarlySignals {
+  readonly requested: NodeJS.Signals | undefined;
+  stop(): void;
+}
+
+function earlySignals(terminal: Terminal): EarlySignals {
+  let requested: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (requested === undefined) {
+      requested = signal;
+      return;
+    }
+    terminal.warn(`rxtrade run: ${signal} again before the pairs started: exiting at once (130); nothing had started`);
+    process.exit(EXIT.interrupted);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return {
+    get requested() {
+      return requested;
+    },
+    stop() {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    },
+  };
+}
+
+// The run stops before it starts: said on stderr, exit 0 (what a drain of nothing is).
+function stoppedBeforeStart(terminal: Terminal, signal: NodeJS.Signals): number {
+  terminal.warn(`rxtrade run: ${signal} before the pairs started: stopped before start, nothing ran`);
+  return EXIT.ok;
+}
+
+async function runService(flags: RunFlags, positionals: readonly string[], terminal: Terminal, early: EarlySignals): Promise<number> {
   const { bundledExchange, checkServiceFile, describeProblem, drainOnSignals, duplicatePairProblems, isLogLevel, parseWebhookUrl, redactUrl, serviceLogger, startService, webhookNotifier } =
     await import("rxtrade/service");
   if (positionals.length === 0) throw new UsageError("run", "the config file is required, e.g. rxtrade run ./rxtrade.json");
@@ -132,6 +181,7 @@ export async function runCommand(args: readonly string[], terminal: Terminal): P
   const timeoutMs = moduleTimeoutMs("run", flags["module-timeout"]);
   const webhooks = notifyUrls(flags.notify ?? [], parseWebhookUrl, redactUrl);
 
+  if (early.requested !== undefined) return stoppedBeforeStart(terminal, early.requested);
   const path = positionals[0] as string;
   const { value: file, duplicates } = await readConfig(path);
   const base = dirname(resolve(path));
@@ -144,6 +194,12 @@ export async function runCommand(args: readonly string[], terminal: Terminal): P
 
   const storeValue = isRecord(file) ? (file as { store?: unknown }).store : undefined;
   const storeDir = typeof storeValue === "string" && storeValue.trim() !== "" ? resolve(base, storeValue) : RUN_STORE;
+  // The check creates the folder: with problems elsewhere, what it created goes again (nothing started).
+  let created: string | undefined;
+  if (!existsSync(storeDir)) {
+    created = storeDir;
+    while (!existsSync(dirname(created)) && dirname(created) !== created) created = dirname(created);
+  }
   if (!problems.some((problem) => problem.field === "store")) {
     try {
       await checkWritableFolder("run", "store", storeDir, RUN_STORE);
@@ -166,7 +222,11 @@ export async function runCommand(args: readonly string[], terminal: Terminal): P
     if (outcome === "unreachable") return EXIT.failed;
     if (outcome !== undefined) problems.push({ index: pair.index, symbol: pair.symbol, ...outcome });
   }
-  if (config === undefined || problems.length > 0) throw configError(path, problems, describeProblem);
+  if (config === undefined || problems.length > 0) {
+    if (created !== undefined) await rm(created, { recursive: true, force: true }).catch(() => undefined);
+    throw configError(path, problems, describeProblem);
+  }
+  if (early.requested !== undefined) return stoppedBeforeStart(terminal, early.requested);
 
   const logger = serviceLogger({ level });
   // The library's own warnings (a journal line skipped, an unreadable file) as log lines too.
@@ -192,6 +252,7 @@ export async function runCommand(args: readonly string[], terminal: Terminal): P
   }
 
   const bundled = resolved.some((pair) => pair.exchange === "bundled") ? await csvCandles(BUNDLED_BTCUSDT_1M) : [];
+  if (early.requested !== undefined) return stoppedBeforeStart(terminal, early.requested);
   const clocks: PacedScheduler[] = [];
   const origin = from ?? Math.floor(Date.now() / MINUTE) * MINUTE;
   const pairs: ServicePair[] = resolved.map((pair) => {
@@ -240,6 +301,8 @@ export async function runCommand(args: readonly string[], terminal: Terminal): P
       ...(http === undefined ? { metrics: false } : { http: { ...http, ...(token === undefined ? {} : { token }) } }),
     }),
   );
+  // From here the service's own handlers (drain; a second signal: 130) take the signals.
+  early.stop();
   drainOnSignals(starting, {
     onForcedExit: (signal) => {
       const open = service?.list().filter((pair) => pair.signal !== null).map((pair) => pair.id);
