@@ -1,0 +1,90 @@
+// `rxtrade fleet add|remove|drain`: changing the fleet's desired pairs in Redis.
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { COMMON, connection, EXAMPLES, help, loadRedis } from "./fleetUsage";
+import { resolveStrategy } from "./strategies";
+import type { Terminal } from "./terminal";
+import { EXIT, numberFlag, parseCommandLine, UsageError } from "./usage";
+import { describeThrown, looksLikePath, moduleTimeoutMs } from "./userModule";
+
+/** `rxtrade fleet add`: the pair's strategy loaded here once (its name makes the pair's id), then stored in the desired set. */
+export async function addCommand(args: readonly string[], terminal: Terminal): Promise<number> {
+  const { flags, positionals } = parseCommandLine(
+    "fleet",
+    args,
+    { ...COMMON, symbol: { type: "string" }, strategy: { type: "string" }, exchange: { type: "string" }, "tick-ms": { type: "string" }, "module-timeout": { type: "string" } },
+    { ...EXAMPLES, symbol: "BTCUSDT", strategy: "momentum", exchange: "bundled", "tick-ms": "60001" },
+  );
+  if (flags.help) return help(terminal);
+  if (positionals.length > 0) throw new UsageError("fleet", `fleet add takes flags only, got ${positionals.map((arg) => JSON.stringify(arg)).join(" ")}`);
+  const { url, prefix } = connection(flags);
+  for (const flag of ["symbol", "strategy", "exchange"] as const) {
+    if (flags[flag] === undefined || flags[flag] === "") throw new UsageError("fleet", `fleet add needs --${flag}, e.g. --${flag} ${{ symbol: "BTCUSDT", strategy: "momentum", exchange: "bundled" }[flag]}`);
+  }
+  const symbol = flags.symbol as string;
+  if (symbol.includes(":")) throw new UsageError("fleet", `--symbol must not contain ":" (it separates a pair id's symbol and strategy), got ${JSON.stringify(symbol)}`);
+  const tickMs = flags["tick-ms"] === undefined ? undefined : numberFlag("fleet", "tick-ms", flags["tick-ms"], { min: 100, max: 86_400_000, integer: true, what: "ms between ticks", example: "60001" });
+  const timeoutMs = moduleTimeoutMs("fleet", flags["module-timeout"]);
+  // The strategy is loaded here once: its name makes the pair's id, and a bad one is said now, not by every worker.
+  const strategyValue = looksLikePath(flags.strategy as string) ? resolve(flags.strategy as string) : (flags.strategy as string);
+  const strategy = await resolveStrategy("fleet", strategyValue, timeoutMs);
+  const exchange = flags.exchange as string;
+  const exchangeValue = looksLikePath(exchange) ? resolve(exchange) : exchange;
+  if (looksLikePath(exchange) && !existsSync(exchangeValue)) throw new UsageError("fleet", `--exchange ${exchange}: no such file (${exchangeValue})`);
+  if (!looksLikePath(exchange) && exchange !== "bundled" && !/^[a-z][a-z0-9_]*$/.test(exchange)) {
+    throw new UsageError("fleet", `--exchange ${JSON.stringify(exchange)} is not a ccxt exchange id (lower case, e.g. binance), a file path nor bundled`);
+  }
+  const { fleetAdmin } = await loadRedis();
+  const admin = fleetAdmin({ url }, { prefix });
+  try {
+    const id = await admin.add({ symbol, strategy: strategyValue, exchange: exchangeValue, ...(tickMs === undefined ? {} : { tickMs }) }, strategy.strategyName);
+    terminal.line(`added ${id}`);
+    return EXIT.ok;
+  } finally {
+    await admin.close();
+  }
+}
+
+/** `rxtrade fleet remove <pair>`. */
+export async function removeCommand(args: readonly string[], terminal: Terminal): Promise<number> {
+  const { flags, positionals } = parseCommandLine("fleet", args, COMMON, EXAMPLES);
+  if (flags.help) return help(terminal);
+  if (positionals.length !== 1) throw new UsageError("fleet", `fleet remove takes one pair id, e.g. fleet remove BTCUSDT:momentum; got ${positionals.length}`);
+  const { url, prefix } = connection(flags);
+  const { fleetAdmin } = await loadRedis();
+  const admin = fleetAdmin({ url }, { prefix });
+  try {
+    const id = positionals[0] as string;
+    const before = (await admin.list()).pairs.find((pair) => pair.pair === id);
+    if (!(await admin.remove(id))) {
+      terminal.warn(`rxtrade fleet: no pair ${id} in ${prefix}pairs; see rxtrade fleet list`);
+      return EXIT.failed;
+    }
+    terminal.line(`removed ${id}`);
+    if (before?.signalId != null) terminal.warn(`rxtrade fleet: ${id} held signal ${before.signalId}: it stays in the store, untraded (fleet drain closes a pair's signal before it stops)`);
+    return EXIT.ok;
+  } finally {
+    await admin.close();
+  }
+}
+
+/** `rxtrade fleet drain <pair>... | --all`. */
+export async function drainCommand(args: readonly string[], terminal: Terminal): Promise<number> {
+  const { flags, positionals } = parseCommandLine("fleet", args, { ...COMMON, all: { type: "boolean" } }, EXAMPLES);
+  if (flags.help) return help(terminal);
+  if (flags.all === true && positionals.length > 0) throw new UsageError("fleet", "fleet drain takes pair ids or --all, not both");
+  if (flags.all !== true && positionals.length === 0) throw new UsageError("fleet", "fleet drain needs pair ids or --all, e.g. fleet drain BTCUSDT:momentum");
+  const { url, prefix } = connection(flags);
+  const { fleetAdmin } = await loadRedis();
+  const admin = fleetAdmin({ url }, { prefix });
+  try {
+    const ids = await admin.drain(flags.all === true ? "all" : positionals);
+    terminal.line(ids.length === 0 ? "nothing to drain" : `draining ${ids.join(", ")}`);
+    return EXIT.ok;
+  } catch (error) {
+    terminal.warn(`rxtrade ${describeThrown(error).replace(/^rxtrade: /, "")}`);
+    return EXIT.failed;
+  } finally {
+    await admin.close();
+  }
+}

@@ -1,0 +1,63 @@
+// `rxtrade fleet list|tail`: the pairs as a table (or JSON), and the event stream followed line
+// by line until Ctrl-C.
+import type { FleetPairView } from "rxtrade/redis";
+import { cell, terminalSafe } from "./format";
+import { COMMON, connection, EXAMPLES, help, loadRedis } from "./fleetUsage";
+import type { Terminal } from "./terminal";
+import { EXIT, parseCommandLine } from "./usage";
+
+/** `rxtrade fleet list [--json]`. */
+export async function listCommand(args: readonly string[], terminal: Terminal): Promise<number> {
+  const { flags, positionals } = parseCommandLine("fleet", args, { ...COMMON, json: { type: "boolean" } }, EXAMPLES, false);
+  void positionals;
+  if (flags.help) return help(terminal);
+  const { url, prefix } = connection(flags);
+  const { fleetAdmin } = await loadRedis();
+  const admin = fleetAdmin({ url }, { prefix });
+  try {
+    const { pairs, workers } = await admin.list();
+    if (flags.json === true) {
+      terminal.line(JSON.stringify(pairs.map(({ pair, owner, status, signalId, lastTickAt, token }) => ({ pair, owner, status, signalId, lastTickAt, token }))));
+      return EXIT.ok;
+    }
+    terminal.line(`${pairs.length} pair${pairs.length === 1 ? "" : "s"}, ${workers.length} live worker${workers.length === 1 ? "" : "s"}${workers.length === 0 ? "" : ` (${workers.join(", ")})`}`);
+    if (pairs.length > 0) terminal.line(table(pairs));
+    return EXIT.ok;
+  } finally {
+    await admin.close();
+  }
+}
+
+function table(pairs: readonly FleetPairView[]): string {
+  const rows = [["PAIR", "OWNER", "STATUS", "SIGNAL", "LAST TICK", "TOKEN"], ...pairs.map((p) => [p.pair, p.owner ?? "-", p.status, p.signalId ?? "-", p.lastTickAt ?? "-", p.token === null ? "-" : String(p.token)])];
+  const widths = rows[0]?.map((_, column) => Math.min(40, Math.max(...rows.map((row) => (row[column] as string).length)))) ?? [];
+  return rows.map((row) => row.map((text, column) => cell(terminalSafe(text), widths[column] as number).padEnd(widths[column] as number)).join("  ").trimEnd()).join("\n");
+}
+
+/** `rxtrade fleet tail [--json] [--from-start]`: until SIGINT or SIGTERM. */
+export async function tailCommand(args: readonly string[], terminal: Terminal): Promise<number> {
+  const { flags } = parseCommandLine("fleet", args, { ...COMMON, json: { type: "boolean" }, "from-start": { type: "boolean" } }, EXAMPLES, false);
+  if (flags.help) return help(terminal);
+  const { url, prefix } = connection(flags);
+  const { fleetEvents$ } = await loadRedis();
+  await new Promise<void>((done) => {
+    const subscription = fleetEvents$({ url }, { prefix, ...(flags["from-start"] === true ? { from: "0" } : {}) }).subscribe((event) => {
+      if (flags.json === true) terminal.line(JSON.stringify(event));
+      else {
+        const extra = Object.entries(event)
+          .filter(([field]) => !["id", "action", "pair", "worker", "token", "signalId", "at"].includes(field))
+          .map(([field, value]) => `${field}=${terminalSafe(String(value))}`);
+        terminal.line([event.at, event.pair, event.action, `worker=${event.worker}`, `token=${event.token}`, ...(event.signalId === "" ? [] : [`signal=${event.signalId}`]), ...extra].join(" "));
+      }
+    });
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      subscription.unsubscribe();
+      done();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+  return EXIT.ok;
+}
