@@ -1,0 +1,63 @@
+// What the parts of a fleet worker share: who it is in the fleet, its connections and clocks,
+// and the pairs it holds.
+import type { Logger } from "pino";
+import type { SchedulerLike, Subscription } from "rxjs";
+import type { PacedScheduler } from "../schedulers/pacedScheduler";
+import type { PairRuntime } from "../service/pairRuntime";
+import type { fleetKeys } from "./fleetKeys";
+import type { FleetTimings } from "./fleetTimings";
+import type { FleetPairSpec } from "./fleetTypes";
+import type { FleetClock, FleetWorkerOptions } from "./fleetWorkerOptions";
+import type { RedisLink } from "./redisConnection";
+import type { RedisRelease } from "./redisLease";
+import type { RedisStore } from "./redisStore";
+
+/** Who a worker is in its fleet, and its link to Redis: what its heartbeat and its leaving need. */
+export interface FleetMember {
+  readonly name: string;
+  readonly prefix: string;
+  readonly keys: ReturnType<typeof fleetKeys>;
+  /** Its entry in the fleet: name, a random id, pid and host (JSON). */
+  readonly me: string;
+  readonly leaseMs: number;
+  readonly link: RedisLink;
+}
+
+/** A running worker's state, shared by its rounds, its claims and its pairs (built once by `fleetWorker`). */
+export interface FleetWorkerState extends FleetMember {
+  readonly options: FleetWorkerOptions;
+  readonly store: RedisStore;
+  readonly logger: Logger | undefined;
+  readonly capacity: number;
+  readonly speed: number | undefined;
+  /** With `speed`: the fleet's simulated time now. */
+  readonly simulatedNow: (() => number) | undefined;
+  readonly fleetClock: FleetClock | undefined;
+  /** Without `speed`: the wall clock all its pairs share. */
+  readonly realClock: SchedulerLike | undefined;
+  readonly timings: FleetTimings | undefined;
+  /** The pairs it holds, by id. */
+  readonly held: Map<string, HeldPair>;
+  /** Set by `stop`: no more claims. */
+  stopping: boolean;
+}
+
+/** A pair a worker holds: its lease, its runtime and loop, its drain, its notes to Redis. */
+export interface HeldPair {
+  readonly id: string;
+  spec: FleetPairSpec;
+  readonly release: RedisRelease;
+  readonly runtime: PairRuntime;
+  readonly clock: PacedScheduler | undefined;
+  subscription: Subscription | undefined;
+  /** Its data's end, less the drain's margin (its clock's time): it drains from then on, saying `dataEnds`. */
+  drainAt: number | undefined;
+  dataEnds: string | undefined;
+  /** Why it drains when the worker decided it (its data ends), for its `drained` event. */
+  drainWhy: string | undefined;
+  /** Its notes to Redis (events, status), in order. */
+  chain: Promise<void>;
+  /** The last tick written to its status. */
+  flushedTickAt: number | null;
+  ended: boolean;
+}
