@@ -10,6 +10,7 @@ import { editDistance, UsageError } from "./usage";
 /** `--store`'s default: the store of `rxtrade live` (and of `fileStore()`); the demo's is named in the help. */
 export const DEFAULT_STORE = LIVE_STORE;
 
+/** The --store folder given, or the default; an empty one is a usage error. */
 export function storeFlag(value: string | undefined): string {
   const dir = value ?? DEFAULT_STORE;
   if (dir.trim() === "") throw new UsageError("store", `--store needs a folder, got an empty value; e.g. --store ${DEFAULT_STORE}`);
@@ -28,14 +29,17 @@ export async function readListing(dir: string): Promise<FileStoreListing | undef
   }
 }
 
+/** Where the default store was looked at: a hint that the demo keeps its own. */
 export function demoHint(dir: string): string {
   return absolute(dir) === absolute(DEFAULT_STORE) ? ` (the demo keeps its own store: rxtrade store list --store ${DEMO_STORE})` : "";
 }
 
+/** The folder as an absolute path. */
 export function absolute(dir: string): string {
   return resolve(dir);
 }
 
+/** What `store clear` says of a key the folder does not hold: the one meant, when one is near. */
 export function unknownKey(key: string, listing: FileStoreListing, dir: string): string {
   const named = listing.keys.flatMap((listed) => (listed.key === undefined ? [] : [listed.key]));
   if (named.length === 0) return `no key "${visible(key)}" in ${visible(dir)}: the store holds no keys${demoHint(dir)}`;

@@ -59,6 +59,7 @@ export function holdsText(entry: ListedKey): string {
   return state === "unrecognised" ? what : `${what} (${visible(reason ?? "")})`;
 }
 
+/** A key's lock as `store list --json` gives it (holder running, gone or unknown), or `null` when unlocked. */
 export function lockJson(lock: ListedKey["lock"]): Record<string, unknown> | null {
   if (lock === undefined) return null;
   if (!("owner" in lock)) return { file: lock.path, holder: "unknown", why: `the lock file cannot be read: ${lock.error}` };

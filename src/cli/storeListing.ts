@@ -12,6 +12,7 @@ import type { Terminal } from "./terminal";
  */
 const WIDTH = { key: 64, id: 40, exchange: 32, host: 64, path: 120 } as const;
 
+/** `store list --json`: every key with its state, signal, since and lock, and the files moved aside. */
 export function toJson(listing: FileStoreListing): Record<string, unknown> {
   return {
     store: listing.dir,
@@ -55,6 +56,7 @@ function shellWord(text: string): string {
   return `$'${visible(text.replaceAll("\\", "\\\\").replaceAll("'", "\\'"))}'`;
 }
 
+/** `store list`: the table of keys, notes on what to do with the odd ones, and the files moved aside. */
 export function printTable(listing: FileStoreListing, dir: string, terminal: Terminal): void {
   const shown = visible(displayPath(listing.dir));
   const count = listing.keys.length;
