@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { type SchedulerLike, Subject, type Subscription } from "rxjs";
+import { ReplaySubject, type SchedulerLike, type Subscription } from "rxjs";
 import { LiveStatisticsCollector } from "../live/liveStatistics";
 import type { TickResult } from "../model";
 import { EquitySeries } from "./equitySeries";
@@ -18,6 +18,8 @@ export class PairRuntime implements PairFields {
   readonly strategy: string;
   readonly exchange: string;
   status: PairStatus = "running";
+  /** Its loop is subscribed (the pairs start in batches). */
+  started = false;
   draining = false;
   /** Announced as stalled (the engine's stall watch or, on a paced clock, the service's wall-time one), not yet recovered. */
   hookStalled = false;
@@ -45,7 +47,8 @@ export class PairRuntime implements PairFields {
   readonly startedAt: number;
   readonly stats = new LiveStatisticsCollector(STATISTICS_EVENTS);
   readonly equity = new EquitySeries();
-  readonly stop$ = new Subject<void>();
+  /** Its drain request; replayed to a loop that starts after it (the pairs start in batches). */
+  readonly stop$ = new ReplaySubject<void>(1);
   subscription: Subscription | undefined;
   metrics: PairMetrics | undefined;
   log: Logger | undefined;
@@ -90,7 +93,7 @@ export class PairRuntime implements PairFields {
 
   /** Stalled by the stall watch, or by the age of its last tick on its own clock (whichever says so first). */
   isStalled(): boolean {
-    return !this.ended && (this.hookStalled || this.ageMs() >= this.stallMs);
+    return this.started && !this.ended && (this.hookStalled || this.ageMs() >= this.stallMs);
   }
 
   currentStatus(): PairStatus {

@@ -16,6 +16,9 @@ import { serviceRouter } from "./serviceRoutes";
 import type { Service, ServiceEnd, ServiceEvent, ServiceHttpOptions, ServiceOptions, ServicePair } from "./serviceTypes";
 import { health, snapshot, stallMessage } from "./serviceViews";
 
+/** Pairs started per macrotask at the start (the HTTP server answers between batches). */
+const START_BATCH = 10;
+
 /**
  * Runs many pairs in one process as a service: each pair's live loop (the engine's, with its
  * stall watch) on its own clock, Prometheus metrics, JSON-line logs of every state change and
@@ -82,6 +85,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   const events = new Subject<ServiceEvent>();
   let draining = false;
+  let starting = true;
   let server: ServiceServer | undefined;
   const http = options.http === undefined ? undefined : checkHttp(options.http);
   // With HTTP, the live events for /api/events (and the dashboard): one subscriber to events$.
@@ -107,7 +111,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     },
     events$: events.asObservable(),
     list: (options) => pairs.map((pair) => snapshot(pair, options?.equity !== false)),
-    health: () => health(pairs, draining),
+    health: () => health(pairs, draining, starting),
     metrics: () => (metrics === undefined ? Promise.reject(new Error("rxtrade: this service runs without metrics (metrics: false)")) : metrics.text()),
     drain(id) {
       const pair = byId.get(id);
@@ -216,14 +220,26 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       ? undefined
       : setInterval(
           () => {
-            for (const pair of paced) if (!pair.ended) setHealth(pair, "wall", pair.ageMs() >= pair.stallMs);
+            for (const pair of paced) if (pair.started && !pair.ended) setHealth(pair, "wall", pair.ageMs() >= pair.stallMs);
           },
           Math.min(250, Math.max(20, Math.min(...paced.map((pair) => pair.stallMs / (pair.wallScale as number))) / 10)),
         );
   wallWatch?.unref();
 
   logger?.info({ pairs: pairs.length, ids: pairs.length <= 20 ? pairs.map((pair) => pair.pair) : undefined }, "started");
-  for (const [index, pair] of pairs.entries()) {
+  // The pairs start in batches, a macrotask each: a thousand loops' first steps (store locks and
+  // reads, contexts) took seconds in one go, and the HTTP server answered nothing meanwhile.
+  // Until the last one has started, /health answers 503 "starting" at once.
+  void (async () => {
+    for (const [index, pair] of pairs.entries()) {
+      if (index > 0 && index % START_BATCH === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      startPair(index, pair);
+    }
+    starting = false;
+  })();
+  function startPair(index: number, pair: PairRuntime): void {
+    pair.started = true;
+    pair.lastTickWall = performance.now();
     const spec = specs[index] as ServicePair;
     const exchange = pair.metrics === undefined ? spec.exchange : (metrics as ServiceMetrics).watchExchange(spec.exchange, pair.metrics);
     const loop$ = tradeLoop$(

@@ -120,7 +120,10 @@ export interface PairSnapshot {
 
 /** What `/health` answers: healthy while no pair is stalled or failed (a drain is healthy). */
 export interface ServiceHealth {
-  status: "ok" | "unhealthy";
+  /** `starting` (503) until every pair's loop has started (they start in batches of 10, the server answering between them). */
+  status: "ok" | "unhealthy" | "starting";
+  /** While `starting`: the pairs started so far. */
+  started?: number;
   draining: boolean;
   pairs: number;
   /** Stalled pairs, and those that recovered less than a tick period ago (with `recoveredAt`): a short stall is not missed by a probe. */

@@ -51,7 +51,7 @@ function heldSignal(result: Extract<TickResult, { action: "scheduled" | "opened"
 }
 
 /** What `/health` answers for these pairs. */
-export function health(pairs: readonly PairRuntime[], draining: boolean): ServiceHealth {
+export function health(pairs: readonly PairRuntime[], draining: boolean, starting = false): ServiceHealth {
   const stalled: ServiceHealth["stalled"] = [];
   const failed: ServiceHealth["failed"] = [];
   for (const pair of pairs) {
@@ -68,6 +68,10 @@ export function health(pairs: readonly PairRuntime[], draining: boolean): Servic
         recoveredAt: iso(pair.recoveredAt),
       });
     }
+  }
+  if (starting) {
+    const started = pairs.reduce((count, pair) => count + (pair.started ? 1 : 0), 0);
+    return { status: "starting", draining, pairs: pairs.length, started, stalled, failed };
   }
   return { status: stalled.length === 0 && failed.length === 0 ? "ok" : "unhealthy", draining, pairs: pairs.length, stalled, failed };
 }
