@@ -11,6 +11,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Candle } from "rxtrade";
 import { BUNDLED_BTCUSDT_1M, csvCandles } from "rxtrade/node";
+import { main } from "../src/cli/main";
+import { Terminal } from "../src/cli/terminal";
 import { bundle, type Exit, run } from "./fixtures/processHarness";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -34,6 +36,14 @@ const newDir = (name: string) => mkdtemp(join(work, `${name}-`));
 
 async function rxtrade(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Exit> {
   return run(cli, args, { cwd, env, timeoutMs: 30_000 });
+}
+
+/** `rxtrade <args>` through `main` in this process (paths absolute): a backtest on the main thread, no worker. */
+async function inProcess(args: readonly string[]): Promise<Exit> {
+  let stdout = "";
+  let stderr = "";
+  const code = await main([...args], new Terminal({ write: (text: string) => (stdout += text) }, { write: (text: string) => (stderr += text) }));
+  return { code, signal: null, stdout, stderr };
 }
 
 /** Signal ids replaced by their order of appearance (they are random). */
@@ -109,7 +119,7 @@ describe("rxtrade backtest gives the trades of rxtrade demo on the same window",
 });
 
 describe("rxtrade backtest --data <folder>", () => {
-  it("runs one symbol per file on worker threads, with the results each file gives alone (and in one thread)", async () => {
+  it("runs one symbol per file on worker threads, with the results each file gives alone (in this process's thread) and in one thread", async () => {
     const cwd = await newDir("folder");
     await mkdir(join(cwd, "data"));
     // Shifted copies of one day of the bundled data: prices x1, x1.01, and a day later in time.
@@ -118,11 +128,13 @@ describe("rxtrade backtest --data <folder>", () => {
     await writeFile(join(cwd, "data", "CCCUSDT.csv"), csv(slice("2023-03-10T00:00Z", 1440, 1, 86_400_000)));
     await writeFile(join(cwd, "data", "notes.txt"), "not candles: skipped\n");
     const args = ["backtest", "--strategy", "momentum", "--json"];
-    const [parallel, sequential, ...alone] = await Promise.all([
+    const [parallel, sequential] = await Promise.all([
       rxtrade(cwd, [...args, "--data", "data", "--report-dir", "parallel"]),
       rxtrade(cwd, [...args, "--data", "data", "--threads", "1", "--report-dir", "sequential"]),
-      ...["AAAUSDT.csv", "BBBUSDT_1m.csv", "CCCUSDT.csv"].map((file) => rxtrade(cwd, [...args, "--data", join("data", file), "--report-dir", "alone"])),
     ]);
+    // Each file alone, one after another, through main in this process (no worker thread).
+    const alone: Exit[] = [];
+    for (const file of ["AAAUSDT.csv", "BBBUSDT_1m.csv", "CCCUSDT.csv"]) alone.push(await inProcess([...args, "--data", join(cwd, "data", file), "--report-dir", join(cwd, "alone")]));
     for (const exit of [parallel, sequential, ...alone]) expect(exit.code, exit.stderr).toBe(0);
     type Out = { threads: number; results: Array<{ symbol: string; trades: unknown[]; stats: { totalClosed: number } }>; failures: unknown[]; combined: { totalClosed: number } };
     const folder = JSON.parse(parallel.stdout) as Out;
