@@ -25,7 +25,7 @@ it(`with ${PAIRS} pairs on a file store, /health answers within a second of the 
   const pairs = Array.from({ length: PAIRS }, (_, i) => {
     const clock = pacedScheduler({ origin: Date.parse("2023-03-08T12:00Z"), speed: 3600 });
     clocks.push(clock);
-    return { symbol: `S${i}`, strategy: (EXAMPLE_STRATEGIES.momentum as { create(): never }).create(), exchange: bundledExchange(candles, clock), scheduler: clock };
+    return { symbol: `S${i}`, strategy: EXAMPLE_STRATEGIES.momentum!.create(), exchange: bundledExchange(candles, clock), scheduler: clock };
   });
   const start = performance.now();
   const service = await startService({ pairs, store, journal: fileJournal(store), journalLevel: "trades", logger: false, defaultMetrics: false, http: { host: "127.0.0.1", port: 0 } });

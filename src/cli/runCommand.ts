@@ -39,6 +39,7 @@ const FLAGS = {
   "log-level": { type: "string" },
   "module-timeout": { type: "string" },
   notify: { type: "string", multiple: true },
+  "allow-host": { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -55,7 +56,7 @@ buttons do.
 
 Usage
   rxtrade run <config.json> [--http host:port [--token T]] [--speed N [--from ISO]] [--log-level L]
-              [--notify URL]...
+              [--notify URL]... [--allow-host NAME]...
 
 Config file
   { "pairs": [ { "symbol": "BTCUSDT", "strategy": "momentum", "exchange": "bundled",
@@ -77,6 +78,10 @@ Flags
   --http HOST:PORT   serve /metrics, /health, /api/pairs, the dashboard (/) and /api/events there,
                      e.g. 127.0.0.1:9464 (a port alone binds 127.0.0.1; port 0 picks a free one,
                      see the "listening" line, on stderr when the log level hides it)
+  --allow-host NAME  with --http: a Host name requests may use besides the bound address and
+                     localhost (repeatable), e.g. the name a proxy forwards; other Host headers
+                     are answered 403 (DNS rebinding). A wildcard bind (0.0.0.0) takes any Host
+                     unless this is given
   --token T          with --http: the drain routes' bearer token, ${TOKEN_MIN_LENGTH} characters or more, e.g.
                      $(openssl rand -hex 24) (default: RXTRADE_TOKEN; prefer it, a flag shows in
                      the process list). Without one the drain routes answer 403 and the dashboard
@@ -116,6 +121,7 @@ export async function runCommand(args: readonly string[], terminal: Terminal): P
     "module-timeout": "30",
     token: "$(openssl rand -hex 24)",
     notify: "https://hooks.example.com/rxtrade",
+    "allow-host": "rxtrade.example.com",
   });
   if (flags.help) {
     terminal.line(RUN_HELP);
@@ -175,6 +181,11 @@ async function runService(flags: RunFlags, positionals: readonly string[], termi
   const level = logLevel(flags["log-level"], isLogLevel);
   const http = flags.http === undefined ? undefined : parseHttp(flags.http);
   const token = drainToken(flags.token, http !== undefined);
+  const allowedHosts = flags["allow-host"] ?? [];
+  if (allowedHosts.length > 0 && http === undefined) throw new UsageError("run", "--allow-host names a Host the HTTP server answers: give --http too, e.g. --http 127.0.0.1:9464");
+  for (const name of allowedHosts) {
+    if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)$/.test(name)) throw new UsageError("run", `--allow-host must be a host name or address without a port, got ${JSON.stringify(name)}; e.g. --allow-host rxtrade.example.com`);
+  }
   const speed = flags.speed === undefined ? undefined : numberFlag("run", "speed", flags.speed, { min: 1, max: 100_000, what: "simulated minutes per second", example: "600" });
   if (flags.from !== undefined && speed === undefined) throw new UsageError("run", "--from sets where simulated clocks start: it needs --speed, e.g. --speed 600 --from 2023-03-08T12:00Z");
   const from = flags.from === undefined ? undefined : parseTime(flags.from);
@@ -298,7 +309,7 @@ async function runService(flags: RunFlags, positionals: readonly string[], termi
       journalLevel: "trades",
       logger,
       ...(notify === undefined ? {} : { notify }),
-      ...(http === undefined ? { metrics: false } : { http: { ...http, ...(token === undefined ? {} : { token }) } }),
+      ...(http === undefined ? { metrics: false } : { http: { ...http, ...(token === undefined ? {} : { token }), ...(allowedHosts.length === 0 ? {} : { allowedHosts }) } }),
     }),
   );
   // From here the service's own handlers (drain; a second signal: 130) take the signals.

@@ -95,6 +95,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       : new ServiceEventStream(events, {
           ...(http.heartbeatMs === undefined ? {} : { heartbeatMs: http.heartbeatMs }),
           ...(http.eventBufferBytes === undefined ? {} : { bufferBytes: http.eventBufferBytes }),
+          ...(http.maxEventClients === undefined ? {} : { maxClients: http.maxEventClients }),
           onDropped: ({ remote, bufferedBytes, limitBytes }) =>
             logger?.warn({ remote, bufferedBytes, limitBytes }, "events client dropped: it did not take its events (more than the buffer waiting); it may reconnect"),
         });
@@ -142,7 +143,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   if (http !== undefined) {
     try {
-      server = await listen(service.router, http.host, http.port);
+      server = await listen(service.router, http.host, http.port, http.allowedHosts);
     } catch (error) {
       stream?.close();
       throw error;

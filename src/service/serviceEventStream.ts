@@ -5,6 +5,8 @@ import type { ServiceEvent } from "./serviceTypes";
 
 /** A comment line every this many ms keeps idle event streams (and the proxies on their way) open. */
 export const EVENT_HEARTBEAT_MS = 15_000;
+/** `/api/events` clients at most at once (each holds a connection and a buffer): one more is answered 503. */
+export const EVENT_MAX_CLIENTS = 100;
 /** A client with more than this many bytes not yet taken by its connection is dropped. */
 export const EVENT_BUFFER_BYTES = 1024 * 1024;
 /** The latest events a new client gets first (those after its `Last-Event-ID` when it reconnects). */
@@ -20,6 +22,8 @@ export interface EventStreamOptions {
   heartbeatMs?: number;
   /** Default `EVENT_BUFFER_BYTES` (1 MiB). */
   bufferBytes?: number;
+  /** Clients at most at once; one more is answered 503 (default `EVENT_MAX_CLIENTS`, 100). */
+  maxClients?: number;
   /** Told of each client dropped for being too slow (a log line). */
   onDropped?: (client: { remote: string; bufferedBytes: number; limitBytes: number }) => void;
 }
@@ -79,6 +83,12 @@ export class ServiceEventStream {
 
   /** The route handler of `GET /api/events` (HEAD: the headers only). */
   readonly handle = (request: IncomingMessage, response: ServerResponse): void => {
+    const max = this.options.maxClients ?? EVENT_MAX_CLIENTS;
+    if (request.method !== "HEAD" && this.clients.size >= max) {
+      const body = `${JSON.stringify({ error: `too many event clients: ${max} are connected (http.maxEventClients); try again later` })}\n`;
+      response.writeHead(503, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body), "cache-control": "no-store", "retry-after": "10" }).end(body);
+      return;
+    }
     response.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-store",

@@ -25,7 +25,17 @@ export class ServiceRouter {
   }
 
   /** The `(request, response)` listener of `http.createServer`. */
+  /** The Host headers it answers (see `hostCheck`); every one while unset. */
+  allowsHost: ((host: string) => boolean) | undefined;
+
   readonly handle = (request: IncomingMessage, response: ServerResponse): void => {
+    const host = request.headers.host;
+    if (host !== undefined && this.allowsHost !== undefined && !this.allowsHost(host)) {
+      sendJson(response, 403, {
+        error: `Host ${JSON.stringify(host)} is not a name of this server: a request through another name (a DNS rebinding) is refused; use the address it listens on, or add the name to http.allowedHosts`,
+      });
+      return;
+    }
     const path = (request.url ?? "/").split("?")[0] as string;
     const method = (request.method ?? "GET").toUpperCase();
     for (const route of this.routes) {
@@ -77,7 +87,25 @@ export interface ServiceServer {
  * Listens on `host:port` (port 0: a free one) with `router`; rejects when the address cannot be
  * bound (in use, not this machine's) before anything else has started.
  */
-export async function listen(router: ServiceRouter, host: string, port: number): Promise<ServiceServer> {
+/**
+ * Which `Host` headers a server bound to `bound` answers: the bound address, the loopback
+ * names and `allowed` (names, any port); a server bound to a wildcard address (`0.0.0.0`, `::`,
+ * empty) takes every Host unless `allowed` is given. `undefined`: every Host.
+ */
+export function hostCheck(bound: string, allowed: readonly string[] = []): ((host: string) => boolean) | undefined {
+  const wildcard = bound === "" || bound === "0.0.0.0" || bound === "::" || bound === "[::]";
+  if (wildcard && allowed.length === 0) return undefined;
+  const names = new Set(["localhost", "127.0.0.1", "::1", ...(wildcard ? [] : [bound]), ...allowed].map((name) => name.toLowerCase().replace(/^\[(.*)\]$/, "$1")));
+  return (header) => {
+    const text = header.trim().toLowerCase();
+    // [::1]:9464, 127.0.0.1:9464, example.com:9464, example.com (the port is not checked).
+    const name = text.startsWith("[") ? text.slice(1, text.indexOf("]") === -1 ? undefined : text.indexOf("]")) : text.replace(/:\d*$/, "");
+    return names.has(name.replace(/\.$/, ""));
+  };
+}
+
+export async function listen(router: ServiceRouter, host: string, port: number, allowedHosts?: readonly string[]): Promise<ServiceServer> {
+  router.allowsHost = hostCheck(host, allowedHosts);
   const server: Server = createServer(router.handle);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

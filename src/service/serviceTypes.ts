@@ -63,6 +63,16 @@ export interface ServiceHttpOptions {
   heartbeatMs?: number;
   /** Bytes an `/api/events` client may leave waiting before it is dropped; default 1 MiB. */
   eventBufferBytes?: number;
+  /** `/api/events` clients at most at once; one more is answered 503; default 100. */
+  maxEventClients?: number;
+  /**
+   * Host names (or addresses) requests may name in their `Host` header besides the bound
+   * address and the loopback names (`localhost`, `127.0.0.1`, `[::1]`): e.g. the name a proxy
+   * or a Kubernetes Service reaches it by. Another Host is answered 403 — a page of another
+   * site that a DNS rebinding points at this server cannot read `/api/*`. A server bound to a
+   * wildcard address (`0.0.0.0`, `::`) takes any Host unless this is given.
+   */
+  allowedHosts?: readonly string[];
 }
 
 /** `running`; `stalled`: running, but no completed tick for CC_STALL_TICKS tick periods on its clock; `done`: drained; `failed`: its loop ended with an error. */
