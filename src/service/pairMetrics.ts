@@ -31,7 +31,8 @@ export class PairMetrics {
   constructor(
     readonly symbol: string,
     readonly strategy: string,
-    readonly ageSeconds: () => number,
+    /** The pair's last-tick age, s; `undefined` once its loop has ended (drained or failed): no series then. */
+    readonly ageSeconds: () => number | undefined,
   ) {
     this.labels = `symbol="${escapeLabel(symbol)}",strategy="${escapeLabel(strategy)}"`;
     const series = (name: string) => `${name}{${this.labels}}`;

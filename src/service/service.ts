@@ -80,7 +80,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   for (const pair of pairs) {
     pair.log = logger?.child(pair.fields());
     pair.directLog = logger === undefined ? undefined : directInfoLines(logger, pair.log as Logger, { pair: pair.pair, symbol: pair.symbol, strategy: pair.strategy });
-    pair.metrics = metrics?.pair(pair.symbol, pair.strategy, () => pair.ageMs() / 1000);
+    pair.metrics = metrics?.pair(pair.symbol, pair.strategy, () => (pair.ended ? undefined : pair.ageMs() / 1000));
   }
 
   const events = new Subject<ServiceEvent>();

@@ -76,8 +76,15 @@ export class ServiceMetrics {
       perPair("rxtrade_stalled", "gauge", "1 while the pair is stalled (no completed tick for CC_STALL_TICKS tick periods on its clock), else 0.", pairs, (pair, out) =>
         out(pair.names.stalled, pair.isStalled ? 1 : 0),
       ),
-      perPair("rxtrade_last_tick_age_seconds", "gauge", "Time since the pair's last completed tick (since its start before the first), on the pair's own clock.", pairs, (pair, out) =>
-        out(pair.names.age, pair.ageSeconds()),
+      perPair(
+        "rxtrade_last_tick_age_seconds",
+        "gauge",
+        "Time since the pair's last completed tick (since its start before the first), on the pair's own clock; absent once the pair has ended (drained or failed).",
+        pairs,
+        (pair, out) => {
+          const age = pair.ageSeconds();
+          if (age !== undefined) out(pair.names.age, age);
+        },
       ),
       family("rxtrade_store_write_seconds", "histogram", "Time a store write took to settle (fsync included for fileStore), for the answers that came as a Promise.", (out) => this.storeWrites.write(out)),
       optional(() => this.eventStream !== undefined, "rxtrade_event_clients", "gauge", "Clients connected to GET /api/events (the dashboard's live events).", (out) =>
@@ -116,7 +123,7 @@ export class ServiceMetrics {
    *
    * @param ageSeconds reads the pair's last-tick age on its own clock, when scraped
    */
-  pair(symbol: string, strategy: string, ageSeconds: () => number): PairMetrics {
+  pair(symbol: string, strategy: string, ageSeconds: () => number | undefined): PairMetrics {
     const pair = new PairMetrics(symbol, strategy, ageSeconds);
     this.pairs.push(pair);
     return pair;
