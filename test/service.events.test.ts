@@ -18,6 +18,8 @@ const START = 10 * MINUTE;
 
 interface Frame {
   id?: number;
+  /** The prefix of its id: the stream's start. */
+  run?: string;
   data?: ServiceEventJson;
   /** Lines of the frame that are neither `id:` nor `data:` (comments, `retry:`). */
   other: string[];
@@ -82,7 +84,12 @@ class EventClient {
 function parse(block: string): Frame {
   const frame: Frame = { other: [], dataLines: 0 };
   for (const line of block.split("\n")) {
-    if (line.startsWith("id: ")) frame.id = Number(line.slice(4));
+    if (line.startsWith("id: ")) {
+      // `<run>-<n>`: the stream's start (epoch ms), then the event's number in it.
+      const [run, n] = line.slice(4).split("-");
+      frame.run = run;
+      frame.id = Number(n);
+    }
     else if (line.startsWith("data: ")) {
       frame.data = JSON.parse(line.slice(6)) as ServiceEventJson;
       frame.dataLines++;
@@ -259,7 +266,7 @@ describe("clients", () => {
 
     // A reconnect after the third event: the rest only.
     const third = seen[2]!.id!;
-    const back = new EventClient(url, { "last-event-id": String(third) });
+    const back = new EventClient(url, { "last-event-id": `${seen[2]!.run}-${third}` });
     clients.push(back);
     await back.until(() => back.frames.filter((frame) => frame.id !== undefined).length >= seen.length - 3);
     expect(back.frames.filter((frame) => frame.id !== undefined).map((frame) => frame.id)).toEqual(seen.slice(3).map((frame) => frame.id));

@@ -61,6 +61,8 @@ export class ServiceEventStream {
   private pendingBytes = 0;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private nextId = 1;
+  /** The ids' prefix: when this stream started (epoch ms). An id of another run (a restarted process) is not one of these. */
+  private readonly run = String(Date.now());
   private readonly subscription: Subscription;
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private readonly bufferBytes: number;
@@ -104,7 +106,10 @@ export class ServiceEventStream {
     const client: Client = { response, remote: `${request.socket.remoteAddress ?? "?"}:${request.socket.remotePort ?? "?"}` };
     this.clients.add(client);
     response.on("close", () => this.clients.delete(client));
-    const since = Number(request.headers["last-event-id"] ?? 0);
+    // `<run>-<n>`: an id of this run gets the events after it; of another run (the process
+    // restarted: its numbers start again at 1), or not an id at all, the whole backlog.
+    const last = /^(\d+)-(\d+)$/.exec(String(request.headers["last-event-id"] ?? "").trim());
+    const since = last !== null && last[1] === this.run ? Number(last[2]) : 0;
     const backlog: string[] = [];
     // Oldest first: from `next` round the ring (its unused slots are empty).
     for (let k = 0; k < EVENT_BACKLOG; k++) {
@@ -138,7 +143,7 @@ export class ServiceEventStream {
   }
 
   private frame(entry: Recent): string {
-    entry.frame ??= `id: ${entry.id}\ndata: ${eventJsonText(entry.event)}\n\n`;
+    entry.frame ??= `id: ${this.run}-${entry.id}\ndata: ${eventJsonText(entry.event)}\n\n`;
     return entry.frame;
   }
 
