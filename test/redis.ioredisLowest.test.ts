@@ -50,7 +50,7 @@ describeRedis("redisStore on the lowest ioredis", () => {
     // As if its renewals had stopped and the lease had run out.
     await server.command("DEL", `${prefix}lease:BTCUSDT:s`);
     const theirs = await other.lock("BTCUSDT:s");
-    expect(theirs.token).toBe(mine.token + 1);
+    expect(theirs.token).toBeGreaterThan(mine.token);
     await other.write("BTCUSDT:s", { by: "other" });
     const error = await holder.write("BTCUSDT:s", { by: "holder" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreLockedError);

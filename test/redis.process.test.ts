@@ -91,7 +91,7 @@ describeRedis("a process stopped past its lease", () => {
         }
       }
       expect(performance.now() - stoppedAt).toBeLessThan(LEASE_MS + 1_000);
-      expect(release.token).toBe(token + 1);
+      expect(release.token).toBeGreaterThan(token);
       await store.write(KEY, { by: "parent" });
 
       holder.kill("SIGCONT");

@@ -22,14 +22,18 @@ export function fleetKeys(prefix: string) {
 export const EVENTS_MAXLEN = 10_000;
 
 /**
- * KEYS: fence, status, events. ARGV: token, maxlen, n, n status field/value items, then the
- * event's field/value items (none: no event). Applied only while the pair's fencing counter is
- * still `token` — nobody took the pair since — so no event or status of an old holder lands
- * after a newer holder's. -> 1 applied, 0 refused.
+ * KEYS: fence, status, events, lease. ARGV: token, maxlen, n, n status field/value items, then
+ * the event's field/value items (none: no event). Applied only while the pair's fencing counter
+ * is still `token` — nobody took the pair since — and its lease is held with that token or by
+ * nobody (a holder's last notes follow its release): so no event or status of an old holder
+ * lands after a newer holder's, even when Redis lost writes and the fence key rolled back.
+ * -> 1 applied, 0 refused.
  */
 export const NOTE = script(
   "fleet-note",
   `if tonumber(redis.call('GET', KEYS[1]) or '0') ~= tonumber(ARGV[1]) then return 0 end
+local lease = redis.call('GET', KEYS[4])
+if lease and string.find(lease, '{"token":' .. ARGV[1] .. ',', 1, true) ~= 1 then return 0 end
 local n = tonumber(ARGV[3])
 if n > 0 then redis.call('HSET', KEYS[2], unpack(ARGV, 4, 3 + n)) end
 if #ARGV > 3 + n then redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 4 + n, #ARGV)) end

@@ -21,7 +21,7 @@ export function note(worker: FleetWorkerState, pair: HeldPair, status: Record<st
         );
   pair.chain = pair.chain.then(() =>
     link
-      .call(`note(${pair.id})`, (client) => runScript(client, NOTE, [store.keysOf(pair.id).fence, keys.status(pair.id), keys.events], [pair.release.token, EVENTS_MAXLEN, statusArgs.length, ...statusArgs, ...eventArgs]))
+      .call(`note(${pair.id})`, (client) => runScript(client, NOTE, [store.keysOf(pair.id).fence, keys.status(pair.id), keys.events, store.keysOf(pair.id).lease], [pair.release.token, EVENTS_MAXLEN, statusArgs.length, ...statusArgs, ...eventArgs]))
       .then(
         (applied) => {
           if (applied !== 1 && event !== undefined) logger?.info({ pair: pair.id, token: pair.release.token, action: event.action }, "note refused: a newer holder took the pair");

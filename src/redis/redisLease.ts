@@ -12,8 +12,10 @@ export type RedisRelease = LockRelease & {
   /** The store key. */
   readonly key: string;
   /**
-   * The fencing token: drawn with `INCR <prefix>fence:<key>` when the lease was taken, so every
-   * later holder of the key has a higher one. Each write of the key made under this lease is
+   * The fencing token: drawn when the lease was taken, in the same script, as
+   * max(`<prefix>fence:<key>` + 1, Redis's TIME in µs), and stored in that key — so every later
+   * holder of the key has a higher one, even after Redis lost acknowledged writes (as long as
+   * the Redis hosts' clocks do not go back). Each write of the key made under this lease is
    * checked against it (and the owner) in Redis.
    */
   readonly token: number;

@@ -16,12 +16,22 @@ function script(name: string, source: string): LuaScript {
 // drawing its fencing token are one atomic step: no other taker can come between the two.
 // Every other script compares the whole value, so owner and token are checked together.
 
+// The fencing token comes from Redis's clock: max(the key's last token + 1, Redis's TIME in µs),
+// so it keeps growing even when Redis loses acknowledged writes (restarted from an older
+// snapshot, a failover to a lagging replica) and the fence key rolls back or disappears — as
+// long as the Redis hosts' clocks do not go back. µs since 1970 (~1.8e15) stay below 2^53:
+// exact as a Lua number, a Redis integer and a JavaScript number.
 /** KEYS: lease, fence. ARGV: owner JSON, lease ms. -> {1, value, token} or {0, holder value, pttl}. */
 export const ACQUIRE = script(
   "acquire",
-  `local held = redis.call('GET', KEYS[1])
+  `if redis.replicate_commands then pcall(redis.replicate_commands) end
+local held = redis.call('GET', KEYS[1])
 if held then return {0, held, redis.call('PTTL', KEYS[1])} end
-local token = redis.call('INCR', KEYS[2])
+local time = redis.call('TIME')
+local token = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local last = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+if last + 1 > token then token = last + 1 end
+redis.call('SET', KEYS[2], string.format('%d', token))
 local value = '{"token":' .. string.format('%d', token) .. ',"owner":' .. ARGV[1] .. '}'
 redis.call('SET', KEYS[1], value, 'PX', ARGV[2])
 return {1, value, token}`,
