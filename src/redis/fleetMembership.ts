@@ -26,28 +26,36 @@ export async function leave(member: FleetMember): Promise<void> {
 }
 
 /**
- * The fleet's simulated clock: one origin for all workers (`<prefix>clock`, stored by the first
- * one from `from`), so a pair keeps its time across owners. A worker of another speed leaves the
- * fleet, closes its connections and is refused.
+ * The fleet's clock: one for all its workers, stored in `<prefix>clock` by its first worker —
+ * a simulated one (`speed`: its origin, from `from`, so a pair keeps its time across owners) or
+ * the wall clock (`{"speed":null}`). A worker of another speed, or a real-time worker in a
+ * simulated fleet and the other way round, leaves the fleet, closes its connections and is
+ * refused: it would drag the pairs it takes over to its own clock.
  */
-export async function joinFleetClock(member: FleetMember, store: RedisStore, speed: number, from: number | undefined): Promise<{ simulatedNow: () => number; fleetClock: FleetClock }> {
+export async function joinFleetClock(member: FleetMember, store: RedisStore, speed: number | undefined, from: number | undefined): Promise<{ simulatedNow: (() => number) | undefined; fleetClock: FleetClock | undefined }> {
   const { link, keys, prefix } = member;
   const origin = from ?? Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS;
+  const mine = speed === undefined ? { speed: null } : { origin, wall: Date.now(), speed };
   const text = await link.call("clock", async (client) => {
-    await client.set(keys.clock, JSON.stringify({ origin, wall: Date.now(), speed }), "NX");
+    await client.set(keys.clock, JSON.stringify(mine), "NX");
     return client.get(keys.clock);
   });
-  const clock = JSON.parse(text ?? "{}") as { origin: number; wall: number; speed: number };
-  if (clock.speed !== speed) {
+  const clock = JSON.parse(text ?? "{}") as { origin: number; wall: number; speed: number | null | undefined };
+  const theirs = typeof clock.speed === "number" ? clock.speed : undefined;
+  if (theirs !== speed) {
     await leave(member);
     await Promise.all([link.close(), store.close()]);
-    throw new ArgumentRangeError(`the fleet ${prefix} runs its clock at speed ${clock.speed} (set by its first worker in ${keys.clock}); give this worker speed ${clock.speed}, or use another prefix`, {
-      argument: "options.speed",
-      value: speed,
-    });
+    const fleet = theirs === undefined ? "runs in real time (its first worker had no speed)" : `runs its clock at speed ${theirs} (its first worker's)`;
+    const fix = theirs === undefined ? "start this worker without speed (--speed)" : `give this worker speed ${theirs} (--speed ${theirs})`;
+    const was = speed === undefined ? "this worker has no speed (real time)" : `this worker has speed ${speed}`;
+    throw new ArgumentRangeError(
+      `the fleet ${prefix} ${fleet}, as ${keys.clock} says, and ${was}: its pairs would change clocks when it took them over. ${fix[0]?.toUpperCase()}${fix.slice(1)}, or use another prefix (--prefix); to change the fleet's clock, stop all its workers and delete ${keys.clock}`,
+      { argument: "options.speed", value: speed },
+    );
   }
+  if (speed === undefined) return { simulatedNow: undefined, fleetClock: undefined };
   return {
-    simulatedNow: () => clock.origin + (Date.now() - clock.wall) * clock.speed * (MINUTE_MS / 1000),
-    fleetClock: { origin: clock.origin, speed: clock.speed },
+    simulatedNow: () => clock.origin + (Date.now() - clock.wall) * speed * (MINUTE_MS / 1000),
+    fleetClock: { origin: clock.origin, speed },
   };
 }

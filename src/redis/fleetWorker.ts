@@ -12,7 +12,7 @@ import { routeEngineErrors } from "./fleetPairNotes";
 import { handOver } from "./fleetPairStop";
 import { round } from "./fleetRound";
 import { FleetTimings } from "./fleetTimings";
-import type { FleetClock, FleetWorker, FleetWorkerOptions } from "./fleetWorkerOptions";
+import type { FleetWorker, FleetWorkerOptions } from "./fleetWorkerOptions";
 import type { FleetMember, FleetWorkerState } from "./fleetWorkerState";
 import { RedisLink } from "./redisConnection";
 import { redisStore } from "./redisStore";
@@ -92,9 +92,7 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
   }
 
   // The fleet's simulated clock: one origin for all workers, so a pair keeps its time across owners.
-  let simulatedNow: (() => number) | undefined;
-  let fleetClock: FleetClock | undefined;
-  if (speed !== undefined) ({ simulatedNow, fleetClock } = await joinFleetClock(member, store, speed, options.from));
+  const { simulatedNow, fleetClock } = await joinFleetClock(member, store, speed, options.from);
   const realClock = speed === undefined ? batchedScheduler() : undefined;
   const timings = FleetTimings.fromEnv(name);
 
