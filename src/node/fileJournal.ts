@@ -148,11 +148,18 @@ export function fileJournal(dir: string | { readonly dir: string } = "./.rxtrade
       // what failed first is this very start (retried now: nothing was lost).
       const start = entry?.kind === "run" && entry.event === "start" && line !== undefined;
       let gapped = false;
+      // The marker is used up by this start unless this start is the very entry that failed
+      // first (an earlier run's saved entries appended again: their own stop removes it).
+      let usedUp = false;
       if (start && failing.get(file.key) !== line) {
         const found = readMarker(segments.root, file.base, file.key);
-        if (found !== undefined) {
-          lines.splice(lines.length - 1, 0, `${JSON.stringify(lostGap(file.key, found.marker.since, entry))}\n`);
-          gapped = true;
+        if (found !== undefined && !(found.marker.since === entry.at && found.marker.first === describeEntry(entry))) {
+          const gap = lostGap(file.key, found.marker.since, entry);
+          // Never a gap of no length (a torn marker's unknown since, a clock set back): nothing to mark.
+          if (gap.from < gap.to) {
+            lines.splice(lines.length - 1, 0, `${JSON.stringify(gap)}\n`);
+            gapped = true;
+          } else usedUp = true;
         }
       }
       try {
@@ -170,7 +177,7 @@ export function fileJournal(dir: string | { readonly dir: string } = "./.rxtrade
       file.failure = undefined;
       // A stop entry appended: every entry queued before it is too, no hole is left open; a
       // start's gap entry appended: the marker it came from is used up.
-      if ((entry?.kind === "run" && entry.event === "stop") || gapped || (start && failing.get(file.key) === line)) {
+      if ((entry?.kind === "run" && entry.event === "stop") || gapped || usedUp || (start && failing.get(file.key) === line)) {
         failing.delete(file.key);
         removeMarker(segments.root, file.base);
       }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { closeSync, fsyncSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readFileSync, realpathSync, unlinkSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { JournalEntry, JournalGap } from "../journal";
 
 /**
@@ -34,7 +34,24 @@ export function markerPaths(root: string, base: string): [string, string] {
  * (absolute): prefixed with a hash of `root`, so two stores' files of one key never mix.
  */
 export function tempName(root: string, name: string): string {
-  return `rxtrade-${createHash("sha256").update(root, "utf8").digest("hex").slice(0, 16)}-${name}`;
+  return `rxtrade-${createHash("sha256").update(realRoot(root), "utf8").digest("hex").slice(0, 16)}-${name}`;
+}
+
+/**
+ * `root`'s real path (symbolic links resolved), so that a store reached by another path (a link,
+ * a relative path) names the same temp files; a folder not there yet: its parent's real path and its name.
+ */
+function realRoot(root: string): string {
+  const absolute = resolve(root);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    try {
+      return join(realpathSync(dirname(absolute)), basename(absolute));
+    } catch {
+      return absolute;
+    }
+  }
 }
 
 /** Writes the marker (fsynced) beside the journal, else in the temp folder; returns where, or `undefined` when neither could be written. */
