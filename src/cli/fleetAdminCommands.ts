@@ -12,7 +12,7 @@ export async function addCommand(args: readonly string[], terminal: Terminal): P
   const { flags, positionals } = parseCommandLine(
     "fleet",
     args,
-    { ...COMMON, symbol: { type: "string" }, strategy: { type: "string" }, exchange: { type: "string" }, "tick-ms": { type: "string" }, "module-timeout": { type: "string" } },
+    { ...COMMON, symbol: { type: "string" }, strategy: { type: "string" }, exchange: { type: "string" }, "tick-ms": { type: "string" }, "module-timeout": { type: "string" }, replace: { type: "boolean" } },
     { ...EXAMPLES, symbol: "BTCUSDT", strategy: "momentum", exchange: "bundled", "tick-ms": "60001" },
   );
   if (flags.help) return help(terminal);
@@ -37,9 +37,16 @@ export async function addCommand(args: readonly string[], terminal: Terminal): P
   const { fleetAdmin } = await loadRedis();
   const admin = fleetAdmin({ url }, { prefix });
   try {
-    const id = await admin.add({ symbol, strategy: strategyValue, exchange: exchangeValue, ...(tickMs === undefined ? {} : { tickMs }) }, strategy.strategyName);
-    terminal.line(`added ${id}`);
+    const { pair, outcome, previous } = await admin.put({ symbol, strategy: strategyValue, exchange: exchangeValue, ...(tickMs === undefined ? {} : { tickMs }) }, strategy.strategyName, { replace: flags.replace === true });
+    if (outcome === "replaced" && previous !== null) {
+      const before = `strategy ${previous.strategy}, exchange ${previous.exchange}, tick-ms ${previous.tickMs ?? "default"}`;
+      terminal.line(`replaced ${pair} (was ${before}): its worker hands it over now and it restarts with the new spec`);
+    } else terminal.line(outcome === "readded" ? `added ${pair} again (its drain cancelled: it runs again)` : outcome === "unchanged" ? `unchanged ${pair} (the same spec)` : `added ${pair}`);
     return EXIT.ok;
+  } catch (error) {
+    if (!(error instanceof Error) || error.name !== "FleetError") throw error;
+    terminal.warn(`rxtrade ${error.message.replace(/^rxtrade: /, "")}`);
+    return EXIT.failed;
   } finally {
     await admin.close();
   }

@@ -14,7 +14,7 @@ capped stream <prefix>events.
 
 Usage
   rxtrade fleet worker [--name W] [--capacity N] [--lease-ms N] [--speed N [--from ISO]] [--log-level L]
-  rxtrade fleet add --symbol S --strategy name|path --exchange ccxt-id|path|bundled [--tick-ms N]
+  rxtrade fleet add --symbol S --strategy name|path --exchange ccxt-id|path|bundled [--tick-ms N] [--replace]
   rxtrade fleet remove <pair>
   rxtrade fleet drain <pair>... | --all
   rxtrade fleet list [--json]
@@ -45,10 +45,14 @@ ${MODULE_TIMEOUT_HELP}
                      is fleet drain's job.
 
 add, remove, drain
-  add                adds (or replaces) a pair; a drained pair added again runs again. --strategy: an
-                     example (${Object.keys(EXAMPLE_STRATEGIES).join(", ")}) or a module's path (stored absolute:
+  add                adds a pair, or replaces its spec (it says added, replaced or unchanged); a
+                     drained pair added again runs again. --strategy: an example
+                     (${Object.keys(EXAMPLE_STRATEGIES).join(", ")}) or a module's path (stored absolute:
                      every worker must see the same file); --exchange: a ccxt id, a module's path,
-                     or bundled (the bundled BTC/USDT minutes for any symbol, offline)
+                     or bundled (the bundled BTC/USDT minutes for any symbol, offline). A changed
+                     spec applies at once: the pair's worker hands it over and it restarts with it.
+  --replace          change the strategy or exchange of a pair that holds a signal (refused
+                     without it: the signal would be resumed with them; or drain it first)
   remove <pair>      no worker trades it any more (what the store holds for it stays)
   drain <pair>|--all no new signals, close what is open, then stop for good; the intent is kept
                      in Redis across restarts (--all: the pairs present now)

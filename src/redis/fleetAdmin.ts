@@ -1,7 +1,8 @@
 import { Observable } from "rxjs";
 import { ArgumentError } from "../errors";
 import { type RedisConnection, RedisLink } from "./redisConnection";
-import { fleetKeys, SNAPSHOT } from "./fleetKeys";
+import { FleetError } from "./fleetErrors";
+import { ADD, fleetKeys, SNAPSHOT } from "./fleetKeys";
 import { runScript } from "./redisScripts";
 import { checkSpec, eventOf, type FleetEvent, type FleetPairSpec, type FleetPairView, parseSnapshot, viewOf } from "./fleetTypes";
 
@@ -13,11 +14,31 @@ export interface FleetAdminOptions {
   callTimeoutMs?: number;
 }
 
+/**
+ * What `fleetAdmin`'s `put` did: `added` (a new pair), `replaced` (its spec changed: its worker,
+ * if any, hands it over at once and it restarts with the new spec — an open signal resumed
+ * under it), `unchanged` (the same spec), `readded` (the same spec, its drain cancelled: it runs again).
+ */
+export interface FleetPutResult {
+  pair: string;
+  outcome: "added" | "replaced" | "unchanged" | "readded";
+  /** The spec it had before, or null (`added`). */
+  previous: FleetPairSpec | null;
+}
+
 /** What `fleetAdmin` returns: the desired pairs of a fleet and what its workers say of them. */
 export interface FleetAdmin {
   readonly prefix: string;
-  /** Adds (or replaces) a pair: `<symbol>:<strategyName>` -> spec. A pair added again after a drain runs again. */
+  /** Adds (or replaces) a pair: `<symbol>:<strategyName>` -> spec; its id. As `put` without `replace`. */
   add(spec: FleetPairSpec, strategyName: string): Promise<string>;
+  /**
+   * Adds or replaces a pair, saying which. A pair added again after a drain runs again. A pair
+   * that holds a signal (scheduled or open) keeps its strategy and exchange unless `replace`:
+   * otherwise a `FleetError` says so (its next holder would resume the signal with another
+   * strategy or exchange). A changed spec applies at once: the pair's worker hands it over and
+   * it is claimed again with the new spec (the open signal resumed under it).
+   */
+  put(spec: FleetPairSpec, strategyName: string, options?: { replace?: boolean }): Promise<FleetPutResult>;
   /** Removes a pair from the desired set: its worker stops trading it (its store value stays). `false` when there was none. */
   remove(pair: string): Promise<boolean>;
   /** Asks for a drain of these pairs (or of every pair present now: `"all"`); the intent stays in Redis. Returns the pairs asked. */
@@ -48,17 +69,37 @@ export function fleetAdmin(connection: RedisConnection, options: FleetAdminOptio
   const keys = fleetKeys(prefix);
   const link = new RedisLink(connection, { reconnectMinMs: 100, reconnectMaxMs: 2_000, callTimeoutMs: options.callTimeoutMs, report: () => undefined });
   const snapshot = async () => parseSnapshot(await link.call("fleet snapshot", (client) => runScript(client, SNAPSHOT, [], [prefix])));
-  return {
+  const admin: FleetAdmin = {
     prefix,
     async add(spec, strategyName) {
+      return (await admin.put(spec, strategyName)).pair;
+    },
+    async put(spec, strategyName, putOptions = {}) {
       const checked = checkSpec(spec, "fleet add");
       delete checked.drain;
       if (typeof strategyName !== "string" || strategyName === "" || strategyName.includes(":")) {
         throw new ArgumentError(`fleet add: strategyName must be a non-empty string without ":", got ${JSON.stringify(strategyName)}`, { argument: "strategyName", value: strategyName });
       }
       const id = `${checked.symbol}:${strategyName}`;
-      await link.call(`add(${id})`, (client) => client.multi().hset(keys.pairs, id, JSON.stringify(checked)).hdel(keys.status(id), "status").exec());
-      return id;
+      const [stored, oldText, signalId, status] = (await link.call(`add(${id})`, (client) => runScript(client, ADD, [keys.pairs, keys.status(id)], [id, JSON.stringify(checked), putOptions.replace === true ? "1" : "0"]))) as [number, string, string, string?];
+      let previous: FleetPairSpec | null = null;
+      try {
+        previous = oldText === "" ? null : checkSpec(JSON.parse(oldText), `pair ${id}`);
+      } catch {
+        previous = null;
+      }
+      if (stored !== 1) {
+        const was = previous === null ? `a spec that is not one (${oldText.slice(0, 200)})` : `strategy ${previous.strategy} on exchange ${previous.exchange}`;
+        throw new FleetError(
+          `fleet add: pair ${id} holds signal ${signalId} (${was}): changing it to strategy ${checked.strategy} on exchange ${checked.exchange} would resume that signal with them. ` +
+            "Drain it first (fleet drain, then add it again once drained), or replace it anyway (--replace; API: put(spec, name, { replace: true })): its worker hands it over at once and it restarts with the new spec",
+          id,
+        );
+      }
+      if (oldText === "") return { pair: id, outcome: "added", previous: null };
+      const { drain, ...before } = previous ?? ({} as FleetPairSpec);
+      if (previous !== null && JSON.stringify(before) === JSON.stringify(checked)) return { pair: id, outcome: drain === true || status === "drained" ? "readded" : "unchanged", previous };
+      return { pair: id, outcome: "replaced", previous };
     },
     async remove(pair) {
       const [[, removed] = []] = ((await link.call(`remove(${pair})`, (client) => client.multi().hdel(keys.pairs, pair).hdel(keys.status(pair), "status").exec())) ?? []) as Array<[unknown, unknown]>;
@@ -90,6 +131,7 @@ export function fleetAdmin(connection: RedisConnection, options: FleetAdminOptio
     },
     close: () => link.close(),
   };
+  return admin;
 }
 
 /**

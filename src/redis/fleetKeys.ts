@@ -41,6 +41,27 @@ return 1`,
 );
 
 /**
+ * KEYS: pairs, status. ARGV: pair id, spec JSON, '1' to replace a pair's strategy or exchange
+ * while it holds a signal. Stores the spec — unless the pair holds a signal (its status's
+ * signalId) and the strategy or exchange would change without '1' — and clears a `drained`
+ * status. -> {1, previous spec or '', signalId, status} stored, {0, previous spec, signalId} refused.
+ */
+export const ADD = script(
+  "fleet-add",
+  `local old = redis.call('HGET', KEYS[1], ARGV[1])
+local signal = redis.call('HGET', KEYS[2], 'signalId') or ''
+local status = redis.call('HGET', KEYS[2], 'status') or ''
+if old and signal ~= '' and ARGV[3] ~= '1' then
+  local ok, before = pcall(cjson.decode, old)
+  local after = cjson.decode(ARGV[2])
+  if not ok or type(before) ~= 'table' or before.strategy ~= after.strategy or before.exchange ~= after.exchange then return {0, old, signal} end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HDEL', KEYS[2], 'status')
+return {1, old or '', signal, status}`,
+);
+
+/**
  * KEYS: heartbeat, workers. ARGV: this worker's value, ttl ms, name. Sets the heartbeat unless
  * another worker of that name holds it. -> 1, or 0 and the holder's value.
  */

@@ -5,7 +5,7 @@ import { heartbeat } from "./fleetMembership";
 import { claim } from "./fleetPairClaim";
 import { note, signalIdOf } from "./fleetPairNotes";
 import { drain, handOver } from "./fleetPairStop";
-import { parseSnapshot, type SnapshotPair } from "./fleetTypes";
+import { type FleetPairSpec, parseSnapshot, type SnapshotPair } from "./fleetTypes";
 import type { FleetWorkerState } from "./fleetWorkerState";
 import { runScript } from "./redisScripts";
 
@@ -22,6 +22,8 @@ export async function round(worker: FleetWorkerState): Promise<void> {
   for (const pair of [...held.values()]) {
     const now = wanted.get(pair.id);
     if (now?.spec === undefined) handOver(worker, pair, "removed from the fleet");
+    // Replaced (fleet add): claimed again, by whoever has room, with the new spec.
+    else if (!sameRun(now.spec, pair.spec)) handOver(worker, pair, `its spec changed (fleet add): strategy ${now.spec.strategy}, exchange ${now.spec.exchange}, tickMs ${now.spec.tickMs ?? "default"}`);
     else if (now.spec.drain) drain(pair);
     // On the wall clock (no speed), a round's precision is plenty.
     else if (pair.drainAt !== undefined && pair.clock === undefined && pair.runtime.scheduler.now() >= pair.drainAt) drain(pair, pair.dataEnds);
@@ -66,4 +68,9 @@ export async function round(worker: FleetWorkerState): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(CLAIMS_AT_ONCE, order.length) }, claimer));
+}
+
+/** Whether two specs run a pair the same way (its drain aside). */
+function sameRun(a: FleetPairSpec, b: FleetPairSpec): boolean {
+  return a.symbol === b.symbol && a.strategy === b.strategy && a.exchange === b.exchange && a.tickMs === b.tickMs;
 }
