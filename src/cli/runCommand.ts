@@ -9,13 +9,13 @@ import {
   getConfig,
   type SignalState,
   setLogger,
-  StoreReadError,
   type StrategySchema,
 } from "rxtrade";
 import { BUNDLED_BTCUSDT_1M, csvCandles, type FileStore, fileJournal, fileStore } from "rxtrade/node";
 import type { LogLevel, Service, ServiceFilePair, ServiceFileProblem, ServicePair } from "rxtrade/service";
 import { pacedScheduler, type PacedScheduler } from "../schedulers/pacedScheduler";
 import { displayPath } from "./format";
+import { isRxtradeError } from "./rxtradeErrors";
 import { EXAMPLE_STRATEGIES, resolveStrategy } from "./strategies";
 import type { Terminal } from "./terminal";
 import { parseTimeFlag } from "./timeFlag";
@@ -509,7 +509,7 @@ async function storedState(store: FileStore, pair: ResolvedPair, warn: (message:
   try {
     value = await store.read(pair.id);
   } catch (error) {
-    if (error instanceof StoreReadError && error.quarantinedTo !== undefined) {
+    if (isRxtradeError(error, "StoreReadError") && error.quarantinedTo !== undefined) {
       warn(error.message);
       return null;
     }
