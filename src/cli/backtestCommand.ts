@@ -6,9 +6,9 @@ import { fetchHistory, resolveExchange } from "./backtestFetch";
 import { BACKTEST_HELP, DEFAULT_REPORT_DIR, parseBacktestArgs } from "./backtestFlags";
 import { runFolder, serveJobs, WORKER_JOBS } from "./backtestFolder";
 import { CtrlC, Printer, ProgressBar } from "./backtestProgress";
-import { serveSingle, WORKER_SINGLE } from "./backtestIsolated";
+import { isolationEntry, probeStrategy, serveProbe, serveSingle, WORKER_PROBE, WORKER_SINGLE } from "./backtestIsolated";
 import { runSingle } from "./backtestSingle";
-import { resolveStrategy } from "./strategies";
+import { EXAMPLE_STRATEGIES, resolveStrategy } from "./strategies";
 import type { Output, Terminal } from "./terminal";
 import { EXIT, UsageError } from "./usage";
 import { checkWritableFolder } from "./writableFolder";
@@ -29,6 +29,7 @@ export { symbolOfFile } from "./backtestData";
 export async function backtestCommand(args: readonly string[], terminal: Terminal, progressOut: Output = process.stderr): Promise<number> {
   if (!isMainThread && (workerData as { kind?: unknown } | null)?.kind === WORKER_JOBS) return serveJobs();
   if (!isMainThread && (workerData as { kind?: unknown } | null)?.kind === WORKER_SINGLE) return serveSingle();
+  if (!isMainThread && (workerData as { kind?: unknown } | null)?.kind === WORKER_PROBE) return serveProbe();
 
   const parsed = parseBacktestArgs(args);
   if (parsed === "help") {
@@ -38,6 +39,10 @@ export async function backtestCommand(args: readonly string[], terminal: Termina
   const { window, json, reportDir } = parsed;
   const bar = new ProgressBar(progressOut);
   const out = new Printer(terminal, bar);
+  // A strategy file is loaded on a throwaway worker thread first: one that loops at import
+  // cannot hold this thread (--module-timeout stops it; Ctrl-C is heard meanwhile).
+  const entry = EXAMPLE_STRATEGIES[parsed.strategy] === undefined ? isolationEntry() : undefined;
+  if (entry !== undefined) await probeStrategy(entry, parsed.strategy, parsed.moduleTimeoutMs);
   const strategy = await resolveStrategy("backtest", parsed.strategy, parsed.moduleTimeoutMs);
   // From here on Ctrl-C stops the run at its current tick and reports what it did; a second one exits.
   // The file being checked before the run, if any: Ctrl-C then stops the check.

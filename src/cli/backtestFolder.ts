@@ -8,6 +8,7 @@ import { type CsvJob, planWindow } from "./backtestData";
 import type { WindowFlags } from "./backtestFlags";
 import { combinedStatistics, jsonOf, markPartial, table } from "./backtestOutput";
 import { type CtrlC, type Printer, type ProgressBar, WarningTally } from "./backtestProgress";
+import { isolationEntry } from "./backtestIsolated";
 import { type RunProgress, type RunResult, runWindow } from "./backtestRun";
 import { displayPath, minute, signedPercent, statisticsLines } from "./format";
 import { explainReportError } from "./runErrors";
@@ -40,10 +41,13 @@ export interface FolderRun {
 export async function runFolder(run: FolderRun): Promise<number> {
   const { jobs, out, bar } = run;
   const threads = Math.max(1, Math.min(run.threads, jobs.length));
+  // One thread is a worker thread too (its watchdog stops a stuck strategy, Ctrl-C is heard),
+  // unless the command runs inside another program (see isolationEntry): then this thread.
+  const inThisThread = threads === 1 && isolationEntry() === undefined;
   if (!run.json) {
     out.line(
       `rxtrade backtest · ${jobs.length} file${jobs.length === 1 ? "" : "s"} in ${displayPath(resolve(run.data))} · strategy ${run.strategy.strategyName} · ` +
-        (threads === 1 ? "one after another in this thread" : `${threads} worker threads`),
+        (inThisThread ? "one after another in this thread" : threads === 1 ? "one after another on a worker thread" : `${threads} worker threads`),
     );
     const { from, to } = run.window;
     out.line(
@@ -81,7 +85,7 @@ export async function runFolder(run: FolderRun): Promise<number> {
   const onError = (symbol: string, name: string, message: string) => warnings.add(`${symbol}: error$ ${name}: ${message}`);
 
   let outcomes: PoolOutcome<RunResult>[];
-  if (threads === 1) {
+  if (inThisThread) {
     outcomes = [];
     for (const [index, job] of jobs.entries()) {
       let outcome: PoolOutcome<RunResult>;
@@ -94,7 +98,7 @@ export async function runFolder(run: FolderRun): Promise<number> {
         const hooks = { onError: (error: Error) => onError(job.symbol, error.name, error.message), onWarning: (text: string) => out.warn(`rxtrade backtest: ${text}`) };
         outcome = { ok: true, result: await runJob(job, (value) => progress(index, value), hooks, run.ctrlC.signal) };
       } catch (error) {
-        outcome = { ok: false, crashed: false, message: describeThrown(error).replace(/^rxtrade: /, "") };
+        outcome = { ok: false, crashed: false, message: describeThrown(error).replace(/^rxtrade: /, ""), ...(run.ctrlC.interrupted ? { interrupted: true } : {}) };
       }
       outcomes.push(outcome);
       settle(index, outcome);
@@ -131,10 +135,13 @@ export async function runFolder(run: FolderRun): Promise<number> {
   const results: Array<{ job: CsvJob; result: RunResult; report: string }> = [];
   const failures: Array<{ job: CsvJob; message: string; crashed: boolean }> = [];
   const notRun: CsvJob[] = [];
+  // Files stopped by Ctrl-C before they had a result (their check, or a strategy that did not stop).
+  const stopped: Array<{ job: CsvJob; message: string }> = [];
   for (const [index, outcome] of outcomes.entries()) {
     const job = jobs[index] as CsvJob;
     if (!outcome.ok) {
       if (outcome.notRun === true) notRun.push(job);
+      else if (outcome.interrupted === true) stopped.push({ job, message: outcome.message });
       else failures.push({ job, message: outcome.message, crashed: outcome.crashed });
       continue;
     }
@@ -167,7 +174,7 @@ export async function runFolder(run: FolderRun): Promise<number> {
           candlesPerSecond: Math.round(candles / Math.max(elapsedMs / 1000, 1e-3)),
           results: results.map(({ job, result, report }) => ({ file: job.file, ...jsonOf(result, report) })),
           failures: failures.map(({ job, message, crashed }) => ({ file: job.file, symbol: job.symbol, crashed, message })),
-          ...(interrupted ? { interrupted: true, notRun: notRun.map((job) => job.file) } : {}),
+          ...(interrupted ? { interrupted: true, notRun: notRun.map((job) => job.file), stopped: stopped.map(({ job, message }) => ({ file: job.file, symbol: job.symbol, message })) } : {}),
           combined,
         },
         null,
@@ -194,6 +201,7 @@ export async function runFolder(run: FolderRun): Promise<number> {
     ]);
   }
   for (const { job, crashed } of failures) rows.push([job.symbol, "-", "-", "-", "-", "-", "-", crashed ? "CRASHED" : "FAILED", basename(job.file)]);
+  for (const { job } of stopped) rows.push([job.symbol, "-", "-", "-", "-", "-", "-", "INTERRUPTED", basename(job.file)]);
   for (const job of notRun) rows.push([job.symbol, "-", "-", "-", "-", "-", "-", "NOT RUN", basename(job.file)]);
   for (const line of table(rows)) out.line(line);
   out.line("");
@@ -201,6 +209,7 @@ export async function runFolder(run: FolderRun): Promise<number> {
   if (interrupted) out.line(`Interrupted (Ctrl-C): the statistics below are partial; ${notRun.length} file${notRun.length === 1 ? "" : "s"} not run.`);
   for (const line of statisticsLines(combined)) out.line(line);
   if (results.length > 0) out.line(`Reports: ${displayPath(resolve(run.reportDir))}/<symbol>_${run.strategy.strategyName}.md (${results.length})`);
+  for (const { job, message } of stopped) out.warn(`rxtrade backtest: ${job.file} interrupted (Ctrl-C): ${message}`);
   for (const { job, message } of failures) out.warn(`rxtrade backtest: ${job.file} failed: ${message}`);
   if (failures.length > 0) out.warn(`${failures.length} of ${jobs.length} files failed; the results above are the others'.`);
   return code;
@@ -234,7 +243,7 @@ async function runJob(
   signal: AbortSignal,
 ): Promise<RunResult> {
   const strategy = await resolveStrategy("backtest", job.strategy, job.moduleTimeoutMs);
-  const file = await csvCandleFile(job.file);
+  const file = await csvCandleFile(job.file, { signal });
   for (const warning of file.warnings) hooks.onWarning(warning);
   const source = { candles: file, first: file.first, last: file.last, rows: file.rows, warnings: file.warnings, description: () => job.file };
   const plan = planWindow(source, job, (problem) => new Error(problem));
@@ -251,6 +260,7 @@ async function runJob(
     },
     onError: hooks.onError,
     signal,
+    beat: hooks.beat,
   });
 }
 

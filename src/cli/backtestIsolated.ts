@@ -11,7 +11,7 @@ import { workerEntry } from "./backtestFolder";
 import { type RunResult, runWindow } from "./backtestRun";
 import { eventLine, held } from "./format";
 import { resolveStrategy } from "./strategies";
-import { EXIT } from "./usage";
+import { EXIT, UsageError } from "./usage";
 import { describeThrown } from "./userModule";
 
 /** The `workerData` kind that makes this command the worker of a single file's run. */
@@ -252,12 +252,80 @@ export async function serveSingle(): Promise<number> {
       },
       onError: (error) => post({ kind: "error", name: error.name, message: error.message }),
       signal: stop.signal,
+      beat: () => {
+        shared[0] = Date.now();
+      },
     });
     post({ kind: "result", result });
   } catch (error) {
     post({ kind: "failed", message: describeThrown(error).replace(/^rxtrade: /, "") });
   } finally {
     clearInterval(heartbeat);
+    port.close();
+  }
+  return EXIT.ok;
+}
+
+/** The `workerData` kind of a throwaway worker that only loads the strategy (see `probeStrategy`). */
+export const WORKER_PROBE = "rxtrade-backtest-probe";
+
+/** Time a probe's worker has to start (load this command's modules) beyond --module-timeout. */
+const PROBE_START_MS = 5_000;
+
+/**
+ * Loads `--strategy` (a file) once on a throwaway worker thread before this thread loads it: a
+ * module that loops synchronously at import (or a factory export that does) would hold this
+ * thread for good, --module-timeout and Ctrl-C with it. The worker is terminated when it has
+ * not finished within --module-timeout (and the worker's start): a UsageError (exit 2). A module
+ * that fails otherwise is left to this thread's load to report (the same error, said once).
+ */
+export async function probeStrategy(entry: URL, spec: string, moduleTimeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const worker = new Worker(entry, { argv: ["backtest"], workerData: { kind: WORKER_PROBE, strategy: spec, moduleTimeoutMs }, stdout: false, stderr: false });
+  let ready = false;
+  const late = await new Promise<boolean>((resolve) => {
+    const done = (value: boolean) => {
+      clearTimeout(startTimer);
+      clearTimeout(loadTimer);
+      signal?.removeEventListener("abort", onAbort);
+      resolve(value);
+    };
+    const onAbort = () => done(false);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    // The worker's start, then the module's load: each timed from its own beginning.
+    const startTimer = setTimeout(() => done(!ready), moduleTimeoutMs + PROBE_START_MS);
+    let loadTimer: NodeJS.Timeout | undefined;
+    worker.on("message", (message: { kind?: unknown }) => {
+      if (message?.kind === "loading") {
+        ready = true;
+        clearTimeout(startTimer);
+        loadTimer = setTimeout(() => done(true), moduleTimeoutMs + 250);
+      } else done(false);
+    });
+    worker.on("error", () => done(false));
+    worker.on("exit", () => done(false));
+  });
+  await worker.terminate();
+  if (late) {
+    throw new UsageError(
+      "backtest",
+      `--strategy ${spec}: the module did not finish loading within ${moduleTimeoutMs / 1000} s (a synchronous loop at import, or in its factory?); ` +
+        `fix the module, or allow it longer with --module-timeout <seconds> (now ${moduleTimeoutMs / 1000})`,
+    );
+  }
+}
+
+/** The probe's worker: loads the strategy, says when it starts and when it is done. */
+export async function serveProbe(): Promise<number> {
+  const port = parentPort;
+  if (port === null) throw new Error("serveProbe runs in a worker thread");
+  const { strategy, moduleTimeoutMs } = workerData as { strategy: string; moduleTimeoutMs: number };
+  port.postMessage({ kind: "loading" });
+  try {
+    await resolveStrategy("backtest", strategy, moduleTimeoutMs);
+    port.postMessage({ kind: "loaded" });
+  } catch {
+    port.postMessage({ kind: "failed" });
+  } finally {
     port.close();
   }
   return EXIT.ok;

@@ -31,6 +31,28 @@ export interface RunHooks {
   onError?: (error: Error) => void;
   /** Ctrl-C: the run stops at its current tick (`end: "interrupted"`). */
   signal?: AbortSignal;
+  /**
+   * Stamps the watchdog's heartbeat: called at the start and the end of every call of the
+   * strategy (getSignal, each callback), so that only one call longer than the limit is a hang.
+   */
+  beat?: () => void;
+}
+
+/** `strategy` with `beat` called before and after each of its calls (getSignal and every callback). */
+export function beatingStrategy(strategy: StrategySchema, beat: () => void): StrategySchema {
+  const wrap = <F extends (...args: never[]) => unknown>(fn: F, self: unknown): F =>
+    function (this: unknown, ...args: Parameters<F>) {
+      beat();
+      try {
+        return fn.apply(self, args);
+      } finally {
+        beat();
+      }
+    } as F;
+  const callbacks = strategy.callbacks === undefined ? undefined : Object.fromEntries(
+    Object.entries(strategy.callbacks).map(([name, fn]) => [name, typeof fn === "function" ? wrap(fn as (...args: never[]) => unknown, strategy.callbacks) : fn]),
+  );
+  return { ...strategy, getSignal: wrap(strategy.getSignal, strategy), ...(callbacks === undefined ? {} : { callbacks }) };
 }
 
 /** `runBacktest` over a source, timed, with the loop's error$ reports of this symbol counted and passed on. */
@@ -44,7 +66,7 @@ export async function runWindow(symbol: string, strategy: StrategySchema, source
   });
   const started = performance.now();
   try {
-    const result = await runBacktest(symbol, strategy, {
+    const result = await runBacktest(symbol, hooks.beat === undefined ? strategy : beatingStrategy(strategy, hooks.beat), {
       candles: source.candles,
       from: plan.from,
       to: plan.to,

@@ -8,13 +8,13 @@ export type PoolRequest<Task> = { kind: "task"; index: number; task: Task } | { 
 export type PoolReply<Result, Progress> =
   | { kind: "progress"; index: number; progress: Progress }
   | { kind: "result"; index: number; result: Result }
-  | { kind: "failed"; index: number; message: string };
+  | { kind: "failed"; index: number; message: string; interrupted?: boolean };
 
 /**
  * How one task ended: its result, a failure the worker reported, a crash (the worker died
  * running it), or never started (`notRun`: the pool was stopped first).
  */
-export type PoolOutcome<Result> = { ok: true; result: Result } | { ok: false; crashed: boolean; message: string; notRun?: boolean };
+export type PoolOutcome<Result> = { ok: true; result: Result } | { ok: false; crashed: boolean; message: string; notRun?: boolean; interrupted?: boolean };
 
 export interface PoolOptions<Progress> {
   /** The module each worker runs: it serves tasks with `servePool`. */
@@ -104,6 +104,7 @@ export function runPool<Task, Result, Progress>(tasks: readonly Task[], options:
       let current: number | undefined;
       let crash: string | undefined;
       let stalled = false;
+      let interrupted = false;
       const stamp = new Float64Array(new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT));
       stamp[0] = Number.POSITIVE_INFINITY; // armed by the worker's first stamp
       const worker = new Worker(options.entry, {
@@ -119,6 +120,8 @@ export function runPool<Task, Result, Progress>(tasks: readonly Task[], options:
           if (current === undefined || crash !== undefined) return;
           crash = message === "" ? (options.stalled?.(current, options.stallMs as number) ?? `the worker did not answer within ${options.stallMs} ms; terminated`) : message;
           stalled = true;
+          // Stopped after the signal (Ctrl-C): the task was interrupted, not failed.
+          interrupted = options.signal?.aborted === true;
           void worker.terminate();
         },
       });
@@ -146,7 +149,10 @@ export function runPool<Task, Result, Progress>(tasks: readonly Task[], options:
           options.onProgress?.(reply.index, reply.progress);
           return;
         }
-        settle(reply.index, reply.kind === "result" ? { ok: true, result: reply.result } : { ok: false, crashed: false, message: reply.message });
+        settle(
+          reply.index,
+          reply.kind === "result" ? { ok: true, result: reply.result } : { ok: false, crashed: false, message: reply.message, ...(reply.interrupted === true ? { interrupted: true } : {}) },
+        );
         give();
       });
       // An uncaught exception in the worker: 'error', then 'exit'.
@@ -159,7 +165,7 @@ export function runPool<Task, Result, Progress>(tasks: readonly Task[], options:
         running.delete(worker);
         hearts.delete(worker);
         if (current !== undefined) {
-          settle(current, { ok: false, crashed: !stalled, message: crash ?? `the worker exited (code ${code}) before it reported a result` });
+          settle(current, { ok: false, crashed: !stalled, message: crash ?? `the worker exited (code ${code}) before it reported a result`, ...(interrupted ? { interrupted: true } : {}) });
           current = undefined;
           if (options.signal?.aborted === true) notRun();
           if (next < tasks.length) start();
@@ -219,7 +225,8 @@ export function servePool<Task, Result, Progress>(
           const result = await run(request.task, (progress) => post({ kind: "progress", index, progress }), stop.signal, beat);
           post({ kind: "result", index, result });
         } catch (error) {
-          post({ kind: "failed", index, message: describe(error) });
+          // A task that failed once stopped (Ctrl-C: its file's check stopped) was interrupted.
+          post({ kind: "failed", index, message: describe(error), ...(stop.signal.aborted ? { interrupted: true } : {}) });
         }
       });
     });
