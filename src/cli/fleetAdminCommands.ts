@@ -30,10 +30,8 @@ export async function addCommand(args: readonly string[], terminal: Terminal): P
   const strategy = await resolveStrategy("fleet", strategyValue, timeoutMs);
   const exchange = flags.exchange as string;
   const exchangeValue = looksLikePath(exchange) ? resolve(exchange) : exchange;
-  if (looksLikePath(exchange) && !existsSync(exchangeValue)) throw new UsageError("fleet", `--exchange ${exchange}: no such file (${exchangeValue})`);
-  if (!looksLikePath(exchange) && exchange !== "bundled" && !/^[a-z][a-z0-9_]*$/.test(exchange)) {
-    throw new UsageError("fleet", `--exchange ${JSON.stringify(exchange)} is not a ccxt exchange id (lower case, e.g. binance), a file path nor bundled`);
-  }
+  if (looksLikePath(exchange) && !existsSync(exchangeValue)) throw new UsageError("fleet", `--exchange ${exchange}: no such file (${exchangeValue}); give an exchange module's path every worker can read, a ccxt id or bundled`);
+  if (!looksLikePath(exchange) && exchange !== "bundled") await checkCcxtId(exchange, terminal);
   const { fleetAdmin } = await loadRedis();
   const admin = fleetAdmin({ url }, { prefix });
   try {
@@ -49,6 +47,28 @@ export async function addCommand(args: readonly string[], terminal: Terminal): P
     return EXIT.failed;
   } finally {
     await admin.close();
+  }
+}
+
+/**
+ * A ccxt id, checked as `rxtrade live` checks it: lower case, and one ccxt has (when ccxt is
+ * installed here; otherwise said on stderr: the workers check it).
+ */
+async function checkCcxtId(id: string, terminal: Terminal): Promise<void> {
+  const bad = (why: string) => new UsageError("fleet", `--exchange ${JSON.stringify(id)} ${why}; give a ccxt exchange id (lower case, e.g. binance, kraken, bybit), an exchange module's path or bundled`);
+  if (!/^[a-z][a-z0-9_]*$/.test(id)) throw bad("is not a ccxt exchange id, a file path nor bundled");
+  let ids: string[];
+  try {
+    const module = (await import("ccxt")) as unknown as Record<string, unknown>;
+    const lib = (module.default ?? module) as Record<string, unknown>;
+    ids = Array.isArray(lib.exchanges) ? (lib.exchanges as string[]) : Object.keys((lib.exchanges as object | undefined) ?? {});
+  } catch {
+    terminal.warn(`rxtrade fleet: ccxt is not installed here, so --exchange ${id} was not checked; the workers need it (npm install ccxt)`);
+    return;
+  }
+  if (!ids.includes(id)) {
+    const near = ids.filter((candidate) => candidate.startsWith(id.slice(0, 3))).slice(0, 5);
+    throw bad(`is not an exchange ccxt has${near.length > 0 ? ` (did you mean ${near.join(", ")}?)` : ""}`);
   }
 }
 

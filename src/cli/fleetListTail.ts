@@ -17,11 +17,13 @@ export async function listCommand(args: readonly string[], terminal: Terminal): 
   try {
     const { pairs, workers } = await admin.list();
     if (flags.json === true) {
-      terminal.line(JSON.stringify(pairs.map(({ pair, owner, status, signalId, lastTickAt, token }) => ({ pair, owner, status, signalId, lastTickAt, token }))));
+      terminal.line(JSON.stringify(pairs.map(({ pair, owner, status, signalId, lastTickAt, token, error }) => ({ pair, owner, status, signalId, lastTickAt, token, ...(error === undefined ? {} : { error }) }))));
       return EXIT.ok;
     }
     terminal.line(`${pairs.length} pair${pairs.length === 1 ? "" : "s"}, ${workers.length} live worker${workers.length === 1 ? "" : "s"}${workers.length === 0 ? "" : ` (${workers.join(", ")})`}`);
     if (pairs.length > 0) terminal.line(table(pairs));
+    // Why a pair cannot start, in full (the table's cells are cut at 40 characters).
+    for (const pair of pairs) if (pair.error !== undefined) terminal.line(`${terminalSafe(pair.pair)}: error: ${terminalSafe(pair.error)}`);
     return EXIT.ok;
   } finally {
     await admin.close();

@@ -49,7 +49,8 @@ add, remove, drain
                      drained pair added again runs again. --strategy: an example
                      (${Object.keys(EXAMPLE_STRATEGIES).join(", ")}) or a module's path (stored absolute:
                      every worker must see the same file); --exchange: a ccxt id, a module's path,
-                     or bundled (the bundled BTC/USDT minutes for any symbol, offline). A changed
+                     or bundled (the bundled BTC/USDT minutes for any symbol, offline), checked here (a
+                     ccxt id ccxt has, an existing file). A changed
                      spec applies at once: the pair's worker hands it over and it restarts with it.
   --replace          change the strategy or exchange of a pair that holds a signal (refused
                      without it: the signal would be resumed with them; or drain it first)
@@ -58,8 +59,10 @@ add, remove, drain
                      in Redis across restarts (--all: the pairs present now)
 
 list, tail
-  list               per pair: owner, status (unowned, running, draining, drained), signal, last
-                     tick (the pair's clock), token; --json: one JSON array
+  list               per pair: owner, status (unowned, running, draining, drained, error), signal,
+                     last tick (the pair's clock), token; a pair no worker could start (error) is
+                     followed by why (workers retry it with a growing delay, up to a minute; fix
+                     it with fleet add); --json: one JSON array (error: the message)
   tail               follows the events (action, pair, worker, token, signalId, at); --json: one
                      JSON object a line; --from-start: the whole stream first
 

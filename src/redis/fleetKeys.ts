@@ -62,6 +62,29 @@ return {1, old or '', signal, status}`,
 );
 
 /**
+ * KEYS: status, events, lease. ARGV: maxlen, 'error' or 'drained', the message, worker, at (ISO),
+ * signalId, pair. A pair no worker could start (its spec does not resolve): while nobody holds
+ * its lease, its status becomes `error` with the message — and an `error` event is added when
+ * the status did not already say that message (once per streak, whichever worker tries) — or,
+ * for a drained pair with no signal, `drained` for good (a `drained` event). -> 1 noted, 0 not.
+ */
+export const PAIR_FAILED = script(
+  "fleet-pair-failed",
+  `if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+local before = redis.call('HGET', KEYS[1], 'status')
+if ARGV[2] == 'drained' then
+  if before == 'drained' then return 0 end
+  redis.call('HSET', KEYS[1], 'status', 'drained', 'signalId', '', 'error', ARGV[3])
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'action', 'drained', 'pair', ARGV[7], 'worker', ARGV[4], 'token', '0', 'signalId', '', 'at', ARGV[5], 'why', 'it cannot start: ' .. ARGV[3])
+  return 1
+end
+if before == 'error' and redis.call('HGET', KEYS[1], 'error') == ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'error', 'error', ARGV[3])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'action', 'error', 'pair', ARGV[7], 'worker', ARGV[4], 'token', '0', 'signalId', ARGV[6], 'at', ARGV[5], 'message', ARGV[3])
+return 1`,
+);
+
+/**
  * KEYS: heartbeat, workers. ARGV: this worker's value, ttl ms, name. Sets the heartbeat unless
  * another worker of that name holds it. -> 1, or 0 and the holder's value.
  */
@@ -85,7 +108,7 @@ return 1`,
 /**
  * ARGV: prefix. What a worker decides by, in one round trip: the live workers (names whose
  * heartbeat is there; the others are dropped from the set), and per pair its spec, whether its
- * lease is held, and its last status. -> {live names, {id, spec, leased, status, owner, signalId, lastTickAt, token, …}}
+ * lease is held, and its last status. -> {live names, {id, spec, leased, status, owner, signalId, lastTickAt, token, error, …}}
  */
 export const SNAPSHOT = script(
   "fleet-snapshot",
@@ -99,11 +122,11 @@ local all = redis.call('HGETALL', prefix .. 'pairs')
 local out = {}
 for i = 1, #all, 2 do
   local id = all[i]
-  local s = redis.call('HMGET', prefix .. 'status:' .. id, 'status', 'owner', 'signalId', 'lastTickAt', 'token')
+  local s = redis.call('HMGET', prefix .. 'status:' .. id, 'status', 'owner', 'signalId', 'lastTickAt', 'token', 'error')
   table.insert(out, id)
   table.insert(out, all[i + 1])
   table.insert(out, redis.call('EXISTS', prefix .. 'lease:' .. id))
-  for j = 1, 5 do table.insert(out, s[j] or '') end
+  for j = 1, 6 do table.insert(out, s[j] or '') end
 end
 return {live, out}`,
 );

@@ -11,12 +11,14 @@ import type { ServiceEvent } from "../service/serviceTypes";
 import { decodeState } from "../stateCodec";
 import { tradeContext } from "../tradeContext";
 import { FleetError } from "./fleetErrors";
+import { EVENTS_MAXLEN, PAIR_FAILED } from "./fleetKeys";
 import { note, signalIdOf } from "./fleetPairNotes";
 import { drain, drainAtDataEnd, end } from "./fleetPairStop";
 import type { FleetPairSpec, SnapshotPair } from "./fleetTypes";
 import type { FleetPairResolved } from "./fleetWorkerOptions";
 import type { FleetWorkerState, HeldPair } from "./fleetWorkerState";
 import type { RedisRelease } from "./redisLease";
+import { runScript } from "./redisScripts";
 
 const MINUTE_MS = 60_000;
 
@@ -24,6 +26,25 @@ const MINUTE_MS = 60_000;
 export async function claim(worker: FleetWorkerState, candidate: SnapshotPair): Promise<void> {
   const { store, link, keys, logger, name, held, simulatedNow, fleetClock, realClock, speed, timings } = worker;
   const spec = candidate.spec as FleetPairSpec;
+  let scheduler: SchedulerLike | undefined;
+  const clockView = { now: () => (scheduler ?? realClock ?? { now: Date.now }).now() };
+  let runtime: PairRuntime;
+  let clock: PacedScheduler | undefined;
+  let resumed: { id: string; status: "scheduled" | "opened" } | undefined;
+  let named = "";
+  let resolved: FleetPairResolved;
+  let context: ReturnType<typeof tradeContext>;
+  // Resolved before the lease is taken: a pair that cannot load burns no fencing token.
+  try {
+    resolved = await worker.options.resolve(spec, clockView, fleetClock);
+    context = tradeContext(spec.symbol, resolved.strategy, { exchange: resolved.exchange, ...(spec.tickMs === undefined ? {} : { tickMs: spec.tickMs }) });
+    const expected = `${spec.symbol}:${context.identity.strategyName}`;
+    if (expected !== candidate.id) throw new FleetError(`pair ${candidate.id}'s strategy ${spec.strategy} is named ${context.identity.strategyName}: its id would be ${expected}; add it again (fleet add) so that its id names its strategy`, candidate.id);
+  } catch (error) {
+    await cannotStart(worker, candidate, error);
+    return;
+  }
+  if (worker.stopping) return;
   let release: RedisRelease;
   try {
     release = await store.lock(candidate.id);
@@ -35,21 +56,10 @@ export async function claim(worker: FleetWorkerState, candidate: SnapshotPair): 
     release();
     return;
   }
-  let scheduler: SchedulerLike | undefined;
-  const clockView = { now: () => (scheduler ?? realClock ?? { now: Date.now }).now() };
-  let runtime: PairRuntime;
-  let clock: PacedScheduler | undefined;
-  let resumed: { id: string; status: "scheduled" | "opened" } | undefined;
-  let named = "";
-  let resolved: FleetPairResolved;
   try {
     // The signal the pair's events last announced, read under the lease: the snapshot may
     // predate the last note of a holder whose lease had expired (notes are fenced by token).
     named = (await link.call(`status(${candidate.id})`, (client) => client.hget(keys.status(candidate.id), "signalId"))) ?? "";
-    resolved = await worker.options.resolve(spec, clockView, fleetClock);
-    const context = tradeContext(spec.symbol, resolved.strategy, { exchange: resolved.exchange, ...(spec.tickMs === undefined ? {} : { tickMs: spec.tickMs }) });
-    const expected = `${spec.symbol}:${context.identity.strategyName}`;
-    if (expected !== candidate.id) throw new FleetError(`pair ${candidate.id}'s strategy ${spec.strategy} is named ${context.identity.strategyName}: its id would be ${expected}; add it again (fleet add) so that its id names its strategy`, candidate.id);
     const state = decodeState(await store.read(candidate.id), candidate.id, context.identity);
     if (state !== null) resumed = { id: state.signal.id, status: state.status };
     if (simulatedNow !== undefined) {
@@ -62,7 +72,7 @@ export async function claim(worker: FleetWorkerState, candidate: SnapshotPair): 
   } catch (error) {
     release();
     clock?.stop();
-    logger?.error({ pair: candidate.id, error: error instanceof Error ? error.message : String(error) }, "cannot start the pair");
+    await cannotStart(worker, candidate, error);
     return;
   }
   if (worker.stopping) {
@@ -72,9 +82,10 @@ export async function claim(worker: FleetWorkerState, candidate: SnapshotPair): 
   }
   const pair: HeldPair = { id: candidate.id, spec, release, runtime, clock, subscription: undefined, drainAt: undefined, dataEnds: undefined, drainWhy: undefined, chain: Promise.resolve(), flushedTickAt: null, ended: false };
   held.set(pair.id, pair);
+  worker.failures.delete(pair.id);
   runtime.log = logger?.child({ pair: pair.id, token: release.token });
   runtime.log?.info({ resumed: resumed?.id ?? null }, "claimed");
-  void note(worker, pair, { status: "running", owner: name, token: release.token, lastTickAt: "" }, { action: "claimed", signalId: resumed?.id ?? "" });
+  void note(worker, pair, { status: "running", owner: name, token: release.token, lastTickAt: "", error: "" }, { action: "claimed", signalId: resumed?.id ?? "" });
   // The status's signal is written only with the event that announces it (a holder may die
   // between two notes). A signal it names that the store no longer holds was ended (closed or
   // cancelled) by a holder that died, or lost its lease, between the store write and the
@@ -128,4 +139,43 @@ export async function claim(worker: FleetWorkerState, candidate: SnapshotPair): 
   });
   if (spec.drain) drain(pair);
   else if (resolved.dataEnd !== undefined) drainAtDataEnd(pair, resolved.dataEnd, scheduler, pair.subscription);
+}
+
+/** The first retry of a pair that cannot start, ms; each next one waits twice as long, up to `RETRY_MAX_MS`. */
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
+
+/** Whether this worker waits before trying `candidate` again (it could not start it lately, and its spec is the same). */
+export function backingOff(worker: FleetWorkerState, candidate: SnapshotPair, now = Date.now()): boolean {
+  const failure = worker.failures.get(candidate.id);
+  return failure !== undefined && failure.spec === JSON.stringify(candidate.spec) && now < failure.nextAt;
+}
+
+/**
+ * A pair this worker could not start (its spec does not resolve, its stored state does not fit):
+ * tried again after a growing delay (1 s, doubling, up to a minute; at once when its spec
+ * changes), logged once a streak; its status in Redis becomes `error` with the message (an
+ * `error` event when that message is new) — or, asked to drain and holding no signal, `drained`.
+ */
+async function cannotStart(worker: FleetWorkerState, candidate: SnapshotPair, error: unknown): Promise<void> {
+  const { logger, link, keys, store, name, failures } = worker;
+  const spec = candidate.spec as FleetPairSpec;
+  const message = (error instanceof Error ? error.message : String(error)).replace(/^rxtrade: /, "").slice(0, 500);
+  const specText = JSON.stringify(spec);
+  const before = failures.get(candidate.id);
+  const count = before !== undefined && before.spec === specText ? before.count + 1 : 1;
+  const retryMs = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (count - 1));
+  failures.set(candidate.id, { count, nextAt: Date.now() + retryMs, spec: specText });
+  if (count === 1) logger?.error({ pair: candidate.id, error: message }, "cannot start the pair; retrying with a growing delay, up to a minute");
+  else logger?.debug({ pair: candidate.id, error: message, attempt: count, retryMs }, "cannot start the pair");
+  try {
+    // Asked to drain and nothing to close: drained for good.
+    const drained = spec.drain === true && (await store.read(candidate.id)) === null;
+    const at = new Date((worker.simulatedNow ?? Date.now)()).toISOString();
+    await link.call(`failed(${candidate.id})`, (client) =>
+      runScript(client, PAIR_FAILED, [keys.status(candidate.id), keys.events, store.keysOf(candidate.id).lease], [EVENTS_MAXLEN, drained ? "drained" : "error", message, name, at, candidate.signalId, candidate.id]),
+    );
+  } catch (noted) {
+    logger?.warn({ pair: candidate.id, error: noted instanceof Error ? noted.message : String(noted) }, "cannot write the pair's status to Redis");
+  }
 }

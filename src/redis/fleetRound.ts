@@ -2,7 +2,7 @@
 // drained, past its share) and the free ones it claims to make up its share.
 import { SNAPSHOT } from "./fleetKeys";
 import { heartbeat } from "./fleetMembership";
-import { claim } from "./fleetPairClaim";
+import { backingOff, claim } from "./fleetPairClaim";
 import { note, signalIdOf } from "./fleetPairNotes";
 import { drain, handOver } from "./fleetPairStop";
 import { type FleetPairSpec, parseSnapshot, type SnapshotPair } from "./fleetTypes";
@@ -47,7 +47,7 @@ export async function round(worker: FleetWorkerState): Promise<void> {
     if (spare !== undefined) handOver(worker, spare, `more than this worker's share (${share} of ${active.length} pairs for ${workers} workers)`);
     return;
   }
-  const free = active.filter((pair) => !pair.leased && !held.has(pair.id));
+  const free = active.filter((pair) => !pair.leased && !held.has(pair.id) && !backingOff(worker, pair));
   // A different start per worker: workers that look at once try different pairs first.
   const offset = free.length === 0 ? 0 : Math.floor(Math.random() * free.length);
   const order = [...free.slice(offset), ...free.slice(0, offset)];

@@ -13,8 +13,12 @@ export interface FleetPairSpec {
   drain?: boolean;
 }
 
-/** `unowned` (no lease: a worker will claim it), `running`, `draining` (asked to drain, not done), `drained` (stopped for good). */
-export type FleetPairStatus = "unowned" | "running" | "draining" | "drained";
+/**
+ * `unowned` (no lease: a worker will claim it), `running`, `draining` (asked to drain, not done),
+ * `drained` (stopped for good), `error` (no worker could start it: its spec does not resolve —
+ * see `error`; the workers retry with a growing delay, up to a minute; `fleet add` it again fixed).
+ */
+export type FleetPairStatus = "unowned" | "running" | "draining" | "drained" | "error";
 
 /** A pair as `fleet list` shows it. */
 export interface FleetPairView {
@@ -29,6 +33,8 @@ export interface FleetPairView {
   lastTickAt: string | null;
   /** The fencing token of its last holder, or null (never claimed). */
   token: number | null;
+  /** With status `error`: why the last worker that tried could not start it. */
+  error?: string;
 }
 
 /** One entry of the `<prefix>events` stream. */
@@ -81,12 +87,14 @@ export interface SnapshotPair {
   signalId: string;
   lastTickAt: string;
   token: string;
+  /** Why the last worker that tried could not start it ("" when none did). */
+  error: string;
 }
 
 export function parseSnapshot(answer: unknown): { live: string[]; pairs: SnapshotPair[] } {
   const [live, flat] = answer as [string[], Array<string | number>];
   const pairs: SnapshotPair[] = [];
-  for (let i = 0; i + 7 < flat.length; i += 8) {
+  for (let i = 0; i + 8 < flat.length; i += 9) {
     const id = String(flat[i]);
     let spec: FleetPairSpec | undefined;
     let problem: string | undefined;
@@ -105,6 +113,7 @@ export function parseSnapshot(answer: unknown): { live: string[]; pairs: Snapsho
       signalId: String(flat[i + 5]),
       lastTickAt: String(flat[i + 6]),
       token: String(flat[i + 7]),
+      error: String(flat[i + 8]),
     });
   }
   return { live: [...live].sort(), pairs: pairs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
@@ -113,7 +122,8 @@ export function parseSnapshot(answer: unknown): { live: string[]; pairs: Snapsho
 /** `fleet list`'s view of a snapshot pair. */
 export function viewOf(pair: SnapshotPair): FleetPairView {
   const drained = pair.status === "drained";
-  const status: FleetPairStatus = drained ? "drained" : pair.spec?.drain ? "draining" : pair.leased ? "running" : "unowned";
+  const failed = !drained && !pair.leased && pair.status === "error";
+  const status: FleetPairStatus = drained ? "drained" : failed ? "error" : pair.spec?.drain ? "draining" : pair.leased ? "running" : "unowned";
   return {
     pair: pair.id,
     spec: pair.spec ?? ({ symbol: "", strategy: "", exchange: "" } as FleetPairSpec),
@@ -122,6 +132,7 @@ export function viewOf(pair: SnapshotPair): FleetPairView {
     signalId: pair.signalId === "" ? null : pair.signalId,
     lastTickAt: pair.lastTickAt === "" ? null : pair.lastTickAt,
     token: pair.token === "" ? null : Number(pair.token),
+    ...(failed ? { error: pair.error } : {}),
   };
 }
 

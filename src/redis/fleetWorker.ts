@@ -96,7 +96,7 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
   const realClock = speed === undefined ? batchedScheduler() : undefined;
   const timings = FleetTimings.fromEnv(name);
 
-  const worker: FleetWorkerState = { ...member, options, store, logger, capacity, speed, simulatedNow, fleetClock, realClock, timings, held: new Map(), stopping: false };
+  const worker: FleetWorkerState = { ...member, options, store, logger, capacity, speed, simulatedNow, fleetClock, realClock, timings, held: new Map(), failures: new Map(), stopping: false };
   const { held } = worker;
   let finished!: () => void;
   const done = new Promise<void>((resolve) => (finished = resolve));

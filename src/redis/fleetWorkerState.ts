@@ -38,6 +38,8 @@ export interface FleetWorkerState extends FleetMember {
   readonly timings: FleetTimings | undefined;
   /** The pairs it holds, by id. */
   readonly held: Map<string, HeldPair>;
+  /** The pairs it could not start lately, by id: attempts in a row, when to try again (epoch ms), and the spec tried (JSON). */
+  readonly failures: Map<string, { count: number; nextAt: number; spec: string }>;
   /** Set by `stop`: no more claims. */
   stopping: boolean;
 }
