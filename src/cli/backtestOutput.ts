@@ -46,7 +46,13 @@ export function doneLine(result: RunResult): string {
     `Done: ${result.ticks.toLocaleString("en-US")} ticks over ${result.candles.toLocaleString("en-US")} one-minute candles in ${seconds.toFixed(2)} s ` +
     `(${Math.round(result.candles / Math.max(seconds, 1e-3)).toLocaleString("en-US")} candles/s)` +
     (result.errorCount > 0 ? `; error$ reported ${result.errorCount} error(s), above` : "") +
-    (result.end === "interrupted" ? " (interrupted: partial)" : "")
+    (result.end !== "interrupted"
+      ? ""
+      : result.stoppedBy === "hung"
+        ? " (stopped: the strategy hung; partial)"
+        : result.stoppedBy === "start"
+          ? " (stopped: the worker did not start; partial)"
+          : " (interrupted: partial)")
   );
 }
 
