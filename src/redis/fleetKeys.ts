@@ -85,13 +85,14 @@ return 1`,
 );
 
 /**
- * KEYS: heartbeat, workers. ARGV: this worker's value, ttl ms, name. Sets the heartbeat unless
+ * KEYS: heartbeat, workers. ARGV: this worker's value, ttl ms, name, and a holder's value it may
+ * replace ('' none: a dead process of this host, seen by the worker). Sets the heartbeat unless
  * another worker of that name holds it. -> 1, or 0 and the holder's value.
  */
 export const HEARTBEAT = script(
   "fleet-heartbeat",
   `local held = redis.call('GET', KEYS[1])
-if held and held ~= ARGV[1] then return {0, held} end
+if held and held ~= ARGV[1] and held ~= ARGV[4] then return {0, held} end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
 return {1}`,

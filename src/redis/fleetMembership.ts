@@ -1,6 +1,8 @@
 // A worker's place in its fleet: its heartbeat (one live worker of a name), its leaving, and the
 // simulated clock that every worker of the fleet shares.
+import { hostname } from "node:os";
 import { ArgumentRangeError } from "../errors";
+import { judgeHolder, type ProcessIdentity } from "../node/processIdentity";
 import { FleetError } from "./fleetErrors";
 import { HEARTBEAT, LEAVE } from "./fleetKeys";
 import type { FleetClock } from "./fleetWorkerOptions";
@@ -10,12 +12,31 @@ import { runScript } from "./redisScripts";
 
 const MINUTE_MS = 60_000;
 
-/** Renews the worker's heartbeat (TTL `leaseMs`); refused while another live worker has its name. */
-export async function heartbeat(member: FleetMember): Promise<void> {
+/**
+ * Renews the worker's heartbeat (TTL `leaseMs`); refused while another live worker has its name
+ * — unless that one is a process of this host (same host name and boot) that no longer runs
+ * (killed with SIGKILL, then started again under its name): its place is taken at once.
+ */
+export async function heartbeat(member: FleetMember): Promise<{ replaced: string } | undefined> {
   const { link, keys, name, me, leaseMs, prefix } = member;
-  const [ok, holder] = (await link.call("heartbeat", (client) => runScript(client, HEARTBEAT, [keys.worker(name), keys.workers], [me, leaseMs, name]))) as [number, string?];
-  if (ok !== 1) {
-    throw new FleetError(`a worker named ${name} is already in the fleet ${prefix} (${holder ?? "?"}); give this one another name (--name), or stop that one first`);
+  const beat = (replace: string) => link.call("heartbeat", (client) => runScript(client, HEARTBEAT, [keys.worker(name), keys.workers], [me, leaseMs, name, replace])) as Promise<[number, string?]>;
+  const [ok, holder] = await beat("");
+  if (ok === 1) return undefined;
+  if (holder !== undefined && deadHere(holder)) {
+    const [again] = await beat(holder);
+    if (again === 1) return { replaced: holder };
+  }
+  throw new FleetError(`a worker named ${name} is already in the fleet ${prefix} (${holder ?? "?"}); give this one another name (--name), or stop that one first`);
+}
+
+/** Whether a heartbeat's holder is a process of this host, this boot, that is gone. */
+function deadHere(holder: string): boolean {
+  try {
+    const { identity } = JSON.parse(holder) as { identity?: ProcessIdentity };
+    if (identity === undefined || typeof identity.pid !== "number" || identity.hostname !== hostname()) return false;
+    return judgeHolder(identity).kind === "gone";
+  } catch {
+    return false;
   }
 }
 

@@ -4,8 +4,10 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { ArgumentError, ArgumentRangeError } from "../errors";
+import { selfIdentity } from "../node/processIdentity";
 import { batchedScheduler } from "../schedulers/batchedScheduler";
 import { checkPrefix } from "./fleetAdmin";
+import { FleetError } from "./fleetErrors";
 import { fleetKeys } from "./fleetKeys";
 import { heartbeat, joinFleetClock, leave } from "./fleetMembership";
 import { routeEngineErrors } from "./fleetPairNotes";
@@ -79,16 +81,33 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
   const logger = givenLogger === false ? undefined : givenLogger;
 
   const report = (error: Error) => logger?.warn({ kind: error.name, error: error.message }, "redis");
-  const link = new RedisLink(options.redis, { reconnectMinMs: 100, reconnectMaxMs: 5_000, callTimeoutMs: Math.max(1_000, leaseMs), report });
+  const link = new RedisLink(options.redis, {
+    reconnectMinMs: 100,
+    reconnectMaxMs: 5_000,
+    callTimeoutMs: Math.max(1_000, leaseMs),
+    callTimeoutName: "the worker's lease (fleetWorker option leaseMs, rxtrade fleet worker --lease-ms; at least 1 s)",
+    report,
+  });
   const store = redisStore(options.redis, { prefix, leaseMs, onError: report });
-  const me = JSON.stringify({ name, id: randomBytes(6).toString("hex"), pid: process.pid, host: hostname() });
+  const me = JSON.stringify({ name, id: randomBytes(6).toString("hex"), pid: process.pid, host: hostname(), identity: selfIdentity() });
   const member: FleetMember = { name, prefix, keys, me, leaseMs, link };
 
-  try {
-    await heartbeat(member);
-  } catch (error) {
-    await Promise.all([link.close(), store.close()]);
-    throw error;
+  // The first heartbeat: retried while Redis does not answer (as every round's is) — a worker
+  // started under load or before Redis waits for it; refused only when its name is taken.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const took = await heartbeat(member);
+      if (took !== undefined) logger?.warn({ name, was: took.replaced }, "took the place of a worker of this name whose process is gone (this host, this boot)");
+      break;
+    } catch (error) {
+      if (error instanceof FleetError) {
+        await Promise.all([link.close(), store.close()]);
+        throw error;
+      }
+      const retryMs = Math.min(5_000, 250 * 2 ** (attempt - 1));
+      logger?.warn({ attempt, retryMs, error: error instanceof Error ? error.message : String(error) }, "cannot join the fleet yet; retrying");
+      await new Promise((resolve) => setTimeout(resolve, retryMs));
+    }
   }
 
   // The fleet's simulated clock: one origin for all workers, so a pair keeps its time across owners.

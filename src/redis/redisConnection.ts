@@ -20,6 +20,8 @@ export interface LinkOptions {
   reconnectMinMs: number;
   reconnectMaxMs: number;
   callTimeoutMs: number | undefined;
+  /** What sets `callTimeoutMs`, as its timeout errors name it; default "redisStore option callTimeoutMs". */
+  callTimeoutName?: string;
   report(error: Error): void;
 }
 
@@ -65,7 +67,7 @@ export class RedisLink {
   /** The time limit of one call, ms, and the setting it comes from. */
   limit(): { ms: number; key: string } {
     const { callTimeoutMs } = this.options;
-    if (callTimeoutMs !== undefined) return { ms: callTimeoutMs, key: "redisStore option callTimeoutMs" };
+    if (callTimeoutMs !== undefined) return { ms: callTimeoutMs, key: this.options.callTimeoutName ?? "redisStore option callTimeoutMs" };
     return { ms: getConfig().CC_STORE_TIMEOUT_SECONDS * 1000, key: "CC_STORE_TIMEOUT_SECONDS" };
   }
 
