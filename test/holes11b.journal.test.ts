@@ -152,6 +152,23 @@ describe("a graceful run whose entries were all saved and appended by the next s
   });
 });
 
+describe("a marker torn by a kill mid-write (its since lost)", () => {
+  it("gives a gap from the last entry recorded to the start, not one of no length", async () => {
+    const store = join(work, "torn-marker");
+    const journal = fileJournal(store);
+    await journal.append(run("start", T0));
+    await journal.append(trade("opened", "b1", T0 + 60_000));
+    const [first] = await journal.segmentsOf(KEY);
+    await writeFile((first as string).replace(/\.000001\.jsonl$/, ".failing"), '{"key":"BTCUSDT:hol'); // torn
+    const next = fileJournal(store);
+    const restart = T0 + 3_600_000;
+    await next.append(run("start", restart));
+    const gaps: JournalEntry[] = [];
+    for await (const entry of fileJournal(store).read(KEY)) if (entry.kind === "gap") gaps.push(entry);
+    expect(gaps).toEqual([{ kind: "gap", key: KEY, at: restart, from: T0 + 60_000, to: restart, ticks: 0, reason: "unrecorded" }]);
+  });
+});
+
 describe("the OS temp folder's names of a store", () => {
   it("are the same through a symbolic link to the store as through its real path", async () => {
     const real = join(work, "real-store", "journal");

@@ -6,7 +6,7 @@ import { type Journal, type JournalEntry, journalEntryProblem, type JournalTail,
 import { showValue } from "../showValue";
 import { serialByKey } from "../stores/keyed";
 import { describeEntry } from "../journalTrouble";
-import { lostGap, readMarker, removeMarker, writeMarker } from "./journalFailing";
+import { lastEntryAt, lostGap, readMarker, removeMarker, writeMarker } from "./journalFailing";
 import { entriesOf, type JournalWarning, SkippedSummary } from "./journalLines";
 import { keep, type KeyFile, SEGMENT, SegmentFiles, takeBuffer } from "./journalSegments";
 
@@ -154,7 +154,13 @@ export function fileJournal(dir: string | { readonly dir: string } = "./.rxtrade
       if (start && failing.get(file.key) !== line) {
         const found = readMarker(segments.root, file.base, file.key);
         if (found !== undefined && !(found.marker.since === entry.at && found.marker.first === describeEntry(entry))) {
-          const gap = lostGap(file.key, found.marker.since, entry);
+          // A marker torn by a kill mid-write (since lost): the hole begins after the last entry recorded at the latest.
+          let { since } = found.marker;
+          if (!Number.isFinite(since)) {
+            const last = (await segments.segmentNumbers(file.base)).at(-1);
+            since = (last === undefined ? undefined : lastEntryAt(segments.segmentPath(file.base, last), file.key)) ?? Number.NaN;
+          }
+          const gap = lostGap(file.key, since, entry);
           // Never a gap of no length (a torn marker's unknown since, a clock set back): nothing to mark.
           if (gap.from < gap.to) {
             lines.splice(lines.length - 1, 0, `${JSON.stringify(gap)}\n`);

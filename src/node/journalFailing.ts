@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { closeSync, fsyncSync, openSync, readFileSync, realpathSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, realpathSync, unlinkSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import type { JournalEntry, JournalGap } from "../journal";
@@ -124,4 +124,34 @@ export function removeMarker(root: string, base: string): void {
  */
 export function lostGap(key: string, since: number, start: JournalEntry): JournalGap {
   return { kind: "gap", key, at: start.at, from: Number.isFinite(since) ? Math.min(since, start.at) : start.at, to: start.at, ticks: 0, reason: "unrecorded" };
+}
+
+/**
+ * The `at` of the last whole entry of `key` in the journal segment `path` (its last 64 KiB
+ * read), or `undefined`: where the hole of a marker torn by a kill (its since lost) begins at
+ * the latest.
+ */
+export function lastEntryAt(path: string, key: string): number | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, 65_536);
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, size - length);
+    const lines = buffer.toString("utf8").split("\n");
+    for (let i = lines.length - 1; i >= 0; i--) {
+      try {
+        const entry = JSON.parse(lines[i] as string) as Partial<JournalEntry>;
+        if (entry.key === key && typeof entry.at === "number" && Number.isFinite(entry.at)) return entry.at;
+      } catch {
+        // torn, or the cut first line of the window
+      }
+    }
+  } catch {
+    // no segment yet
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  return undefined;
 }
