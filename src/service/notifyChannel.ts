@@ -1,12 +1,16 @@
+// A webhook's channel: its queue, the rate cap (a token bucket), the retries with backoff, the
+// log lines of a failure streak or a full queue, and the flush at shutdown.
 import type { Logger } from "pino";
-import type { SchedulerLike, Subscription } from "rxjs";
+import type { Subscription } from "rxjs";
+import type { ChannelConfig, ChannelContext, WebhookStats } from "./notifyChannelTypes";
 import type { WebhookSeries } from "./notifyMetrics";
+import { type Outcome, postNotice } from "./notifyPost";
 import { NOTICE_RANK, type Notice, NoticeQueue } from "./notifyQueue";
 import type { ServiceEvent } from "./serviceTypes";
 
+export type { ChannelConfig, ChannelContext, WebhookStats } from "./notifyChannelTypes";
+
 const MINUTE = 60_000;
-/** A Retry-After longer than this is cut to it: a webhook's answer cannot park its notices for hours. */
-export const MAX_RETRY_AFTER_MS = 10 * MINUTE;
 /** The rank of the notices that go first and never wait for the rate cap (`stalled`, `recovered`). */
 const URGENT = 3;
 
@@ -14,59 +18,6 @@ const URGENT = 3;
 export function burstOf(perMinute: number): number {
   return Math.max(1, Math.ceil(perMinute / 4));
 }
-
-/** Characters of a refusing webhook's answer shown in its log line. */
-const ANSWER_CHARS = 200;
-
-/** One webhook, its options resolved (see `WebhookOptions`). */
-export interface ChannelConfig {
-  url: URL;
-  /** Its name in logs and metrics: `name`, or the URL with credentials and query redacted. */
-  label: string;
-  headers: Record<string, string>;
-  kinds: ReadonlySet<ServiceEvent["kind"]>;
-  timeoutMs: number;
-  perMinute: number;
-  maxQueue: number;
-  retryBaseMs: number;
-  retryMaxMs: number;
-  /** The JSON body of a notice. */
-  body: (notice: Notice, dropped: number) => unknown;
-}
-
-/** What a webhook's channel shares with its notifier. */
-export interface ChannelContext {
-  scheduler: SchedulerLike;
-  fetch: typeof globalThis.fetch;
-  random: () => number;
-  log(): Logger | undefined;
-}
-
-/** A webhook's counts, as `WebhookNotifier.stats()` gives them. */
-export interface WebhookStats {
-  /** Its name, or its URL with credentials and query redacted (the metrics' `url` label). */
-  webhook: string;
-  /** Notices waiting, the one being sent or retried included. */
-  queued: number;
-  /** Notices it accepted (2xx). */
-  sent: number;
-  /** POSTs that failed (each attempt). */
-  failed: number;
-  /** Notices it refused (a 3xx or a 4xx other than 429): not retried. */
-  refused: number;
-  /** Notices it never got: shed from a full queue, or still waiting at shutdown. */
-  dropped: number;
-  /** In a failure streak: the last POST failed and is being retried. */
-  failing: boolean;
-  /** When the next attempt is due (the notifier's clock, ms), while one waits for its backoff, a Retry-After or the rate cap. */
-  nextAttemptAt?: number;
-}
-
-type Outcome =
-  | { type: "sent" }
-  | { type: "retry"; reason: string; status?: number; retryAfterMs?: number }
-  | { type: "refused"; status: number; answer: string }
-  | { type: "aborted" };
 
 /**
  * One webhook: its queue, and a pump that sends one notice at a time — at most `perMinute`
@@ -286,7 +237,6 @@ export class WebhookChannel {
 
   /** One POST of `notice`, within the time limit; what came of it. */
   private async attempt(notice: Notice, dropped: number): Promise<Outcome> {
-    const { url, headers, timeoutMs } = this.config;
     let body: string;
     try {
       body = JSON.stringify(this.config.body(notice, dropped));
@@ -295,31 +245,8 @@ export class WebhookChannel {
     }
     const controller = new AbortController();
     this.inFlight = controller;
-    const limit = AbortSignal.timeout(timeoutMs);
     try {
-      const response = await this.context.fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json", "user-agent": "rxtrade", ...headers },
-        body,
-        signal: AbortSignal.any([controller.signal, limit]),
-        redirect: "manual",
-      });
-      const { status } = response;
-      if (status >= 200 && status < 300) {
-        await response.body?.cancel().catch(() => {});
-        return { type: "sent" };
-      }
-      const answer = (await response.text().catch(() => "")).slice(0, ANSWER_CHARS);
-      if (status === 429 || status >= 500) {
-        const retryAfterMs = retryAfter(response.headers.get("retry-after"));
-        return { type: "retry", status, reason: `HTTP ${status}${answer === "" ? "" : ` ${JSON.stringify(answer)}`}`, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
-      }
-      const location = response.headers.get("location");
-      return { type: "refused", status, answer: status >= 300 && status < 400 && location !== null ? `redirects to ${location}: give that URL` : answer };
-    } catch (error) {
-      if (controller.signal.aborted) return { type: "aborted" };
-      if (limit.aborted) return { type: "retry", reason: `no answer within ${timeoutMs} ms (timeoutMs)` };
-      return { type: "retry", reason: networkReason(error) };
+      return await postNotice(this.context.fetch, this.config, body, controller.signal);
     } finally {
       if (this.inFlight === controller) this.inFlight = undefined;
     }
@@ -369,20 +296,4 @@ export class WebhookChannel {
     this.closing?.timer.unsubscribe();
     this.closing?.done();
   }
-}
-
-/** `Retry-After` (seconds, or an HTTP date) in ms, at most `MAX_RETRY_AFTER_MS`; `undefined` when absent or unreadable. */
-export function retryAfter(header: string | null): number | undefined {
-  if (header === null) return undefined;
-  const text = header.trim();
-  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - Date.now();
-  if (!Number.isFinite(ms)) return undefined;
-  return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
-}
-
-// fetch's TypeError says only "fetch failed"; its cause has the code (ECONNREFUSED, ENOTFOUND, …).
-function networkReason(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
-  if (cause?.code !== undefined) return `${cause.code}${cause.message === undefined ? "" : ` (${cause.message})`}`;
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
