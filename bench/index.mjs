@@ -111,7 +111,7 @@ if (runs("journal")) {
 
 let service;
 if (runs("service")) {
-  console.log("\n8. rxtrade/service: CPU of metrics + logs on 1,000 trading pairs against none, virtual time (bench/service.mjs)");
+  console.log("\n8. rxtrade/service: CPU of metrics + logs + SSE on 1,000 trading pairs against none, virtual time (bench/service.mjs)");
   service = await (await import("./service.mjs")).serviceTrials(runChild);
 }
 
@@ -180,12 +180,12 @@ if (runs("size")) {
   rows.push(["liveTrade$ + memoryStore app, gzipped", loop.gzipped, `${(loop.gzipped / 1024).toFixed(1)} KB`, "<= 20 KB", loop.gzipped <= LOOP_BUDGET_BYTES]);
 }
 if (runs("service")) {
-  if (service === undefined) rows.push(["service metrics + logs", 0, "did not finish", "", false]);
+  if (service === undefined) rows.push(["service metrics + logs + SSE", 0, "did not finish", "", false]);
   else {
     const pct = (x) => `+${(x * 100).toFixed(1)} %`;
     rows.push(
-      ["service metrics + logs, 1,000 pairs (Promise exchange): CPU over none", service.async.overhead, pct(service.async.overhead), "<= 10 %", service.async.overhead <= 0.1 && service.async.ended],
-      ["service metrics + logs, 1,000 pairs (synchronous exchange): CPU over none", service.sync.overhead, pct(service.sync.overhead), "report", true],
+      ["service metrics + logs + SSE, 1,000 pairs (Promise exchange): CPU over none", service.async.overhead, pct(service.async.overhead), "<= 10 %", service.async.overhead <= 0.1 && service.async.ended],
+      ["service metrics + logs + SSE, 1,000 pairs (synchronous exchange): CPU over none", service.sync.overhead, pct(service.sync.overhead), "report", true],
       ["service /metrics scrape of 1,000 pairs: CPU", service.async.scrapeMs, `${service.async.scrapeMs.toFixed(1)} ms`, "report", true],
     );
   }
