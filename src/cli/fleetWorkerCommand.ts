@@ -110,5 +110,9 @@ export async function fleetWorkerCommand(args: readonly string[], terminal: Term
   await worker.done;
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
+  if (worker.error !== undefined) {
+    terminal.warn(`rxtrade fleet worker: ${describeThrown(worker.error).replace(/^rxtrade: /, "")}`);
+    return EXIT.failed;
+  }
   return EXIT.ok;
 }

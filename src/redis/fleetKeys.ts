@@ -98,11 +98,12 @@ redis.call('SADD', KEYS[2], ARGV[3])
 return {1}`,
 );
 
-/** KEYS: heartbeat, workers. ARGV: this worker's value, name. Leaves the fleet. */
+/** KEYS: heartbeat, workers. ARGV: this worker's value, name. Leaves the fleet (the name stays listed while another worker holds it). */
 export const LEAVE = script(
   "fleet-leave",
-  `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-redis.call('SREM', KEYS[2], ARGV[2])
+  `local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] then redis.call('DEL', KEYS[1]) end
+if not held or held == ARGV[1] then redis.call('SREM', KEYS[2], ARGV[2]) end
 return 1`,
 );
 

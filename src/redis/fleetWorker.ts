@@ -124,6 +124,7 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
   const errors = routeEngineErrors(worker);
 
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let lostPlace: FleetError | undefined;
   let current: Promise<void> = Promise.resolve();
   const loop = async () => {
     timer = undefined;
@@ -131,6 +132,18 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
       current = round(worker);
       await current;
     } catch (error) {
+      if (error instanceof FleetError && error.pair === undefined && !worker.stopping) {
+        // Its name was taken while it was not heard from (frozen, cut off): it is no longer in the fleet.
+        lostPlace = new FleetError(
+          `worker ${name} lost its place in the fleet ${prefix}: ${error.message.replace(/^rxtrade: /, "")} — another worker took its name while this one was not heard from for longer than its lease (${leaseMs} ms: paused, frozen or cut off from Redis). ` +
+            "It stops; its pairs are the other workers'. Start it again under another name (--name) if the fleet needs it",
+          undefined,
+          error,
+        );
+        logger?.error({ name, error: lostPlace.message }, "lost its place in the fleet; stopping");
+        void stop();
+        return;
+      }
       logger?.warn({ error: error instanceof Error ? error.message : String(error) }, "fleet round failed; retrying");
     }
     if (!worker.stopping) timer = setTimeout(loop, pollMs);
@@ -139,11 +152,7 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
   void loop();
 
   let stopped: Promise<void> | undefined;
-  return {
-    name,
-    pairs: () => [...held.keys()].sort(),
-    done,
-    stop() {
+  const stop = (): Promise<void> => {
       stopped ??= (async () => {
         worker.stopping = true;
         if (timer !== undefined) clearTimeout(timer);
@@ -163,6 +172,14 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
         finished();
       })();
       return stopped;
+  };
+  return {
+    name,
+    pairs: () => [...held.keys()].sort(),
+    done,
+    stop,
+    get error() {
+      return lostPlace;
     },
   };
 }

@@ -65,6 +65,12 @@ export interface FleetWorker {
   pairs(): string[];
   /** Hands its pairs over: stops their loops without stopping the pairs (open signals stay in Redis), releases their leases at once, leaves the fleet. */
   stop(): Promise<void>;
-  /** Resolves once it has stopped. */
+  /** Resolves once it has stopped (by `stop`, or by itself: see `error`). */
   readonly done: Promise<void>;
+  /**
+   * Why it stopped by itself, or `undefined`: a `FleetError` when it lost its place in the fleet
+   * (another worker took its name while it was not heard from for longer than its lease —
+   * frozen, paused, cut off from Redis); it has stopped, its pairs handed over.
+   */
+  readonly error: Error | undefined;
 }
