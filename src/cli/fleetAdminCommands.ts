@@ -1,7 +1,7 @@
 // `rxtrade fleet add|remove|drain`: changing the fleet's desired pairs in Redis.
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { COMMON, connection, EXAMPLES, help, loadRedis } from "./fleetUsage";
+import { COMMON, CONNECT_TIMEOUT_MS, connection, EXAMPLES, help, loadRedis, redisCause, redisFailed } from "./fleetUsage";
 import { resolveStrategy } from "./strategies";
 import type { Terminal } from "./terminal";
 import { EXIT, numberFlag, parseCommandLine, UsageError } from "./usage";
@@ -33,7 +33,7 @@ export async function addCommand(args: readonly string[], terminal: Terminal): P
   if (looksLikePath(exchange) && !existsSync(exchangeValue)) throw new UsageError("fleet", `--exchange ${exchange}: no such file (${exchangeValue}); give an exchange module's path every worker can read, a ccxt id or bundled`);
   if (!looksLikePath(exchange) && exchange !== "bundled") await checkCcxtId(exchange, terminal);
   const { fleetAdmin } = await loadRedis();
-  const admin = fleetAdmin({ url }, { prefix });
+  const admin = fleetAdmin({ url }, { prefix, callTimeoutMs: CONNECT_TIMEOUT_MS });
   try {
     const { pair, outcome, previous } = await admin.put({ symbol, strategy: strategyValue, exchange: exchangeValue, ...(tickMs === undefined ? {} : { tickMs }) }, strategy.strategyName, { replace: flags.replace === true });
     if (outcome === "replaced" && previous !== null) {
@@ -42,6 +42,7 @@ export async function addCommand(args: readonly string[], terminal: Terminal): P
     } else terminal.line(outcome === "readded" ? `added ${pair} again (its drain cancelled: it runs again)` : outcome === "unchanged" ? `unchanged ${pair} (the same spec)` : `added ${pair}`);
     return EXIT.ok;
   } catch (error) {
+    if (redisCause(error) !== undefined) return redisFailed("add", url, terminal, error);
     if (!(error instanceof Error) || error.name !== "FleetError") throw error;
     terminal.warn(`rxtrade ${error.message.replace(/^rxtrade: /, "")}`);
     return EXIT.failed;
@@ -79,7 +80,7 @@ export async function removeCommand(args: readonly string[], terminal: Terminal)
   if (positionals.length !== 1) throw new UsageError("fleet", `fleet remove takes one pair id, e.g. fleet remove BTCUSDT:momentum; got ${positionals.length}`);
   const { url, prefix } = connection(flags);
   const { fleetAdmin } = await loadRedis();
-  const admin = fleetAdmin({ url }, { prefix });
+  const admin = fleetAdmin({ url }, { prefix, callTimeoutMs: CONNECT_TIMEOUT_MS });
   try {
     const id = positionals[0] as string;
     const before = (await admin.list()).pairs.find((pair) => pair.pair === id);
@@ -90,6 +91,8 @@ export async function removeCommand(args: readonly string[], terminal: Terminal)
     terminal.line(`removed ${id}`);
     if (before?.signalId != null) terminal.warn(`rxtrade fleet: ${id} held signal ${before.signalId}: it stays in the store, untraded (fleet drain closes a pair's signal before it stops)`);
     return EXIT.ok;
+  } catch (error) {
+    return redisFailed("remove", url, terminal, error);
   } finally {
     await admin.close();
   }
@@ -103,12 +106,13 @@ export async function drainCommand(args: readonly string[], terminal: Terminal):
   if (flags.all !== true && positionals.length === 0) throw new UsageError("fleet", "fleet drain needs pair ids or --all, e.g. fleet drain BTCUSDT:momentum");
   const { url, prefix } = connection(flags);
   const { fleetAdmin } = await loadRedis();
-  const admin = fleetAdmin({ url }, { prefix });
+  const admin = fleetAdmin({ url }, { prefix, callTimeoutMs: CONNECT_TIMEOUT_MS });
   try {
     const ids = await admin.drain(flags.all === true ? "all" : positionals);
     terminal.line(ids.length === 0 ? "nothing to drain" : `draining ${ids.join(", ")}`);
     return EXIT.ok;
   } catch (error) {
+    if (redisCause(error) !== undefined) return redisFailed("drain", url, terminal, error);
     terminal.warn(`rxtrade ${describeThrown(error).replace(/^rxtrade: /, "")}`);
     return EXIT.failed;
   } finally {

@@ -2,7 +2,7 @@
 // by line until Ctrl-C.
 import type { FleetPairView } from "rxtrade/redis";
 import { cell, terminalSafe } from "./format";
-import { COMMON, connection, EXAMPLES, help, loadRedis } from "./fleetUsage";
+import { COMMON, CONNECT_TIMEOUT_MS, connection, EXAMPLES, help, loadRedis, maskUrl, redisCause, redisFailed } from "./fleetUsage";
 import type { Terminal } from "./terminal";
 import { EXIT, parseCommandLine } from "./usage";
 
@@ -13,7 +13,7 @@ export async function listCommand(args: readonly string[], terminal: Terminal): 
   if (flags.help) return help(terminal);
   const { url, prefix } = connection(flags);
   const { fleetAdmin } = await loadRedis();
-  const admin = fleetAdmin({ url }, { prefix });
+  const admin = fleetAdmin({ url }, { prefix, callTimeoutMs: CONNECT_TIMEOUT_MS });
   try {
     const { pairs, workers } = await admin.list();
     if (flags.json === true) {
@@ -25,6 +25,8 @@ export async function listCommand(args: readonly string[], terminal: Terminal): 
     // Why a pair cannot start, in full (the table's cells are cut at 40 characters).
     for (const pair of pairs) if (pair.error !== undefined) terminal.line(`${terminalSafe(pair.pair)}: error: ${terminalSafe(pair.error)}`);
     return EXIT.ok;
+  } catch (error) {
+    return redisFailed("list", url, terminal, error);
   } finally {
     await admin.close();
   }
@@ -41,9 +43,23 @@ export async function tailCommand(args: readonly string[], terminal: Terminal): 
   const { flags } = parseCommandLine("fleet", args, { ...COMMON, json: { type: "boolean" }, "from-start": { type: "boolean" } }, EXAMPLES, false);
   if (flags.help) return help(terminal);
   const { url, prefix } = connection(flags);
-  const { fleetEvents$ } = await loadRedis();
+  const { fleetAdmin, fleetEvents$ } = await loadRedis();
+  // Redis reachable at the start, or one line and exit 1 (as the other subcommands).
+  const probe = fleetAdmin({ url }, { prefix, callTimeoutMs: CONNECT_TIMEOUT_MS });
+  try {
+    await probe.events(undefined, 1);
+  } catch (error) {
+    return redisFailed("tail", url, terminal, error);
+  } finally {
+    await probe.close();
+  }
+  const onError = (error: Error) => {
+    const cause = redisCause(error) ?? error.message.replace(/^rxtrade: /, "");
+    terminal.warn(`rxtrade fleet tail: lost Redis at ${maskUrl(url)}: ${cause}; reconnecting with backoff (0.5 s doubling to 5 s)`);
+  };
+  const onRecover = () => terminal.warn(`rxtrade fleet tail: reconnected to Redis at ${maskUrl(url)}; following the events again (none missed)`);
   await new Promise<void>((done) => {
-    const subscription = fleetEvents$({ url }, { prefix, ...(flags["from-start"] === true ? { from: "0" } : {}) }).subscribe((event) => {
+    const subscription = fleetEvents$({ url }, { prefix, onError, onRecover, ...(flags["from-start"] === true ? { from: "0" } : {}) }).subscribe((event) => {
       if (flags.json === true) terminal.line(JSON.stringify(event));
       else {
         const extra = Object.entries(event)

@@ -86,10 +86,52 @@ export const EXAMPLES = { redis: "redis://127.0.0.1:6379", prefix: "rxtrade:", n
 export function connection(flags: { redis?: string; prefix?: string }): { url: string; prefix: string } {
   const url = flags.redis ?? process.env.RXTRADE_REDIS;
   if (url === undefined || url === "") throw new UsageError("fleet", "Redis is required: --redis redis://127.0.0.1:6379, or set RXTRADE_REDIS");
-  if (!/^rediss?:\/\//.test(url)) throw new UsageError("fleet", `--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(url.replace(/\/\/[^@/]*@/, "//***@"))}; e.g. --redis redis://127.0.0.1:6379`);
+  const shown = JSON.stringify(maskUrl(url));
+  const flag = flags.redis === undefined ? "RXTRADE_REDIS" : "--redis";
+  if (!/^rediss?:\/\//.test(url)) throw new UsageError("fleet", `${flag} must be a redis:// or rediss:// URL, got ${shown}; e.g. --redis redis://127.0.0.1:6379`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError("fleet", `${flag} ${shown} is not a valid URL (redis://[user:password@]host[:port][/db]); e.g. --redis redis://127.0.0.1:6379`);
+  }
+  if (parsed.hostname === "") throw new UsageError("fleet", `${flag} ${shown} names no host; e.g. --redis redis://127.0.0.1:6379`);
+  if (parsed.pathname !== "" && parsed.pathname !== "/" && !/^\/\d+$/.test(parsed.pathname)) throw new UsageError("fleet", `${flag} ${shown}: the path must be a database number (e.g. /0), got ${JSON.stringify(parsed.pathname)}`);
   const prefix = flags.prefix ?? "rxtrade:";
   if (prefix === "") throw new UsageError("fleet", '--prefix must not be empty; e.g. --prefix rxtrade:');
   return { url, prefix };
+}
+
+/** The URL with its password replaced by `***`. */
+export function maskUrl(url: string): string {
+  return url.replace(/^(\w+:\/\/)([^@/]*)@/, (_, scheme: string, auth: string) => `${scheme}${auth.includes(":") ? `${auth.slice(0, auth.indexOf(":"))}:***` : "***"}@`);
+}
+
+/** How long an admin command waits for Redis (to connect, then each call), ms. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * An admin command's failure: Redis unreachable or refusing it (the connection refused, a
+ * wrong or missing password, no answer within CONNECT_TIMEOUT_MS) is one line on stderr naming
+ * the URL (password masked) and the cause, exit 1 — not a stack trace.
+ */
+export function redisFailed(command: string, url: string, terminal: Terminal, error: unknown): number {
+  const cause = redisCause(error);
+  if (cause === undefined) throw error;
+  terminal.warn(`rxtrade fleet ${command}: cannot use Redis at ${maskUrl(url)}: ${cause}; check --redis (or RXTRADE_REDIS: host, port, password) and that Redis is running`);
+  return EXIT.failed;
+}
+
+/** What went wrong talking to Redis, in a clause, or undefined when `error` is not that. */
+export function redisCause(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const message = error.message.replace(/^rxtrade: /, "");
+  if (error.name === "CallTimeoutError") {
+    const down = /is not connected: (.*)\) did not settle/.exec(message);
+    return down !== null ? (down[1] as string) : `no answer within ${CONNECT_TIMEOUT_MS / 1000} s`;
+  }
+  if (error.name === "RedisConnectionError" || error.name === "ReplyError" || /WRONGPASS|NOAUTH|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH/.test(message)) return message;
+  return undefined;
 }
 
 /** rxtrade/redis, loaded when a subcommand needs it (it needs the optional peer ioredis). */

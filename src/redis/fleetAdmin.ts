@@ -143,15 +143,25 @@ export function fleetAdmin(connection: RedisConnection, options: FleetAdminOptio
  * fleetEvents$({ url: "redis://127.0.0.1:6379" }).subscribe((event) => console.log(event.action, event.pair, event.token));
  *
  * @param connection `{ url }` (the connection is opened for this subscription)
- * @param options the fleet's prefix, and where to start
+ * @param options the fleet's prefix, where to start, and who is told of outages
  */
-export function fleetEvents$(connection: { url: string }, options: { prefix?: string; from?: string } = {}): Observable<FleetEvent> {
+export function fleetEvents$(connection: { url: string }, options: FleetEventsOptions = {}): Observable<FleetEvent> {
   const prefix = checkPrefix(options.prefix);
   const { events } = fleetKeys(prefix);
   return new Observable<FleetEvent>((subscriber) => {
     let closed = false;
     const link = new RedisLink(connection, { reconnectMinMs: 100, reconnectMaxMs: 2_000, callTimeoutMs: 5_000, report: () => undefined });
     let last = options.from;
+    // Failed reads in a row: the wait before the next grows from 0.5 s to 5 s; the first is told (onError), and the recovery (onRecover).
+    let failures = 0;
+    const failed = async (error: unknown) => {
+      if (failures++ === 0) options.onError?.(error instanceof Error ? error : new Error(String(error)));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 500 * 2 ** (failures - 1))));
+    };
+    const recovered = () => {
+      if (failures > 0) options.onRecover?.();
+      failures = 0;
+    };
     void (async () => {
       while (!closed) {
         if (last === undefined) {
@@ -159,14 +169,17 @@ export function fleetEvents$(connection: { url: string }, options: { prefix?: st
           try {
             const [newest] = (await link.call("tail", (client) => client.xrevrange(events, "+", "-", "COUNT", 1))) as Array<[string, string[]]>;
             last = newest?.[0] ?? "0";
-          } catch {
-            await new Promise((resolve) => setTimeout(resolve, 500));
+            recovered();
+          } catch (error) {
+            if (closed) return;
+            await failed(error);
             continue;
           }
         }
         const after = last;
         try {
           const answer = (await link.call("tail", (client) => client.xread("COUNT", 100, "BLOCK", 1_000, "STREAMS", events, after))) as Array<[string, Array<[string, string[]]>]> | null;
+          recovered();
           for (const [, entries] of answer ?? []) {
             for (const [id, fields] of entries) {
               last = id;
@@ -176,7 +189,7 @@ export function fleetEvents$(connection: { url: string }, options: { prefix?: st
         } catch (error) {
           if (closed) return;
           if (error instanceof Error && /closed/.test(error.message)) return;
-          await new Promise((resolve) => setTimeout(resolve, 500));
+          await failed(error);
         }
       }
     })();
@@ -185,6 +198,18 @@ export function fleetEvents$(connection: { url: string }, options: { prefix?: st
       void link.close();
     };
   });
+}
+
+/** Options of `fleetEvents$`. */
+export interface FleetEventsOptions {
+  /** The fleet's key prefix; default `"rxtrade:"`. */
+  prefix?: string;
+  /** Start after this entry (`"0"`: the whole stream); default from now. */
+  from?: string;
+  /** Told once per outage: a read failed (Redis unreachable, refused); it retries after 0.5 s, doubling up to 5 s. */
+  onError?: (error: Error) => void;
+  /** Told when a read succeeds again after an outage. */
+  onRecover?: () => void;
 }
 
 export function checkPrefix(prefix: unknown = "rxtrade:"): string {

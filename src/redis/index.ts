@@ -8,7 +8,7 @@ export type { RedisRelease } from "./redisLease";
 
 // Fleet (workers claiming the pairs of a desired set by lease; see fleetWorker)
 export { fleetWorker, type FleetClock, type FleetWorker, type FleetWorkerOptions, type FleetPairResolved } from "./fleetWorker";
-export { fleetAdmin, fleetEvents$, type FleetAdmin, type FleetAdminOptions, type FleetPutResult } from "./fleetAdmin";
+export { fleetAdmin, fleetEvents$, type FleetAdmin, type FleetAdminOptions, type FleetEventsOptions, type FleetPutResult } from "./fleetAdmin";
 export type { FleetPairSpec, FleetPairStatus, FleetPairView, FleetEvent } from "./fleetTypes";
 export { EVENTS_MAXLEN } from "./fleetKeys";
 export { FleetError } from "./fleetErrors";
