@@ -7,6 +7,7 @@ import { FleetError } from "./fleetErrors";
 import { HEARTBEAT, LEAVE } from "./fleetKeys";
 import type { FleetClock } from "./fleetWorkerOptions";
 import type { FleetMember } from "./fleetWorkerState";
+import type { RedisLink } from "./redisConnection";
 import type { RedisStore } from "./redisStore";
 import { runScript } from "./redisScripts";
 
@@ -53,10 +54,18 @@ export async function leave(member: FleetMember): Promise<void> {
  * simulated fleet and the other way round, leaves the fleet, closes its connections and is
  * refused: it would drag the pairs it takes over to its own clock.
  */
-export async function joinFleetClock(member: FleetMember, store: RedisStore, speed: number | undefined, from: number | undefined): Promise<{ simulatedNow: (() => number) | undefined; fleetClock: FleetClock | undefined }> {
+export async function joinFleetClock(
+  member: FleetMember,
+  store: RedisStore,
+  speed: number | undefined,
+  from: number | undefined,
+): Promise<{ simulatedNow: (() => number) | undefined; fleetClock: FleetClock | undefined; resync: (() => Promise<void>) | undefined }> {
   const { link, keys, prefix } = member;
-  const origin = from ?? Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS;
-  const mine = speed === undefined ? { speed: null } : { origin, wall: Date.now(), speed };
+  // The fleet's time is Redis's (TIME), not this host's: workers whose clocks disagree still
+  // agree on the simulated time, so a pair taken over goes on where it was.
+  let offset = await redisOffset(link);
+  const origin = from ?? Math.floor((Date.now() + offset) / MINUTE_MS) * MINUTE_MS;
+  const mine = speed === undefined ? { speed: null } : { origin, wall: Date.now() + offset, speed };
   const text = await link.call("clock", async (client) => {
     await client.set(keys.clock, JSON.stringify(mine), "NX");
     return client.get(keys.clock);
@@ -74,9 +83,27 @@ export async function joinFleetClock(member: FleetMember, store: RedisStore, spe
       { argument: "options.speed", value: speed },
     );
   }
-  if (speed === undefined) return { simulatedNow: undefined, fleetClock: undefined };
+  if (speed === undefined) return { simulatedNow: undefined, fleetClock: undefined, resync: undefined };
+  let synced = Date.now();
   return {
-    simulatedNow: () => clock.origin + (Date.now() - clock.wall) * speed * (MINUTE_MS / 1000),
+    simulatedNow: () => clock.origin + (Date.now() + offset - clock.wall) * speed * (MINUTE_MS / 1000),
     fleetClock: { origin: clock.origin, speed },
+    // Every RESYNC_MS (called by the rounds): this host's clock may be set meanwhile (NTP).
+    resync: async () => {
+      if (Math.abs(Date.now() - synced) < RESYNC_MS) return;
+      synced = Date.now();
+      offset = await redisOffset(link).catch(() => offset);
+    },
   };
+}
+
+/** How often a worker at --speed measures again how far its clock is from Redis's, ms. */
+const RESYNC_MS = 30_000;
+
+/** Redis's clock (TIME) less this host's, ms, measured at the middle of the round trip. */
+async function redisOffset(link: RedisLink): Promise<number> {
+  const before = Date.now();
+  const [seconds, micros] = (await link.call("time", (client) => client.time())) as [number | string, number | string];
+  const after = Date.now();
+  return Number(seconds) * 1000 + Number(micros) / 1000 - (before + after) / 2;
 }

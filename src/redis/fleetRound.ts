@@ -16,6 +16,7 @@ const CLAIMS_AT_ONCE = 8;
 export async function round(worker: FleetWorkerState): Promise<void> {
   const { link, prefix, held, timings, name, capacity } = worker;
   await heartbeat(worker);
+  await worker.resync?.();
   const { live, pairs } = parseSnapshot(await link.call("fleet snapshot", (client) => runScript(client, SNAPSHOT, [], [prefix])));
   if (worker.stopping) return;
   const wanted = new Map(pairs.map((pair) => [pair.id, pair]));

@@ -111,11 +111,11 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
   }
 
   // The fleet's simulated clock: one origin for all workers, so a pair keeps its time across owners.
-  const { simulatedNow, fleetClock } = await joinFleetClock(member, store, speed, options.from);
+  const { simulatedNow, fleetClock, resync } = await joinFleetClock(member, store, speed, options.from);
   const realClock = speed === undefined ? batchedScheduler() : undefined;
   const timings = FleetTimings.fromEnv(name);
 
-  const worker: FleetWorkerState = { ...member, options, store, logger, capacity, speed, simulatedNow, fleetClock, realClock, timings, held: new Map(), failures: new Map(), stopping: false };
+  const worker: FleetWorkerState = { ...member, options, store, logger, capacity, speed, simulatedNow, resync, fleetClock, realClock, timings, held: new Map(), failures: new Map(), stopping: false };
   const { held } = worker;
   let finished!: () => void;
   const done = new Promise<void>((resolve) => (finished = resolve));

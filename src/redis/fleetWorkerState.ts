@@ -32,6 +32,8 @@ export interface FleetWorkerState extends FleetMember {
   readonly speed: number | undefined;
   /** With `speed`: the fleet's simulated time now. */
   readonly simulatedNow: (() => number) | undefined;
+  /** With `speed`: measures again how far this host's clock is from Redis's (at most every 30 s). */
+  readonly resync: (() => Promise<void>) | undefined;
   readonly fleetClock: FleetClock | undefined;
   /** Without `speed`: the wall clock all its pairs share. */
   readonly realClock: SchedulerLike | undefined;
