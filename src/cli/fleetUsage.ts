@@ -13,7 +13,7 @@ and hand their pairs over when stopped. Every trade and error of every worker go
 capped stream <prefix>events.
 
 Usage
-  rxtrade fleet worker [--name W] [--capacity N] [--lease-ms N] [--speed N [--from ISO]] [--log-level L]
+  rxtrade fleet worker [--name W] [--capacity N] [--lease-ms N] [--speed N [--from ISO]] [--modules-dir DIR] [--log-level L]
   rxtrade fleet add --symbol S --strategy name|path --exchange ccxt-id|path|bundled [--tick-ms N] [--replace]
   rxtrade fleet remove <pair>
   rxtrade fleet drain <pair>... | --all
@@ -35,6 +35,9 @@ worker
                      origin: it takes no new signal in the last 26 hours of it (its last one still
                      closes within the data), then it is drained for good
   --from ISO         with --speed, for the first worker: where the clock starts (default: the current minute)
+  --modules-dir DIR  load the pairs' strategy and exchange modules only from within DIR (a pair's
+                     paths come from Redis: whoever can write to it chooses the code workers run);
+                     a pair whose module is elsewhere is not started (status error)
   --log-level L      JSON-line logs on stdout: fatal, error, warn, info, debug, trace, silent (default info)
 ${MODULE_TIMEOUT_HELP}
   RXTRADE_FLEET_TIMINGS=<file>  times every store write (from the call to Redis's answer) into a

@@ -1,5 +1,7 @@
 // `rxtrade fleet worker`: a fleet worker in this process, its pairs resolved to strategies and
 // exchanges (bundled, modules, ccxt), handing them over on SIGTERM or Ctrl-C.
+import { realpathSync, statSync } from "node:fs";
+import { resolve, sep } from "node:path";
 import type { Candle, ExchangeSchema, StrategySchema } from "rxtrade";
 import type { FleetPairSpec } from "rxtrade/redis";
 import { COMMON, connection, EXAMPLES, help, loadRedis } from "./fleetUsage";
@@ -24,6 +26,7 @@ export async function fleetWorkerCommand(args: readonly string[], terminal: Term
       from: { type: "string" },
       "log-level": { type: "string" },
       "module-timeout": { type: "string" },
+      "modules-dir": { type: "string" },
     },
     EXAMPLES,
     false,
@@ -38,6 +41,7 @@ export async function fleetWorkerCommand(args: readonly string[], terminal: Term
   const from = flags.from === undefined ? undefined : Date.parse(/T\d{2}:\d{2}$/.test(flags.from) ? `${flags.from}Z` : flags.from);
   if (from !== undefined && !Number.isFinite(from)) throw new UsageError("fleet", `--from ${JSON.stringify(flags.from)} is not a time; give ISO 8601 in UTC, e.g. --from 2023-03-08T12:00Z`);
   const timeoutMs = moduleTimeoutMs("fleet", flags["module-timeout"]);
+  const modulesDir = flags["modules-dir"] === undefined ? undefined : modulesFolder(flags["modules-dir"]);
   const { fleetWorker } = await loadRedis();
   const { bundledExchange, isLogLevel, serviceLogger } = await import("rxtrade/service");
   const level = flags["log-level"] ?? process.env.LOG_LEVEL ?? "info";
@@ -48,6 +52,7 @@ export async function fleetWorkerCommand(args: readonly string[], terminal: Term
   const modules = new Map<string, Promise<ExchangeSchema>>();
   const ccxt = new Map<string, ExchangeSchema>();
   const resolvePair = async (spec: FleetPairSpec, clock: { now(): number }, fleetClock: { origin: number } | undefined) => {
+    if (modulesDir !== undefined) for (const value of [spec.strategy, spec.exchange]) if (looksLikePath(value)) checkModulePath(value, modulesDir);
     // Each pair its own strategy object (an example's factory, a module's export or factory).
     const strategy: StrategySchema = await resolveStrategy("fleet", spec.strategy, timeoutMs);
     const exchange = await pairExchange(spec.exchange, clock);
@@ -115,4 +120,32 @@ export async function fleetWorkerCommand(args: readonly string[], terminal: Term
     return EXIT.failed;
   }
   return EXIT.ok;
+}
+
+/** `--modules-dir`: an existing folder, as its real path. */
+export function modulesFolder(value: string): string {
+  let dir: string;
+  try {
+    dir = realpathSync(resolve(value));
+  } catch {
+    throw new UsageError("fleet", `--modules-dir ${value}: no such folder (${resolve(value)}); give the folder the pairs' strategy and exchange modules must be in`);
+  }
+  if (!statSync(dir).isDirectory()) throw new UsageError("fleet", `--modules-dir ${value} is not a folder (${dir})`);
+  return dir;
+}
+
+/**
+ * With `--modules-dir`: a pair's module (its path comes from Redis, so whoever can write there
+ * chooses the code a worker runs) is loaded only from within that folder, links resolved.
+ */
+export function checkModulePath(path: string, dir: string): void {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    real = resolve(path);
+  }
+  if (real !== dir && !real.startsWith(dir.endsWith(sep) ? dir : `${dir}${sep}`)) {
+    throw new Error(`the module ${path} is outside --modules-dir ${dir}: this worker loads the pairs' modules only from there (a pair's paths come from Redis); put it there, or fleet add the pair with a module that is`);
+  }
 }
