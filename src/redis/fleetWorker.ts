@@ -153,25 +153,25 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
 
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
-      stopped ??= (async () => {
-        worker.stopping = true;
-        if (timer !== undefined) clearTimeout(timer);
-        await current.catch(() => undefined);
-        const chains: Array<Promise<void>> = [];
-        for (const pair of [...held.values()]) {
-          handOver(worker, pair, "the worker stops");
-          chains.push(pair.chain);
-        }
-        await Promise.all(chains);
-        timings?.dump(true);
-        errors.unsubscribe();
-        await store.close();
-        await leave(member);
-        await link.close();
-        logger?.info({ name }, "worker stopped");
-        finished();
-      })();
-      return stopped;
+    stopped ??= (async () => {
+      worker.stopping = true;
+      if (timer !== undefined) clearTimeout(timer);
+      await current.catch(() => undefined);
+      const chains: Array<Promise<void>> = [];
+      for (const pair of [...held.values()]) {
+        handOver(worker, pair, "the worker stops");
+        chains.push(pair.chain);
+      }
+      await Promise.all(chains);
+      timings?.dump(true);
+      errors.unsubscribe();
+      await store.close();
+      await leave(member);
+      await link.close();
+      logger?.info({ name }, "worker stopped");
+      finished();
+    })();
+    return stopped;
   };
   return {
     name,
