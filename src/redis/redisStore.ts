@@ -48,7 +48,8 @@ const releasing = new Map<string, Promise<void>>();
  *   at all on a crash of Redis itself). A single Redis (or a primary with Sentinel); not Redis
  *   Cluster (a write checks the lease and sets the value in one script).
  * - `lock(key)` takes a lease: `<prefix>lease:<key>` set only if absent, with a time to live
- *   of `leaseMs` and a fencing token drawn from `INCR <prefix>fence:<key>` in the same script
+ *   of `leaseMs` and a fencing token drawn in the same script — the greater of the key's last
+ *   token + 1 and Redis's TIME in µs, so it grows even after Redis lost acknowledged writes
  *   (`release.token`; every later holder has a higher one). While held it is renewed every
  *   `renewMs` by a script that extends it only while its value (owner and token) is still
  *   this lease's. A refused `lock` rejects with `StoreLockedError` naming the holder's pid and host.
