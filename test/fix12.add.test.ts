@@ -86,7 +86,12 @@ describeRedis("fix 12.3: fleet add says added/replaced, and a replaced spec appl
       expect(result.outcome).toBe("replaced");
       for (let n = 0; n < 100 && resolved.length < 2; n++) await sleep(20);
       expect(resolved[1]).toEqual({ symbol: "AAAUSDT", strategy: "idle", exchange: "bundled", tickMs: 30_000 });
-      const events = await admin.events();
+      // A pair is resolved before its lease is taken: the claim and its event come just after.
+      let events = await admin.events();
+      for (let n = 0; n < 100 && events.filter((event) => event.action === "claimed").length < 2; n++) {
+        await sleep(20);
+        events = await admin.events();
+      }
       const released = events.find((event) => event.action === "released");
       expect(released?.why).toBe("its spec changed (fleet add): strategy idle, exchange bundled, tickMs 30000");
       const claims = events.filter((event) => event.action === "claimed");
