@@ -189,8 +189,10 @@ process.exit(0);`;
     // 10 − 4 − 4 leaves 2 (plus what a few ms refilled): 2 short at 100/s is about 20 ms.
     expect(grants[2]?.waitMs).toBeGreaterThan(10);
     expect(grants[2]?.waitMs).toBeLessThanOrEqual(20);
-    // From about 0 right after the third: 25 tokens take about 250 ms.
-    expect(grants[3]?.waitMs).toBeGreaterThan(230);
+    // From 0 at the third's admission: 25 tokens accrue in 250 ms (on Redis's clock, however late
+    // this process asked on a loaded machine; its own wait is that less the delay).
+    expect((grants[3]?.admittedAt ?? 0) - (grants[2]?.admittedAt ?? 0)).toBeGreaterThanOrEqual(249);
+    expect((grants[3]?.admittedAt ?? 0) - (grants[2]?.admittedAt ?? 0)).toBeLessThanOrEqual(251);
     expect(grants[3]?.waitMs).toBeLessThanOrEqual(250);
     expect(worstExcess(grants.map((g) => ({ at: g.admittedAt, cost: g.cost })), 100, 10, false)).toBeLessThanOrEqual(1e-6);
     await expect(one.acquire(0)).rejects.toThrow("acquire(cost) needs a positive number of tokens, got 0");
@@ -198,8 +200,10 @@ process.exit(0);`;
 
   it("a wait longer than timeoutMs is refused at once with RateLimitError naming the key and the wait, and takes nothing", async () => {
     const strict = limiter({ ratePerSecond: 10, burst: 1, timeoutMs: 150 });
-    expect((await strict.acquire()).waitMs).toBe(0);
-    expect((await strict.acquire()).waitMs).toBeGreaterThan(90); // 1 token at 10/s: 100 ms
+    const first = await strict.acquire();
+    expect(first.waitMs).toBe(0);
+    // 1 token at 10/s: admitted 100 ms after the first (on Redis's clock).
+    expect((await strict.acquire()).admittedAt - first.admittedAt).toBeGreaterThanOrEqual(99);
     const before = performance.now();
     await strict.acquire(); // ~100 ms wait again, within 150
     const asked = performance.now();
@@ -212,7 +216,7 @@ process.exit(0);`;
     expect(refused.message).toMatch(
       new RegExp(`^rxtrade: rate limit ${strict.key} \\(10/s, burst 1, Redis key rl:ratelimit:${strict.key}\\): a request of cost 2 would wait \\d+ ms, more than timeoutMs \\(150 ms\\); .*raise timeoutMs`),
     );
-    expect(tookMs).toBeLessThan(60); // refused at once, not after timeoutMs
+    expect(tookMs).toBeLessThan(150); // refused at once, not after waiting timeoutMs
     expect(before).toBeLessThan(asked);
     // Nothing was taken: one token is still due about 100 ms after the last admission, not 300.
     const patient = limiter({ key: strict.key, ratePerSecond: 10, burst: 1, timeoutMs: 5_000 });
@@ -228,6 +232,9 @@ process.exit(0);`;
     cleanups.push(() => one.close());
     await one.acquire();
     const waiting = one.acquire(); // 200 ms: taken, sleeping
+    // Redis goes once it has answered that call (the bucket's level is then below zero).
+    for (let n = 0; n < 200 && !(Number(await own.command("HGET", "rxtrade:ratelimit:acct", "level")) < 0); n++) await sleep(5);
+    expect(Number(await own.command("HGET", "rxtrade:ratelimit:acct", "level"))).toBeLessThan(0);
     await own.stop();
     await waiting; // its tokens were taken before Redis went: it goes
     const asked = performance.now();
