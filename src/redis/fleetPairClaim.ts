@@ -13,7 +13,7 @@ import { tradeContext } from "../tradeContext";
 import { FleetError } from "./fleetErrors";
 import { EVENTS_MAXLEN, PAIR_FAILED } from "./fleetKeys";
 import { note, signalIdOf } from "./fleetPairNotes";
-import { drain, drainAtDataEnd, end } from "./fleetPairStop";
+import { drain, drainAtDataEnd, end, settleHandOver } from "./fleetPairStop";
 import type { FleetPairSpec, SnapshotPair } from "./fleetTypes";
 import type { FleetPairResolved } from "./fleetWorkerOptions";
 import type { FleetWorkerState, HeldPair } from "./fleetWorkerState";
@@ -80,7 +80,7 @@ export async function claim(worker: FleetWorkerState, candidate: SnapshotPair): 
     clock?.stop();
     return;
   }
-  const pair: HeldPair = { id: candidate.id, spec, release, runtime, clock, subscription: undefined, drainAt: undefined, dataEnds: undefined, drainWhy: undefined, chain: Promise.resolve(), flushedTickAt: null, ended: false };
+  const pair: HeldPair = { id: candidate.id, spec, release, runtime, clock, subscription: undefined, drainAt: undefined, dataEnds: undefined, drainWhy: undefined, chain: Promise.resolve(), flushedTickAt: null, ended: false, writing: undefined, handing: undefined };
   held.set(pair.id, pair);
   worker.failures.delete(pair.id);
   runtime.log = logger?.child({ pair: pair.id, token: release.token });
@@ -98,11 +98,31 @@ export async function claim(worker: FleetWorkerState, candidate: SnapshotPair): 
   let handed = false;
   const leased: SignalStore & { lockScope: string } = {
     read: (key) => store.read(key),
-    write: timings === undefined ? (key, value) => store.write(key, value) : (key, value) => timings.time(() => store.write(key, value)),
+    write: (key, value) => {
+      const written = timings === undefined ? store.write(key, value) : timings.time(() => store.write(key, value));
+      if (key !== pair.id) return written;
+      // In flight until it settles (this handler runs before the loop's): a hand-over waits for it.
+      pair.writing = written;
+      const settled = () => {
+        if (pair.writing === written) pair.writing = undefined;
+      };
+      written.then(settled, settled);
+      return written;
+    },
     lock: (key) => {
       if (key === pair.id && !handed) {
         handed = true;
-        return Promise.resolve(release);
+        // Released by the engine once the loop ends or is unsubscribed — after the pair's notes
+        // so far (a `closed` whose write landed, `released`): a newer holder, fenced by a
+        // higher token, would have them refused.
+        const afterNotes = Object.assign(
+          () => {
+            const free = () => release();
+            void pair.chain.then(free, free);
+          },
+          { onLost: (listener: (error: Error) => void) => release.onLost(listener) },
+        );
+        return Promise.resolve(afterNotes);
       }
       return store.lock(key);
     },
@@ -121,7 +141,10 @@ export async function claim(worker: FleetWorkerState, candidate: SnapshotPair): 
     );
   };
   pair.subscription = tradeLoop$(spec.symbol, resolved.strategy, { exchange: resolved.exchange, store: leased, scheduler, tickMs: runtime.tickMs, stop$: runtime.stop$ }).subscribe({
-    next: (result) => record(runtime, result, announce),
+    next: (result) => {
+      record(runtime, result, announce);
+      settleHandOver(pair); // a hand-over waiting for this result's write ends now, its note queued
+    },
     complete: () => {
       const wasDraining = runtime.draining;
       end(worker, pair);
@@ -137,8 +160,8 @@ export async function claim(worker: FleetWorkerState, candidate: SnapshotPair): 
       void note(worker, pair, {}, { action: lost ? "lost" : "error", signalId: signalIdOf(pair), message: String((error as Error)?.message ?? error).slice(0, 500) });
     },
   });
-  if (spec.drain) drain(pair);
-  else if (resolved.dataEnd !== undefined) drainAtDataEnd(pair, resolved.dataEnd, scheduler, pair.subscription);
+  if (spec.drain) drain(worker, pair);
+  else if (resolved.dataEnd !== undefined) drainAtDataEnd(worker, pair, resolved.dataEnd, scheduler, pair.subscription);
 }
 
 /** The first retry of a pair that cannot start, ms; each next one waits twice as long, up to `RETRY_MAX_MS`. */

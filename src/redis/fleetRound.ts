@@ -22,12 +22,12 @@ export async function round(worker: FleetWorkerState): Promise<void> {
   const wanted = new Map(pairs.map((pair) => [pair.id, pair]));
   for (const pair of [...held.values()]) {
     const now = wanted.get(pair.id);
-    if (now?.spec === undefined) handOver(worker, pair, "removed from the fleet");
+    if (now?.spec === undefined) void handOver(worker, pair, "removed from the fleet");
     // Replaced (fleet add): claimed again, by whoever has room, with the new spec.
-    else if (!sameRun(now.spec, pair.spec)) handOver(worker, pair, `its spec changed (fleet add): strategy ${now.spec.strategy}, exchange ${now.spec.exchange}, tickMs ${now.spec.tickMs ?? "default"}`);
-    else if (now.spec.drain) drain(pair);
+    else if (!sameRun(now.spec, pair.spec)) void handOver(worker, pair, `its spec changed (fleet add): strategy ${now.spec.strategy}, exchange ${now.spec.exchange}, tickMs ${now.spec.tickMs ?? "default"}`);
+    else if (now.spec.drain) drain(worker, pair);
     // On the wall clock (no speed), a round's precision is plenty.
-    else if (pair.drainAt !== undefined && pair.clock === undefined && pair.runtime.scheduler.now() >= pair.drainAt) drain(pair, pair.dataEnds);
+    else if (pair.drainAt !== undefined && pair.clock === undefined && pair.runtime.scheduler.now() >= pair.drainAt) drain(worker, pair, pair.dataEnds);
   }
   timings?.dump();
   // The last ticks, for fleet list.
@@ -45,7 +45,7 @@ export async function round(worker: FleetWorkerState): Promise<void> {
   if (running.length > share) {
     // One at a time: the others' next rounds see it free.
     const spare = running.find((pair) => !pair.runtime.draining) ?? running[0];
-    if (spare !== undefined) handOver(worker, spare, `more than this worker's share (${share} of ${active.length} pairs for ${workers} workers)`);
+    if (spare !== undefined) void handOver(worker, spare, `more than this worker's share (${share} of ${active.length} pairs for ${workers} workers)`);
     return;
   }
   const free = active.filter((pair) => !pair.leased && !held.has(pair.id) && !backingOff(worker, pair));

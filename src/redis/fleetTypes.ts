@@ -123,7 +123,9 @@ export function parseSnapshot(answer: unknown): { live: string[]; pairs: Snapsho
 export function viewOf(pair: SnapshotPair): FleetPairView {
   const drained = pair.status === "drained";
   const failed = !drained && !pair.leased && pair.status === "error";
-  const status: FleetPairStatus = drained ? "drained" : failed ? "error" : pair.spec?.drain ? "draining" : pair.leased ? "running" : "unowned";
+  // Draining: asked to (fleet drain), or its holder drains it where its data ends (its status says so).
+  const draining = pair.spec?.drain === true || (pair.leased && pair.status === "draining");
+  const status: FleetPairStatus = drained ? "drained" : failed ? "error" : draining ? "draining" : pair.leased ? "running" : "unowned";
   return {
     pair: pair.id,
     spec: pair.spec ?? ({ symbol: "", strategy: "", exchange: "" } as FleetPairSpec),

@@ -157,12 +157,8 @@ export async function fleetWorker(options: FleetWorkerOptions): Promise<FleetWor
       worker.stopping = true;
       if (timer !== undefined) clearTimeout(timer);
       await current.catch(() => undefined);
-      const chains: Array<Promise<void>> = [];
-      for (const pair of [...held.values()]) {
-        handOver(worker, pair, "the worker stops");
-        chains.push(pair.chain);
-      }
-      await Promise.all(chains);
+      // Each pair's write in flight and the result it announces land before its lease is released.
+      await Promise.all([...held.values()].map((pair) => handOver(worker, pair, "the worker stops")));
       timings?.dump(true);
       errors.unsubscribe();
       await store.close();

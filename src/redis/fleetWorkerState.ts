@@ -64,4 +64,8 @@ export interface HeldPair {
   /** The last tick written to its status. */
   flushedTickAt: number | null;
   ended: boolean;
+  /** Its store write in flight (the loop's), if any: a hand-over waits for it and for the result it announces. */
+  writing: Promise<unknown> | undefined;
+  /** A hand-over asked for: why, and its end (the loop unsubscribed, `released` noted, the lease released after the notes). */
+  handing: { why: string; done: Promise<void>; finish: () => void } | undefined;
 }
