@@ -141,8 +141,9 @@ describe("a lock whose holder is proven gone is taken over", () => {
   });
 
   it("the holder has exited but was never reaped (a zombie)", async () => {
-    // sh starts `true` in the background and replaces itself by sleep, which never reaps it.
-    const parent = spawn("sh", ["-c", "true & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+    // sh starts a short sleep in the background and replaces itself by a long one, which never
+    // reaps it. (A background `true` could exit, and be reaped by sh, before the exec.)
+    const parent = spawn("sh", ["-c", "sleep 0.3 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
     children.push(parent);
     const zombie = Number(await new Promise<string>((resolve) => parent.stdout?.setEncoding("utf8").once("data", resolve)));
     const deadline = Date.now() + 5_000;
