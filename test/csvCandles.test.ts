@@ -107,3 +107,37 @@ describe("csvCandles", () => {
     expect(candles.every((c, i) => i === 0 || c.timestamp - (candles[i - 1] as { timestamp: number }).timestamp === 60_000)).toBe(true);
   });
 });
+
+describe("ISO 8601 times in a CSV", () => {
+  // The times of a day are read digit by digit once the day is known (csvRows.ts); every shape
+  // reads as Date.parse reads it (with the space taken for a "T"), and what it refuses is refused.
+  const shapes = [
+    "2023-03-01 00:00:00+00:00",
+    "2023-03-01T00:00Z",
+    "2023-03-01T23:59:59Z",
+    "2023-03-01T00:00:00.500Z",
+    "2023-03-01 10:00+0000",
+    "2023-03-01 10:00-00:00",
+    "2023-03-01 10:00+01:00",
+    "2024-02-29T12:34:56Z",
+    "2023-02-30T00:00Z",
+    "2023-03-01T24:00Z",
+    "2023-03-01T10:60Z",
+    "2023-03-01T1a:00Z",
+    "2023-03-01T10:00:5Z",
+    "2023-13-01T00:00Z",
+    "2023-00-10T10:00Z",
+    "2023-03-00T10:00Z",
+  ];
+  it.each(shapes)("%s reads as Date.parse reads it", (time) => {
+    const parsed = Date.parse(time.replace(" ", "T"));
+    const read = () => parseCandlesCsv(`open_time,open,high,low,close,volume\n${time},1,1,1,1,1\n`, "t.csv")[0]?.timestamp;
+    if (Number.isFinite(parsed)) expect(read()).toBe(parsed);
+    else expect(read).toThrow(CandleDataError);
+  });
+
+  it("a day read before does not stand for another day's rows", () => {
+    const csv = "open_time,open,high,low,close,volume\n2023-03-01T23:59Z,1,1,1,1,1\n2023-03-02T00:00Z,1,1,1,1,1\n2023-03-02T00:01Z,1,1,1,1,1\n";
+    expect(parseCandlesCsv(csv, "t.csv").map((c) => c.timestamp)).toEqual([Date.parse("2023-03-01T23:59Z"), Date.parse("2023-03-02T00:00Z"), Date.parse("2023-03-02T00:01Z")]);
+  });
+});

@@ -102,12 +102,14 @@ function rowError(source: string, line: number, text: string, message: string): 
 const UTC_TIME = /^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,3}))?)?(?:Z|[+-]00:?00)$/;
 
 function parseIso(text: string): number | undefined {
+  const fast = clockOfKnownDay(text);
+  if (fast !== undefined) return fast;
   const utc = UTC_TIME.exec(text);
   if (utc !== null) {
     const [, year, month, day, hour, minute, second = "0", fraction = "0"] = utc as unknown as string[];
     const ms = Date.UTC(+year!, +month! - 1, +day!, +hour!, +minute!, +second, +fraction.padEnd(3, "0"));
     // Out of range (2023-02-30, 25:00): as Date.parse takes it.
-    if (new Date(ms).getUTCDate() === +day! && +hour! < 24 && +minute! < 60 && +second < 60) return ms;
+    if (+month! >= 1 && +month! <= 12 && new Date(ms).getUTCDate() === +day! && +hour! < 24 && +minute! < 60 && +second < 60) return ms;
   }
   // "2023-03-01 00:00:00+00:00" is ISO 8601 with a space; Date.parse wants the "T".
   const ms = Date.parse(text.includes("T") ? text : text.replace(" ", "T"));
@@ -116,4 +118,53 @@ function parseIso(text: string): number | undefined {
 
 export function iso(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+// A file's rows share their day: the day of the last time read and its midnight in ms, so that
+// most times need only their clock read, digit by digit (half of the bundled data's read).
+let knownDay = "";
+let knownDayMs = 0;
+const DAY = /^\d{4}-\d\d-\d\d$/;
+
+/** `text`'s time in ms when it is "YYYY-MM-DD[T ]HH:MM[:SS](Z|+00:00|-00:00|+0000|-0000)" of a valid day; else `undefined` (the full parse decides). */
+function clockOfKnownDay(text: string): number | undefined {
+  const separator = text.charCodeAt(10);
+  if (separator !== 84 /* T */ && separator !== 32 /* space */) return undefined;
+  if (text.charCodeAt(13) !== 58 /* : */) return undefined;
+  const hour = twoDigits(text, 11);
+  const minute = twoDigits(text, 14);
+  let second = 0;
+  let rest = 16;
+  if (text.charCodeAt(16) === 58) {
+    second = twoDigits(text, 17);
+    rest = 19;
+  }
+  if (!(hour < 24 && minute < 60 && second < 60)) return undefined;
+  if (!isUtcZone(text, rest)) return undefined;
+  const day = text.slice(0, 10);
+  if (day !== knownDay) {
+    if (!DAY.test(day)) return undefined;
+    const [year, month, date] = day.split("-").map(Number) as [number, number, number];
+    const ms = Date.UTC(year, month - 1, date);
+    if (new Date(ms).getUTCDate() !== date || month < 1 || month > 12) return undefined;
+    knownDay = day;
+    knownDayMs = ms;
+  }
+  return knownDayMs + hour * 3_600_000 + minute * 60_000 + second * 1_000;
+}
+
+/** The number of the two digits at `at`, or NaN. */
+function twoDigits(text: string, at: number): number {
+  const tens = text.charCodeAt(at) - 48;
+  const units = text.charCodeAt(at + 1) - 48;
+  return tens >= 0 && tens <= 9 && units >= 0 && units <= 9 ? tens * 10 + units : Number.NaN;
+}
+
+/** Whether `text` ends at `at` with "Z", "+00:00", "-00:00", "+0000" or "-0000". */
+function isUtcZone(text: string, at: number): boolean {
+  const length = text.length - at;
+  if (length === 1) return text.charCodeAt(at) === 90; // Z
+  const sign = text.charCodeAt(at);
+  if (sign !== 43 && sign !== 45) return false; // + or -
+  return (length === 6 && text.startsWith("00:00", at + 1)) || (length === 5 && text.startsWith("0000", at + 1));
 }
