@@ -1,0 +1,26 @@
+// Measures how long each test file takes, one file at a time, and writes the table the test
+// run's order comes from (test/helpers/durations.json, read by test/helpers/longestFirst.ts).
+// Usage: npm run test:durations   (about 4 minutes; run it on a quiet machine)
+import { spawnSync } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const lines = join(tmpdir(), `rxtrade-durations-${process.pid}.jsonl`);
+const vitest = spawnSync("npx", ["vitest", "run", "--reporter=dot"], {
+  stdio: "inherit",
+  env: { ...process.env, RXTRADE_TEST_WORKERS: "1", RXTRADE_TEST_DURATIONS: lines },
+});
+let measured;
+try {
+  measured = readFileSync(lines, "utf8").trim().split("\n").map((line) => JSON.parse(line));
+} catch (error) {
+  console.error(`test-durations: no timings were written (${error.message})`);
+  process.exit(1);
+}
+rmSync(lines, { force: true });
+if (vitest.status !== 0) console.error("test-durations: some tests failed; their files' times are kept all the same");
+const table = Object.fromEntries(measured.sort((a, b) => b.seconds - a.seconds).map(({ file, seconds }) => [file, Math.round(seconds * 10) / 10]));
+const path = new URL("../test/helpers/durations.json", import.meta.url);
+writeFileSync(path, `${JSON.stringify(table, null, 1)}\n`);
+console.log(`test-durations: ${measured.length} files, ${measured.reduce((sum, { seconds }) => sum + seconds, 0).toFixed(1)} s in all, written to test/helpers/durations.json`);
