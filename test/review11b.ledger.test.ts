@@ -7,7 +7,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { type Journal, type JournalEntry, memoryJournal, memoryStore, replayExchange, setConfig } from "rxtrade";
 import { candlesFromPrices, scriptedStrategy, VirtualClock } from "rxtrade/testing";
 import { main } from "../src/cli/main";
@@ -65,9 +65,14 @@ describe("a stall while the tick waits on the journal (finding 10)", () => {
     ]);
     const inner = memoryJournal();
     let realNow = 0;
-    // The run's start entry goes in; the intent of the open never settles (a journal disk that hangs).
+    // The run's start entry goes in; the intent of the open does not settle (a journal disk that
+    // hangs) until the test ends: then the disk comes back and the session runs to its end, so
+    // that it does not outlive the test (its SIGINT/SIGTERM listeners and its loop with it).
+    const hung: Array<() => void> = [];
+    let diskBack = false;
     const journal: Journal = {
-      append: (entry: JournalEntry) => (entry.kind === "run" ? inner.append(entry) : new Promise<void>(() => {})),
+      append: (entry: JournalEntry) =>
+        entry.kind === "run" || diskBack ? inner.append(entry) : new Promise<void>((resolve) => hung.push(() => resolve(inner.append(entry)))),
       read: (key) => inner.read(key),
       keys: () => inner.keys(),
     };
@@ -79,6 +84,12 @@ describe("a stall while the tick waits on the journal (finding 10)", () => {
       tickMs: 5_000, terminal, timeNote: "", plainStatusEveryMs: 3_600_000, resumed: null, stopAt: T0 + 100 * 60_000,
     });
     void session.catch(() => {});
+    onTestFinished(async () => {
+      diskBack = true;
+      for (const release of hung.splice(0)) release();
+      await clock.flushAsync(T0 + 120 * 60_000);
+      await session.catch(() => {});
+    });
     await clock.flushAsync(T0 + 100 * 60_000);
     expect(stderr).toMatch(
       /error\$ StreamStalledError: rxtrade: momentum on BTCUSDT is stalled: no completed tick for \d+ s \(CC_STALL_TICKS tick periods\); check the exchange and the store \(see error\$\) — the tick is waiting on the journal: its append has been pending \d+ s of real time \(check the journal's disk and its JournalError\)\n/,
