@@ -111,6 +111,10 @@ function numbers(stats: LiveStatistics) {
 
 const work = await mkdtemp(join(tmpdir(), "rxtrade-history-"));
 afterAll(() => rm(work, { recursive: true, force: true }));
+// The last "process" made here stays the module graph of the files that share this worker
+// (vitest.config.ts, project "shared"): its default journal, registries and pairs would be
+// theirs (test/live.facade.test.ts's statistics read that journal). They get a fresh one.
+afterAll(() => vi.resetModules());
 
 describe("readLiveHistory", () => {
   const key = `${SYMBOL}:h`;

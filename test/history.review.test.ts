@@ -139,6 +139,10 @@ afterEach(() => {
   }
 });
 afterAll(() => rm(work, { recursive: true, force: true }));
+// The last "process" made here stays the module graph of the files that share this worker
+// (vitest.config.ts, project "shared"): its default journal, registries and pairs would be
+// theirs (test/live.facade.test.ts's statistics read that journal). They get a fresh one.
+afterAll(() => vi.resetModules());
 
 describe("a journal whose read hangs (hole 1)", () => {
   it("Live.getData, getReport and dump fall back to the loop's statistics within CC_STORE_TIMEOUT_SECONDS, saying why; a JournalError on error$", async () => {
