@@ -68,6 +68,8 @@ function sharedHost(): (options: ts.CompilerOptions) => ts.CompilerHost {
   const parsed = new Map<string, ts.SourceFile | undefined>();
   return (options) => {
     const host = ts.createCompilerHost(options, true);
+    // As tsc: JSDoc in .ts/.d.ts files is parsed only where it can hold a type error.
+    host.jsDocParsingMode = ts.JSDocParsingMode.ParseForTypeErrors;
     const getSourceFile = host.getSourceFile.bind(host);
     host.getSourceFile = (fileName, languageVersionOrOptions, onError, shouldCreateNewSourceFile) => {
       if (!isDeclaration(fileName) || shouldCreateNewSourceFile === true) {
