@@ -24,11 +24,12 @@ import { cp, mkdir, mkdtemp, realpath, rm, stat, symlink, writeFile } from "node
 import { createRequire } from "node:module";
 import { join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import type TypeScript from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 // Required, not imported: an ES import of typescript.js (9 MB of CommonJS) has Node scan it for
 // its export names and module format first (~0.7 s of CPU).
-const ts = createRequire(import.meta.url)("typescript") as typeof import("typescript");
+const ts: typeof TypeScript = createRequire(import.meta.url)("typescript");
 const root = fileURLToPath(new URL("../", import.meta.url));
 const fixture = fileURLToPath(new URL("./fixtures/typesResolution/", import.meta.url));
 const ENTRIES = ["index", "operators", "testing", "node", "browser", "ccxt", "service", "redis"];
@@ -67,8 +68,8 @@ afterAll(async () => {
 const isDeclaration = (fileName: string): boolean => /\.d\.[cm]?ts$/.test(fileName);
 
 /** A compiler host for all the cases: declaration files are parsed once for all programs. */
-function sharedHost(): (options: ts.CompilerOptions) => ts.CompilerHost {
-  const parsed = new Map<string, ts.SourceFile | undefined>();
+function sharedHost(): (options: TypeScript.CompilerOptions) => TypeScript.CompilerHost {
+  const parsed = new Map<string, TypeScript.SourceFile | undefined>();
   return (options) => {
     const host = ts.createCompilerHost(options);
     // As tsc: JSDoc in .ts/.d.ts files is parsed only where it can hold a type error.
@@ -89,7 +90,7 @@ function sharedHost(): (options: ts.CompilerOptions) => ts.CompilerHost {
 }
 
 /** Compiles `files` of the fixture with `options`; resolves the formatted diagnostics ("" when it compiled). */
-function compile(hostFor: (options: ts.CompilerOptions) => ts.CompilerHost, name: string, options: Record<string, unknown>, files: string[], checkAllDeclarations: boolean): Promise<string> {
+function compile(hostFor: (options: TypeScript.CompilerOptions) => TypeScript.CompilerHost, name: string, options: Record<string, unknown>, files: string[], checkAllDeclarations: boolean): Promise<string> {
   return (async () => {
     const config = {
       compilerOptions: { target: "ES2022", lib: ["ES2022", "DOM"], types: [], strict: true, allowJs: true, checkJs: true, noEmit: true, ...options },
@@ -107,7 +108,7 @@ function compile(hostFor: (options: ts.CompilerOptions) => ts.CompilerHost, name
       configFileParsingDiagnostics: ts.getConfigFileParsingDiagnostics(parsedConfig),
       host: hostFor(parsedConfig.options),
     });
-    const diagnostics: ts.Diagnostic[] = [...program.getConfigFileParsingDiagnostics(), ...program.getOptionsDiagnostics(), ...program.getSyntacticDiagnostics()];
+    const diagnostics: TypeScript.Diagnostic[] = [...program.getConfigFileParsingDiagnostics(), ...program.getOptionsDiagnostics(), ...program.getSyntacticDiagnostics()];
     if (diagnostics.length === 0) {
       diagnostics.push(...program.getGlobalDiagnostics());
       if (checkAllDeclarations) {
@@ -122,7 +123,7 @@ function compile(hostFor: (options: ts.CompilerOptions) => ts.CompilerHost, name
       }
     }
     if (diagnostics.length === 0) return "";
-    const formatHost: ts.FormatDiagnosticsHost = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => "\n" };
+    const formatHost: TypeScript.FormatDiagnosticsHost = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => "\n" };
     return ts.formatDiagnostics(ts.sortAndDeduplicateDiagnostics(diagnostics), formatHost);
   })();
 }
