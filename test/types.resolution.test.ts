@@ -90,42 +90,40 @@ function sharedHost(): (options: TypeScript.CompilerOptions) => TypeScript.Compi
 }
 
 /** Compiles `files` of the fixture with `options`; resolves the formatted diagnostics ("" when it compiled). */
-function compile(hostFor: (options: TypeScript.CompilerOptions) => TypeScript.CompilerHost, name: string, options: Record<string, unknown>, files: string[], checkAllDeclarations: boolean): Promise<string> {
-  return (async () => {
-    const config = {
-      compilerOptions: { target: "ES2022", lib: ["ES2022", "DOM"], types: [], strict: true, allowJs: true, checkJs: true, noEmit: true, ...options },
-      files,
-    };
-    // Written, so that a failing case can be reproduced with `tsc -p tsconfig.<case>.json`.
-    const configFile = join(dir, `tsconfig.${name}.json`);
-    await writeFile(configFile, JSON.stringify(config, null, 2));
-    const parsedConfig = ts.getParsedCommandLineOfConfigFile(configFile, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
-    if (parsedConfig === undefined) throw new Error(`${configFile} could not be read`);
-    const program = ts.createProgram({
-      rootNames: parsedConfig.fileNames,
-      options: parsedConfig.options,
-      projectReferences: parsedConfig.projectReferences,
-      configFileParsingDiagnostics: ts.getConfigFileParsingDiagnostics(parsedConfig),
-      host: hostFor(parsedConfig.options),
-    });
-    const diagnostics: TypeScript.Diagnostic[] = [...program.getConfigFileParsingDiagnostics(), ...program.getOptionsDiagnostics(), ...program.getSyntacticDiagnostics()];
-    if (diagnostics.length === 0) {
-      diagnostics.push(...program.getGlobalDiagnostics());
-      if (checkAllDeclarations) {
-        // The fixture's files and rxtrade's own declarations (dist/ through the link).
-        for (const file of program.getSourceFiles()) {
-          const own = !isDeclaration(file.fileName) || file.fileName.startsWith(distDir) || ts.sys.realpath!(file.fileName).startsWith(distDir);
-          if (own) diagnostics.push(...program.getSemanticDiagnostics(file));
-        }
-      } else {
-        // As tsc: declaration files are skipped under skipLibCheck.
-        diagnostics.push(...program.getSemanticDiagnostics());
+async function compile(hostFor: (options: TypeScript.CompilerOptions) => TypeScript.CompilerHost, name: string, options: Record<string, unknown>, files: string[], checkAllDeclarations: boolean): Promise<string> {
+  const config = {
+    compilerOptions: { target: "ES2022", lib: ["ES2022", "DOM"], types: [], strict: true, allowJs: true, checkJs: true, noEmit: true, ...options },
+    files,
+  };
+  // Written, so that a failing case can be reproduced with `tsc -p tsconfig.<case>.json`.
+  const configFile = join(dir, `tsconfig.${name}.json`);
+  await writeFile(configFile, JSON.stringify(config, null, 2));
+  const parsedConfig = ts.getParsedCommandLineOfConfigFile(configFile, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
+  if (parsedConfig === undefined) throw new Error(`${configFile} could not be read`);
+  const program = ts.createProgram({
+    rootNames: parsedConfig.fileNames,
+    options: parsedConfig.options,
+    projectReferences: parsedConfig.projectReferences,
+    configFileParsingDiagnostics: ts.getConfigFileParsingDiagnostics(parsedConfig),
+    host: hostFor(parsedConfig.options),
+  });
+  const diagnostics: TypeScript.Diagnostic[] = [...program.getConfigFileParsingDiagnostics(), ...program.getOptionsDiagnostics(), ...program.getSyntacticDiagnostics()];
+  if (diagnostics.length === 0) {
+    diagnostics.push(...program.getGlobalDiagnostics());
+    if (checkAllDeclarations) {
+      // The fixture's files and rxtrade's own declarations (dist/ through the link).
+      for (const file of program.getSourceFiles()) {
+        const own = !isDeclaration(file.fileName) || file.fileName.startsWith(distDir) || ts.sys.realpath!(file.fileName).startsWith(distDir);
+        if (own) diagnostics.push(...program.getSemanticDiagnostics(file));
       }
+    } else {
+      // As tsc: declaration files are skipped under skipLibCheck.
+      diagnostics.push(...program.getSemanticDiagnostics());
     }
-    if (diagnostics.length === 0) return "";
-    const formatHost: TypeScript.FormatDiagnosticsHost = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => "\n" };
-    return ts.formatDiagnostics(ts.sortAndDeduplicateDiagnostics(diagnostics), formatHost);
-  })();
+  }
+  if (diagnostics.length === 0) return "";
+  const formatHost: TypeScript.FormatDiagnosticsHost = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => "\n" };
+  return ts.formatDiagnostics(ts.sortAndDeduplicateDiagnostics(diagnostics), formatHost);
 }
 
 const ALL = ["imports.ts", "requires.cjs", "ccxt.ts", "ccxt.cjs"];
