@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import { LongestFirst } from "./test/helpers/longestFirst";
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
@@ -49,12 +50,15 @@ export default defineConfig({
     // Many files wait on child processes (the CLI, kill loops): more files in flight than
     // cores keeps both cores busy. RXTRADE_TEST_WORKERS overrides.
     maxWorkers: Number(process.env.RXTRADE_TEST_WORKERS) || 3,
+    // The longest files first (test/helpers/durations.json), so the run does not end on a slow
+    // file started last.
+    sequence: { sequencer: LongestFirst },
     projects: [
       {
         extends: true,
-        test: { name: "shared", include: ALL, exclude: OWN_PROCESS, isolate: false, setupFiles: ["test/helpers/sharedProcessSetup.ts"] },
+        test: { name: "shared", include: ALL, exclude: OWN_PROCESS, isolate: false, setupFiles: ["test/helpers/fileTiming.ts", "test/helpers/sharedProcessSetup.ts"] },
       },
-      { extends: true, test: { name: "own-process", include: OWN_PROCESS, isolate: true } },
+      { extends: true, test: { name: "own-process", include: OWN_PROCESS, isolate: true, setupFiles: ["test/helpers/fileTiming.ts"] } },
     ],
   },
 });

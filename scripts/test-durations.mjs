@@ -1,13 +1,15 @@
 // Measures how long each test file takes, one file at a time, and writes the table the test
 // run's order comes from (test/helpers/durations.json, read by test/helpers/longestFirst.ts).
-// Usage: npm run test:durations   (about 4 minutes; run it on a quiet machine)
+// Usage: npm run test:durations               (every file, about 4 minutes; on a quiet machine)
+//        npm run test:durations -- <files...>  (those files; the others keep their times)
 import { spawnSync } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const lines = join(tmpdir(), `rxtrade-durations-${process.pid}.jsonl`);
-const vitest = spawnSync("npx", ["vitest", "run", "--reporter=dot"], {
+const files = process.argv.slice(2);
+const vitest = spawnSync("npx", ["vitest", "run", "--reporter=dot", ...files], {
   stdio: "inherit",
   env: { ...process.env, RXTRADE_TEST_WORKERS: "1", RXTRADE_TEST_DURATIONS: lines },
 });
@@ -20,7 +22,9 @@ try {
 }
 rmSync(lines, { force: true });
 if (vitest.status !== 0) console.error("test-durations: some tests failed; their files' times are kept all the same");
-const table = Object.fromEntries(measured.sort((a, b) => b.seconds - a.seconds).map(({ file, seconds }) => [file, Math.round(seconds * 10) / 10]));
 const path = new URL("../test/helpers/durations.json", import.meta.url);
+const kept = files.length > 0 && existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : {};
+for (const { file, seconds } of measured) kept[file] = Math.round(seconds * 10) / 10;
+const table = Object.fromEntries(Object.entries(kept).sort((a, b) => b[1] - a[1]));
 writeFileSync(path, `${JSON.stringify(table, null, 1)}\n`);
 console.log(`test-durations: ${measured.length} files, ${measured.reduce((sum, { seconds }) => sum + seconds, 0).toFixed(1)} s in all, written to test/helpers/durations.json`);
