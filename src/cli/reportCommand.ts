@@ -6,7 +6,7 @@ import { DEMO_STORE } from "./demoCommand";
 import { displayPath } from "./format";
 import { isRxtradeError } from "./rxtradeErrors";
 import { LIVE_STORE } from "./liveCommand";
-import { historyNotes, historyTitle, printStatistics, splitKey } from "./session";
+import { historyNotes, historyTitle, printStatistics, splitKey } from "./sessionReport";
 import { SkippedLines } from "./skippedLines";
 import { boundedKeys, type Hole, holeNote, markIncomplete, notJournals, regularFiles, unrecordedHoles } from "./reportJournal";
 import type { Terminal } from "./terminal";
