@@ -267,13 +267,13 @@ describe("rxtrade demo", () => {
 describe("rxtrade live", () => {
   it("runs an exchange module and a strategy file, prints the trades, stops gracefully on SIGTERM with a report", async () => {
     const cwd = await newDir("live");
-    const child = new Child(cli, ["live", "--exchange", rising, "--symbol", "TESTUSD", "--strategy", hold, "--tick-ms", "100", "--store", "store"], { cwd });
+    const child = new Child(cli, ["live", "--exchange", rising, "--symbol", "TESTUSD", "--strategy", hold, "--tick-ms", "400", "--store", "store"], { cwd });
     const [, id] = (await child.waitFor(new RegExp(`CLOSED +long .* take_profit .*  (${ID})\\n`))) as [string, string];
     child.kill("SIGTERM");
     const exit = await child.exited;
     expect(exit.stderr).toBe("");
     expect(exit.code).toBe(0);
-    expect(exit.stdout).toContain("rxtrade live · TESTUSD on rising · strategy hold · store store · a tick every 100 ms");
+    expect(exit.stdout).toContain("rxtrade live · TESTUSD on rising · strategy hold · store store · a tick every 400 ms");
     expect(trades(exit.stdout).map((line) => `${line.action} ${line.id}`)).toEqual([`OPENED ${id}`, `CLOSED ${id}`]);
     // The strategy asks at most once a minute: nothing is open when the stop arrives.
     expect(exit.stdout).toContain("SIGTERM: stopping gracefully — no new signals; nothing is open, ending now.");

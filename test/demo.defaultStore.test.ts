@@ -43,13 +43,15 @@ it("a demo killed with a position open leaves it in ./.rxtrade-demo: live on the
 
   // live, BTCUSDT with the same strategy, default store: not refused for the demo's signal
   // (with one folder for both: exit 1, "BTCUSDT:hold holds signal … on exchange replay").
-  const live = new Child(cli, ["live", "--exchange", rising, "--symbol", "BTCUSDT", "--strategy", hold, "--tick-ms", "100"], { cwd });
+  // A tick every 400 ms: the stall limit (5 ticks, 2 s) outlasts a loaded machine's pauses,
+  // which at 100 ms (0.5 s) printed a StreamStalledError on stderr.
+  const live = new Child(cli, ["live", "--exchange", rising, "--symbol", "BTCUSDT", "--strategy", hold, "--tick-ms", "400"], { cwd });
   await live.waitFor(new RegExp(`CLOSED +long .* take_profit .*  ${ID}\\n`));
   live.kill("SIGTERM");
   const liveExit = await live.exited;
   expect(liveExit.stderr).toBe("");
   expect(liveExit.code).toBe(0);
-  expect(liveExit.stdout).toContain("rxtrade live · BTCUSDT on rising · strategy hold · store .rxtrade · a tick every 100 ms");
+  expect(liveExit.stdout).toContain("rxtrade live · BTCUSDT on rising · strategy hold · store .rxtrade · a tick every 400 ms");
   expect(liveExit.stdout).not.toContain(id);
   expect(await fileStore(join(cwd, ".rxtrade")).read("BTCUSDT:hold")).toBeNull();
   // The demo's signal is in the demo's folder.

@@ -105,7 +105,7 @@ describe("rxtrade demo: run, kill -9, run again", () => {
 describe("rxtrade live: run, kill -9, run again", () => {
   it("the second run's statistics hold the close of the killed run and its own, each once", async () => {
     const cwd = await mkdtemp(join(work, "live-"));
-    const args = ["live", "--exchange", rising, "--symbol", "TESTUSD", "--strategy", hold, "--tick-ms", "100", "--store", "store"];
+    const args = ["live", "--exchange", rising, "--symbol", "TESTUSD", "--strategy", hold, "--tick-ms", "400", "--store", "store"];
     const first = new Child(cli, args, { cwd });
     const [, firstId] = (await first.waitFor(new RegExp(`CLOSED +long .* take_profit .*  (${ID})\\n`))) as [string, string];
     first.kill("SIGKILL");
