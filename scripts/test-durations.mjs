@@ -27,4 +27,9 @@ const kept = files.length > 0 && existsSync(path) ? JSON.parse(readFileSync(path
 for (const { file, seconds } of measured) kept[file] = Math.round(seconds * 10) / 10;
 const table = Object.fromEntries(Object.entries(kept).sort((a, b) => b[1] - a[1]));
 writeFileSync(path, `${JSON.stringify(table, null, 1)}\n`);
+const byCpu = measured.filter((one) => one.cpu !== undefined).sort((a, b) => b.cpu - a.cpu);
+if (byCpu.length > 0) {
+  console.log(`CPU seconds (the worker's and its reaped child processes'), the 15 highest of ${byCpu.reduce((sum, { cpu }) => sum + cpu, 0).toFixed(1)} s in all:`);
+  for (const { file, cpu, seconds } of byCpu.slice(0, 15)) console.log(`  ${cpu.toFixed(1).padStart(5)} s CPU  ${seconds.toFixed(1).padStart(5)} s  ${file}`);
+}
 console.log(`test-durations: ${measured.length} files, ${measured.reduce((sum, { seconds }) => sum + seconds, 0).toFixed(1)} s in all, written to test/helpers/durations.json`);
