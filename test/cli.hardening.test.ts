@@ -1,8 +1,10 @@
 // Issue 9, item 12: bad input on the command line is refused before the run starts, with exit 2
 // and a one-line message naming what was wrong — never a stack trace, never exit 1 or 13 for a
-// usage error. The bin is spawned as in test/cli.test.ts (bundled by processHarness). Folders
-// that cannot be written are paths through a regular file (ENOTDIR, EEXIST): tests run as root,
-// where a chmod'ed folder would still be writable.
+// usage error. The bin is spawned as in test/cli.test.ts (bundled by processHarness) for the
+// first refusal of each kind, the runs and the module timeouts; the other refusals start
+// nothing, so they go through the bin's `main` in this process (from the same folder), which
+// saves a Node start each. Folders that cannot be written are paths through a regular file
+// (ENOTDIR, EEXIST): tests run as root, where a chmod'ed folder would still be writable.
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -10,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDefaultConfig, setConfig } from "rxtrade";
 import { liveCommand } from "../src/cli/liveCommand";
+import { main } from "../src/cli/main";
 import { Terminal } from "../src/cli/terminal";
 import { loadUserExport } from "../src/cli/userModule";
 import { bundle, Child, type Exit, run } from "./fixtures/processHarness";
@@ -22,16 +25,28 @@ const STACK_LINE = /^\s+at /m;
 
 let cli: string[];
 let work: string;
+const startedIn = process.cwd();
 
 beforeAll(async () => {
   [cli, work] = await Promise.all([bundle("src/cli/index.ts"), mkdtemp(join(tmpdir(), "rxtrade-cli-hardening-"))]);
   await writeFile(join(work, "afile"), "a regular file, not a folder\n");
+  process.chdir(work); // the in-process refusals run from where the spawned ones do (this file has a process of its own)
 }, 30_000);
 
 afterAll(async () => {
+  process.chdir(startedIn);
   await rm(work, { recursive: true, force: true });
   if (cli !== undefined) await rm(dirname(cli[1] as string), { recursive: true, force: true });
 });
+
+/** `rxtrade <args>` from the work folder: spawned (`"process"`), or through the bin's `main` in this process. */
+async function refusal(args: string[], how: string): Promise<Exit> {
+  if (how === "process") return run(cli, args, { cwd: work });
+  let stdout = "";
+  let stderr = "";
+  const code = await main(args, new Terminal({ write: (text: string) => (stdout += text) }, { write: (text: string) => (stderr += text) }));
+  return { code, signal: null, stdout, stderr };
+}
 
 /** A refused command line: exit 2, nothing started (stdout empty), the message, the pointer to --help, no stack. */
 function expectRefused(exit: Exit, message: string): void {
@@ -47,27 +62,32 @@ describe("folders that cannot be written are refused before the start", () => {
     [
       ["demo", "--report-dir", "afile/reports", "--store", "store-1"],
       "rxtrade demo: --report-dir afile/reports (WORK/afile/reports) is not a folder rxtrade can write to: a part of the path is a file, not a folder (ENOTDIR); give another, e.g. --report-dir ./dump/demo",
+      "process",
     ],
     [
       ["demo", "--report-dir", "afile", "--store", "store-2"],
       "rxtrade demo: --report-dir afile (WORK/afile) is not a folder rxtrade can write to: it is a file, not a folder (EEXIST)",
+      "in process",
     ],
     [
       ["demo", "--store", "afile/store"],
       "rxtrade demo: --store afile/store (WORK/afile/store) is not a folder rxtrade can write to: a part of the path is a file, not a folder (ENOTDIR); give another, e.g. --store ./.rxtrade-demo",
+      "in process",
     ],
-    [["demo", "--report-dir=", "--store", "store-3"], "rxtrade demo: --report-dir needs a folder, got an empty value; e.g. --report-dir ./dump/demo"],
-    [["demo", "--store="], "rxtrade demo: --store needs a folder, got an empty value; e.g. --store ./.rxtrade-demo"],
+    [["demo", "--report-dir=", "--store", "store-3"], "rxtrade demo: --report-dir needs a folder, got an empty value; e.g. --report-dir ./dump/demo", "in process"],
+    [["demo", "--store="], "rxtrade demo: --store needs a folder, got an empty value; e.g. --store ./.rxtrade-demo", "in process"],
     [
       ["live", "--exchange", rising, "--symbol", "TESTUSD", "--strategy", hold, "--report-dir", "afile/reports", "--store", "store-4"],
       "rxtrade live: --report-dir afile/reports (WORK/afile/reports) is not a folder rxtrade can write to: a part of the path is a file, not a folder (ENOTDIR)",
+      "in process",
     ],
     [
       ["live", "--exchange", rising, "--symbol", "TESTUSD", "--strategy", hold, "--store", "afile/store"],
       "rxtrade live: --store afile/store (WORK/afile/store) is not a folder rxtrade can write to: a part of the path is a file, not a folder (ENOTDIR)",
+      "in process",
     ],
-  ])("rxtrade %j", async (args, message) => {
-    const exit = await run(cli, args, { cwd: work });
+  ])("rxtrade %j", async (args, message, how) => {
+    const exit = await refusal(args, how);
     expectRefused(exit, message.replaceAll("WORK", work));
   });
 
@@ -110,27 +130,32 @@ describe("a strategy or exchange module that fails is exit 2 with its message", 
     [
       ["demo", "--strategy", fixture("cliThrowingStrategy.mjs")],
       `rxtrade demo: --strategy ${fixture("cliThrowingStrategy.mjs")}: its factory (the \`strategy\` export, called with no arguments) threw: MY_API_KEY is not set; export it before starting\n`,
+      "process",
     ],
     [
       ["live", "--exchange", fixture("cliThrowingExchange.mjs"), "--symbol", "TESTUSD", "--strategy", hold],
       `rxtrade live: --exchange ${fixture("cliThrowingExchange.mjs")}: its factory (the \`default\` export, called with no arguments) threw: EXCHANGE_SECRET is not set\n`,
+      "in process",
     ],
     [
       ["live", "--exchange", rising, "--symbol", "TESTUSD", "--strategy", fixture("cliThrowingStrategy.mjs")],
       "threw: MY_API_KEY is not set; export it before starting\n",
+      "in process",
     ],
     [
       ["demo", "--strategy", fixture("cliRejectingStrategy.mjs")],
       "rxtrade demo: --strategy CLIREJECT: the promise its factory (the `strategy` export, called with no arguments) returned rejected: cannot read ./strategy-settings.json\n",
+      "in process",
     ],
     [
       ["demo", "--strategy", fixture("cliGetterStrategy.mjs")],
       "rxtrade demo: --strategy CLIGETTER: reading the exported strategy threw: strategyName is not configured\n",
+      "in process",
     ],
-    [["demo", "--module-timeout", "0"], 'rxtrade demo: --module-timeout must be a number from 0.1 to 3600 (seconds a module may take to load), got "0"; e.g. --module-timeout 30'],
-    [["live", "--exchange", rising, "--symbol", "X", "--strategy", hold, "--module-timeout", "soon"], 'rxtrade live: --module-timeout must be a number from 0.1 to 3600'],
-  ])("rxtrade %j", async (args, message) => {
-    const exit = await run(cli, args, { cwd: work });
+    [["demo", "--module-timeout", "0"], 'rxtrade demo: --module-timeout must be a number from 0.1 to 3600 (seconds a module may take to load), got "0"; e.g. --module-timeout 30', "in process"],
+    [["live", "--exchange", rising, "--symbol", "X", "--strategy", hold, "--module-timeout", "soon"], 'rxtrade live: --module-timeout must be a number from 0.1 to 3600', "in process"],
+  ])("rxtrade %j", async (args, message, how) => {
+    const exit = await refusal(args, how);
     expectRefused(exit, message.replace("CLIREJECT", fixture("cliRejectingStrategy.mjs")).replace("CLIGETTER", fixture("cliGetterStrategy.mjs")));
   });
 
