@@ -9,7 +9,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bundle, Child, run } from "./fixtures/processHarness";
+import { main } from "../src/cli/main";
+import { Terminal } from "../src/cli/terminal";
+import { bundle, Child, type Exit, run } from "./fixtures/processHarness";
 import { parsePrometheusText, sampleValue } from "./fixtures/prometheusText";
 
 const hold = fileURLToPath(new URL("./fixtures/cliHoldStrategy.mjs", import.meta.url));
@@ -33,6 +35,34 @@ async function project(name: string, config: unknown, files: Record<string, stri
   for (const [file, text] of Object.entries(files)) await writeFile(join(cwd, "conf", file), text);
   await writeFile(join(cwd, "conf", "config.json"), typeof config === "string" ? config : JSON.stringify(config, null, 2));
   return { cwd, config: "conf/config.json" };
+}
+
+/**
+ * `rxtrade <args>` run in this process through the bin's `main`, from `cwd` and with `env` over
+ * this process's, as `run` would spawn it: for refusals that start nothing (a process of their
+ * own would only cost a Node start each); the bin itself refuses a config file below (exit 2).
+ */
+async function inProcess(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<Exit> {
+  let stdout = "";
+  let stderr = "";
+  const terminal = new Terminal({ write: (text: string) => (stdout += text) }, { write: (text: string) => (stderr += text) });
+  const was = process.cwd();
+  const saved = Object.fromEntries(Object.keys(options.env ?? {}).map((name) => [name, process.env[name]]));
+  const setEnv = (env: NodeJS.ProcessEnv) => {
+    for (const [name, value] of Object.entries(env)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+  process.chdir(options.cwd);
+  setEnv(options.env ?? {});
+  try {
+    const code = await main(args, terminal);
+    return { code, signal: null, stdout, stderr };
+  } finally {
+    process.chdir(was);
+    setEnv(saved);
+  }
 }
 
 const logLines = (stdout: string) =>
@@ -94,7 +124,7 @@ describe("a wrong command line or config file: exit 2, nothing started", () => {
     [["run", "conf/config.json", "--speed", "600"], 'pairs[0] (BTCUSDT) exchange: binance is a real exchange, trading in real time: --speed runs simulated clocks, for bundled or an exchange module; leave --speed out, or use "exchange": "bundled"'],
   ])("rxtrade %j", async (args, message) => {
     const { cwd } = await project("flags", { pairs: [{ symbol: "BTCUSDT", strategy: "momentum", exchange: "binance" }] });
-    const exit = await run(cli, args, { cwd });
+    const exit = await inProcess(args, { cwd });
     expect(exit.code).toBe(2);
     expect(exit.stdout).toBe("");
     expect(exit.stderr).toContain(message);
@@ -118,10 +148,10 @@ describe("a wrong command line or config file: exit 2, nothing started", () => {
 
   it("names a file that is not JSON, and a LOG_LEVEL that is not a level", async () => {
     const { cwd, config } = await project("json", '{ "pairs": [\n  { "symbol": "BTCUSDT", }\n] }');
-    const exit = await run(cli, ["run", config], { cwd });
+    const exit = await inProcess(["run", config], { cwd });
     expect(exit).toMatchObject({ code: 2, stdout: "" });
     expect(exit.stderr).toMatch(/^rxtrade run: conf\/config\.json is not JSON \(line 2\): /);
-    const level = await run(cli, ["run", config], { cwd, env: { LOG_LEVEL: "verbose" } });
+    const level = await inProcess(["run", config], { cwd, env: { LOG_LEVEL: "verbose" } });
     expect(level.stderr).toContain('rxtrade run: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"; e.g. LOG_LEVEL=info');
   });
 
@@ -131,7 +161,7 @@ describe("a wrong command line or config file: exit 2, nothing started", () => {
       ["hunter2", "7 characters"],
       ["correct horse battery staple", "a space or a character outside visible ASCII"],
     ]) {
-      const exit = await run(cli, ["run", config, "--http", "127.0.0.1:0"], { cwd, env: { RXTRADE_TOKEN: token } });
+      const exit = await inProcess(["run", config, "--http", "127.0.0.1:0"], { cwd, env: { RXTRADE_TOKEN: token } });
       expect(exit).toMatchObject({ code: 2, stdout: "" });
       expect(exit.stderr).toBe(
         `rxtrade run: RXTRADE_TOKEN must be 16 or more visible ASCII characters, no spaces (it goes in an Authorization header), got ${got}; e.g. RXTRADE_TOKEN=$(openssl rand -hex 24)\nRun 'rxtrade run --help' for the flags.\n`,
