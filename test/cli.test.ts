@@ -162,7 +162,7 @@ describe("rxtrade demo", () => {
     const cwd = await newDir("breakout");
     // 12 hours with four breakouts in them (08:14, 12:30, 14:37, 19:09 on the virtual clock).
     const strategy = join(root, "examples/strategies/breakout.ts");
-    const exit = await run(cli, ["demo", "--strategy", strategy, "--from", "2023-03-01T08:00Z", "--minutes", "720", "--speed", "600", "--store", "store"], { cwd });
+    const exit = await run(cli, ["demo", "--strategy", strategy, "--from", "2023-03-01T08:00Z", "--minutes", "720", "--speed", "100000", "--store", "store"], { cwd });
     expect(exit.stderr).toBe("");
     expect(exit.code).toBe(0);
     expect(exit.stdout).toContain("replaying from 2023-03-01 08:00; graceful stop at 2023-03-01 20:00 (12 h)");
