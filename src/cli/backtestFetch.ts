@@ -1,7 +1,7 @@
 import { firstValueFrom, isObservable, type Observable } from "rxjs";
 import { type Candle, type ExchangeSchema, getConfig } from "rxtrade";
 import { isoMinute } from "./backtestData";
-import type { Printer, ProgressBar } from "./backtestProgress";
+import { grouped, type Printer, type ProgressBar } from "./backtestProgress";
 import { EXIT, UsageError } from "./usage";
 import { describeThrown, loadUserExport, looksLikePath } from "./userModule";
 
@@ -72,7 +72,7 @@ export async function fetchHistory(
       if (fresh.length === 0) break;
       candles.push(...fresh);
       cursor = (fresh.at(-1) as Candle).timestamp + MINUTE;
-      bar.update((cursor - start) / (end - start), `fetching ${market} 1m candles from ${exchange.exchangeName}: ${candles.length.toLocaleString("en-US")}`, started);
+      bar.update((cursor - start) / (end - start), `fetching ${market} 1m candles from ${exchange.exchangeName}: ${grouped(candles.length)}`, started);
     }
   } catch (error) {
     bar.end();

@@ -7,7 +7,7 @@ import { type PoolOutcome, runPool, servePool } from "../node/backtestPool";
 import { type CsvJob, planWindow } from "./backtestData";
 import type { WindowFlags } from "./backtestFlags";
 import { combinedStatistics, jsonOf, markPartial, table } from "./backtestOutput";
-import { type CtrlC, type Printer, type ProgressBar, WarningTally } from "./backtestProgress";
+import { type CtrlC, grouped, type Printer, type ProgressBar, WarningTally } from "./backtestProgress";
 import { isolationEntry } from "./backtestIsolated";
 import { type RunProgress, type RunResult, runWindow } from "./backtestRun";
 import { displayPath, minute, signedPercent, statisticsLines } from "./format";
@@ -205,7 +205,7 @@ export async function runFolder(run: FolderRun): Promise<number> {
   for (const job of notRun) rows.push([job.symbol, "-", "-", "-", "-", "-", "-", "NOT RUN", basename(job.file)]);
   for (const line of table(rows)) out.line(line);
   out.line("");
-  out.line(`Combined: ${results.length} symbol${results.length === 1 ? "" : "s"}, ${candles.toLocaleString("en-US")} one-minute candles in ${(elapsedMs / 1000).toFixed(2)} s (${Math.round(candles / Math.max(elapsedMs / 1000, 1e-3)).toLocaleString("en-US")} candles/s)`);
+  out.line(`Combined: ${results.length} symbol${results.length === 1 ? "" : "s"}, ${grouped(candles)} one-minute candles in ${(elapsedMs / 1000).toFixed(2)} s (${grouped(Math.round(candles / Math.max(elapsedMs / 1000, 1e-3)))} candles/s)`);
   if (interrupted) out.line(`Interrupted (Ctrl-C): the statistics below are partial; ${notRun.length} file${notRun.length === 1 ? "" : "s"} not run.`);
   for (const line of statisticsLines(combined)) out.line(line);
   if (results.length > 0) out.line(`Reports: ${displayPath(resolve(run.reportDir))}/<symbol>_${run.strategy.strategyName}.md (${results.length})`);

@@ -1,5 +1,6 @@
 import { getConfig, type LiveStatistics, liveStatistics, pnl, type SignalState } from "rxtrade";
 import type { BacktestTrade } from "rxtrade/node";
+import { grouped } from "./backtestProgress";
 import type { RunResult } from "./backtestRun";
 import { describeHeld, minute, price, signedPercent } from "./format";
 
@@ -43,8 +44,8 @@ export function endLines(result: RunResult, toGiven: boolean): string[] {
 export function doneLine(result: RunResult): string {
   const seconds = result.elapsedMs / 1000;
   return (
-    `Done: ${result.ticks.toLocaleString("en-US")} ticks over ${result.candles.toLocaleString("en-US")} one-minute candles in ${seconds.toFixed(2)} s ` +
-    `(${Math.round(result.candles / Math.max(seconds, 1e-3)).toLocaleString("en-US")} candles/s)` +
+    `Done: ${grouped(result.ticks)} ticks over ${grouped(result.candles)} one-minute candles in ${seconds.toFixed(2)} s ` +
+    `(${grouped(Math.round(result.candles / Math.max(seconds, 1e-3)))} candles/s)` +
     (result.errorCount > 0 ? `; error$ reported ${result.errorCount} error(s), above` : "") +
     (result.end !== "interrupted"
       ? ""

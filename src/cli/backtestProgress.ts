@@ -112,7 +112,7 @@ export class WarningTally {
   /** One line per kind that repeated: how many more there were. */
   flush(): void {
     for (const { first, more } of this.kinds.values()) {
-      if (more > 0) this.warn(`${more.toLocaleString("en-US")} more like this (${(more + 1).toLocaleString("en-US")} in all): ${first.length > 160 ? `${first.slice(0, 159)}…` : first}`);
+      if (more > 0) this.warn(`${grouped(more)} more like this (${grouped(more + 1)} in all): ${first.length > 160 ? `${first.slice(0, 159)}…` : first}`);
     }
     this.kinds.clear();
   }
@@ -155,4 +155,13 @@ export class CtrlC {
     process.off("SIGINT", this.onSignal);
     process.off("SIGTERM", this.onSignal);
   }
+}
+
+/**
+ * `n` as `toLocaleString("en-US")` writes it (`1,234,567`), without loading ICU's locale data for a
+ * whole number (~25 ms of a backtest's start, spent on its last line).
+ */
+export function grouped(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) return n.toLocaleString("en-US");
+  return String(n).replace(/\B(?=(\d{3})+$)/g, ",");
 }
