@@ -79,6 +79,20 @@ function slice(from: string, minutes: number, factor = 1, shiftMs = 0): Candle[]
     }));
 }
 
+/**
+ * The backtest of momentum from 2023-03-08T12:00Z for 4260 minutes, in a folder of its own (its
+ * report in the default dump/backtest): compared with the demo below, and read again for what
+ * a run without a terminal prints. One process for both; started by whichever test comes first.
+ */
+let momentumRun: { cwd: Promise<string>; exit: Promise<Exit> } | undefined;
+function momentumBacktest(): { cwd: Promise<string>; exit: Promise<Exit> } {
+  if (momentumRun === undefined) {
+    const cwd = newDir("momentum");
+    momentumRun = { cwd, exit: cwd.then((dir) => rxtrade(dir, ["backtest", "--strategy", "momentum", "--from", "2023-03-08T12:00Z", "--to", "2023-03-11T11:00Z"])) };
+  }
+  return momentumRun;
+}
+
 /** A trade of the --json output without its random id, and the statistics without their event rows' ids. */
 const withoutIds = (value: unknown) => JSON.parse(JSON.stringify(value).replace(ID, "<id>")) as unknown;
 
@@ -94,12 +108,13 @@ describe("rxtrade backtest gives the trades of rxtrade demo on the same window",
     // An async strategy that takes real time (a timer of 0 to 3 ms) on every answer.
     ["slowMomentum", "2023-03-05T07:30Z", 1440],
   ] as const)("%s from %s for %i minutes", async (name, from, minutes) => {
-    const cwd = await newDir(name);
     const strategy = name === "slowMomentum" ? fixture("backtestSlowMomentum.mjs") : name;
     const to = new Date(Date.parse(from) + minutes * MINUTE).toISOString();
+    const shared = name === "momentum" ? momentumBacktest() : undefined;
+    const cwd = await (shared?.cwd ?? newDir(name));
     const [demo, backtest] = await Promise.all([
       rxtrade(cwd, ["demo", "--speed", "100000", "--strategy", strategy, "--from", from, "--minutes", String(minutes), "--store", "store", "--report-dir", "demo"]),
-      rxtrade(cwd, ["backtest", "--strategy", strategy, "--from", from, "--to", to, "--report-dir", "backtest"]),
+      shared === undefined ? rxtrade(cwd, ["backtest", "--strategy", strategy, "--from", from, "--to", to]) : shared.exit,
     ]);
     expect(demo.code, demo.stderr).toBe(0);
     expect(backtest.code, backtest.stderr).toBe(0);
@@ -107,7 +122,7 @@ describe("rxtrade backtest gives the trades of rxtrade demo on the same window",
     expect(trades.length).toBeGreaterThanOrEqual(4);
     expect(trades).toEqual(tradeLines(demo.stdout));
     const report = (dir: string) => readFile(join(cwd, dir, `BTCUSDT_${name === "slowMomentum" ? "slow-momentum" : name}.md`), "utf8");
-    expect(numberedIds(await report("backtest"))).toBe(numberedIds(await report("demo")));
+    expect(numberedIds(await report(join("dump", "backtest")))).toBe(numberedIds(await report("demo")));
     if (name === "momentum") {
       // The graceful stop at --to with a signal open: it ran to its close on the candles after --to.
       expect(backtest.stdout).toMatch(/^2023-03-11 11:00 {2}--to reached: graceful stop, no new signals; signal \S+ \(short @ 20072\.86\) runs to its close$/m);
@@ -234,8 +249,8 @@ describe("rxtrade backtest --exchange", () => {
 
 describe("rxtrade backtest without a terminal", () => {
   it("draws no progress bar: stderr stays empty, stdout has whole lines only", async () => {
-    const cwd = await newDir("plain");
-    const exit = await rxtrade(cwd, ["backtest", "--strategy", "momentum", "--from", "2023-03-08T12:00Z", "--to", "2023-03-09T12:00Z"]);
+    // Momentum over three days (the run compared with the demo above; stdout and stderr piped).
+    const exit = await momentumBacktest().exit;
     expect(exit.code).toBe(0);
     expect(exit.stderr).toBe("");
     expect(exit.stdout).not.toMatch(/\r|\x1b/);

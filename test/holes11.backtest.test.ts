@@ -74,8 +74,8 @@ describe("rxtrade backtest: a strategy stuck in a synchronous loop", () => {
   it("gives way to Ctrl-C within about a second (the worker is terminated): partial statistics, exit 130", async () => {
     const child = new Child(cli, busy, { cwd });
     await child.waitFor(/^2023-03-08 12:02 {2}CLOSED /m, 15_000);
-    // Well inside the loop (the default --call-timeout is 5 s: the watchdog is not what stops it).
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // In the loop: the strategy says so as it starts it (the default --call-timeout is 5 s: the watchdog is not what stops it).
+    await child.waitFor(/^\[spinner\] looping$/m, 15_000);
     const sent = performance.now();
     child.kill("SIGINT");
     const exit = await exitWithin(child, 4_000);

@@ -64,7 +64,8 @@ describe("rxtrade backtest --data <folder> --threads 1: a strategy stuck in a sy
   it("gives way to Ctrl-C: the file INTERRUPTED (not FAILED), exit 130", async () => {
     const child = new Child(cli, ["backtest", "--strategy", fixture("holes11-busyloop.mjs"), "--data", folder, "--threads", "1", "--call-timeout", "60000", "--report-dir", "r2"], { cwd });
     await child.waitFor(/^rxtrade backtest · 1 file in /m, 15_000);
-    await new Promise((resolve) => setTimeout(resolve, 1_500)); // in the loop by now (its 3rd call)
+    // In the loop (its 3rd call): the strategy says so as it starts it (its line is the worker's: "BTCUSDT.csv: " before it).
+    await child.waitFor(/^BTCUSDT\.csv: \[spinner\] looping$/m, 15_000);
     child.kill("SIGINT");
     const exit = await exitWithin(child, 6_000);
     expect(exit, `${child.stdout}\n${child.stderr}`).not.toBeNull();
@@ -76,22 +77,24 @@ describe("rxtrade backtest --data <folder> --threads 1: a strategy stuck in a sy
 
 describe("rxtrade backtest: a strategy module that loops at import", () => {
   it("is reported after --module-timeout (loaded on a throwaway worker first), exit 2", async () => {
-    const child = new Child(cli, ["backtest", "--strategy", fixture("holes11b-importloop.mjs"), "--module-timeout", "1", "--report-dir", "r3"], { cwd });
+    const child = new Child(cli, ["backtest", "--strategy", fixture("holes11b-importloop.mjs"), "--module-timeout", "0.2", "--report-dir", "r3"], { cwd });
     const exit = await exitWithin(child, 12_000);
     expect(exit, `${child.stdout}\n${child.stderr}`).not.toBeNull();
     expect({ code: exit?.code, signal: exit?.signal }).toEqual({ code: 2, signal: null });
-    expect(exit?.stderr).toContain(`--strategy ${fixture("holes11b-importloop.mjs")}: the module did not finish loading within 1 s (a synchronous loop at import, or in its factory?)`);
+    expect(exit?.stderr).toContain(`--strategy ${fixture("holes11b-importloop.mjs")}: the module did not finish loading within 0.2 s (a synchronous loop at import, or in its factory?)`);
   }, 30_000);
 });
 
 describe("rxtrade backtest: calls each under --call-timeout, their sum per tick over it", () => {
   it("is not taken for a synchronous loop (each call stamps the heartbeat): exit 0", async () => {
-    const exit = await run(cli, ["backtest", "--strategy", fixture("holes11b-slowcalls.mjs"), "--from", "2023-03-08T12:00Z", "--to", "2023-03-08T12:02Z", "--call-timeout", "1000", "--report-dir", "r4"], {
+    const exit = await run(cli, ["backtest", "--strategy", fixture("holes11b-slowcalls.mjs"), "--from", "2023-03-08T12:00Z", "--to", "2023-03-08T12:01Z", "--call-timeout", "1000", "--report-dir", "r4"], {
       cwd,
       timeoutMs: 25_000,
     });
     expect({ code: exit.code, signal: exit.signal }, exit.stderr).toEqual({ code: 0, signal: null });
     expect(exit.stderr).not.toContain("did not return within");
+    // One tick (12:00, its getSignal and its onTick: 1.2 s in all) is enough to show it.
+    expect(exit.stdout).toContain("Done: 1 ticks over 1 one-minute candles");
   }, 30_000);
 });
 
