@@ -141,3 +141,61 @@ describe("ISO 8601 times in a CSV", () => {
     expect(parseCandlesCsv(csv, "t.csv").map((c) => c.timestamp)).toEqual([Date.parse("2023-03-01T23:59Z"), Date.parse("2023-03-02T00:00Z"), Date.parse("2023-03-02T00:01Z")]);
   });
 });
+
+describe("numbers in a CSV", () => {
+  // Plain decimals are read digit by digit (csvRows.ts plainRow); every value must be the double
+  // Number() gives for the same text, bit for bit, and whatever is not plain still reads as before.
+  const HEADER = "timestamp,open,high,low,close,volume\n";
+  const row = (price: string, volume = "1") => `${HEADER}${T0},${price},${price},${price},${price},${volume}\n`;
+  const read = (text: string) => parseCandlesCsv(text, "n.csv")[0]?.open;
+
+  it("a plain decimal of up to 15 digits, up to 22 after the point, is Number()'s double (300,000 seeded random texts)", () => {
+    let seed = 42;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+    const wrong: string[] = [];
+    for (let n = 0; n < 300_000 && wrong.length < 5; n++) {
+      const digits = 1 + Math.floor(random() * 15);
+      let text = "";
+      for (let i = 0; i < digits; i++) text += String(Math.floor(random() * 10));
+      const point = Math.floor(random() * (digits + 2)) - 1; // -1: no point; digits: a trailing point
+      if (point >= 0) text = `${text.slice(0, point)}.${text.slice(point)}`;
+      if (!(Number(text) > 0)) continue;
+      const got = read(row(text));
+      if (!Object.is(got, Number(text))) wrong.push(`${text}: ${got} !== ${Number(text)}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it.each([
+    ["16 digits", "1234567890.123456"],
+    ["23 decimals", "0.00000000000000000000001"],
+    ["an exponent", "2.5e3"],
+    ["a sign", "+23140.48"],
+    ["spaces", " 23140.48 "],
+    ["a leading point", ".5"],
+    ["a trailing point", "5."],
+    ["hexadecimal", "0x10"],
+  ])("%s (%s) reads as Number() reads it", (_what, text) => {
+    expect(read(row(text))).toBe(Number(text.trim()));
+  });
+
+  it("what is refused is refused with the same message, plain or not", () => {
+    for (const [price, volume, message] of [
+      ["0", "1", "prices must be > 0"],
+      ["1", "-0.5", "volume must be >= 0"],
+      ["1..2", "1", 'open "1..2" is not a finite number'],
+      ["", "1", 'open "" is not a finite number'],
+    ] as const) {
+      expect(() => read(row(price, volume))).toThrow(message);
+    }
+    expect(() => read(`${HEADER}${T0},2,1.5,1,1.5,1\n`)).toThrow("open 2 is outside [low 1, high 1.5]");
+    expect(() => read(`${HEADER}${T0},2,1,1,1\n`)).toThrow("expected 6 fields, got 5");
+    expect(() => read(`${HEADER}${T0},2,1,1,1,1,7\n`)).toThrow("expected 6 fields, got 7");
+    expect(() => parseCandlesCsv(`${HEADER}${T0},1,1,1,1,1\n${T0},1,1,1,1,1\n`, "n.csv")).toThrow("repeats line 2's");
+  });
+
+  it("columns rxtrade does not read are not looked at; the columns may come in any order", () => {
+    const csv = `symbol,volume,close,low,high,open,timestamp\nBTC/USDT,2.5,10.25,10,11,10.5,${T0}\n`;
+    expect(parseCandlesCsv(csv, "n.csv")).toEqual([{ timestamp: T0, open: 10.5, high: 11, low: 10, close: 10.25, volume: 2.5 }]);
+  });
+});
