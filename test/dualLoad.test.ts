@@ -1,45 +1,42 @@
 // One engine state per process, whichever way rxtrade is loaded: the built package (tsup.config.ts,
-// built here into a folder of its own, so neither a stale nor a concurrently rebuilt dist/ can
-// fool it) is installed as node_modules/rxtrade beside the probes of test/fixtures/dualLoad, and
+// built from the sources during the run into a folder of the run's own, so neither a stale nor a
+// concurrently rebuilt dist/ can fool it: test/fixtures/dualLoad/packageBuild.ts) is installed
+// as node_modules/rxtrade beside the probes of test/fixtures/dualLoad, and
 // each probe is run by a real `node` that loads every entry with require and with import, in
 // both orders: the exports are the same values, a CommonJS setConfig is what an ES module
 // getConfig reads, a strategy registered through one is found through the other, an error
 // thrown by one is an instance of the other's class, and a listener on the import side hears
 // the results of a stream started through require.
 import { execFile } from "node:child_process";
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type PackageBuild, packageBuild } from "./fixtures/dualLoad/packageBuild";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const probes = fileURLToPath(new URL("./fixtures/dualLoad/", import.meta.url));
 const run = promisify(execFile);
 
 let dir: string;
+let built: PackageBuild | undefined;
 
 beforeAll(async () => {
   // Inside the repository, so that rxjs, lowdb and idb-keyval resolve from its node_modules.
   const cache = join(root, "node_modules", ".cache");
   await mkdir(cache, { recursive: true });
+  // The package built from the sources during this run (shared with review11b.report's test).
   dir = await mkdtemp(join(cache, "rxtrade-dual-load-"));
-  const pkg = join(dir, "node_modules", "rxtrade");
-  await mkdir(pkg, { recursive: true });
-  await writeFile(join(pkg, "package.json"), await readFile(join(root, "package.json")));
-  // The package's JavaScript build, as `npm run build` makes it: the library's entries and
-  // chunks (the probes load no types and not the bin, so neither is built; nor source maps,
-  // which Node does not read without --enable-source-maps: ~0.7 s of CPU less).
-  const { build } = await import("tsup");
-  const { builds, ENTRIES: entries } = await import("../tsup.config");
-  const library = builds(join(pkg, "dist")).filter((options) => options.entry === entries && options.dts === false);
-  expect(library).toHaveLength(1);
-  for (const options of library) await build({ ...options, sourcemap: false, silent: true, config: false });
+  built = await packageBuild();
+  await mkdir(join(dir, "node_modules"), { recursive: true });
+  await symlink(built.pkg, join(dir, "node_modules", "rxtrade"), "dir");
   await cp(probes, dir, { recursive: true });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   if (dir !== undefined && process.env.KEEP !== "1") await rm(dir, { recursive: true, force: true });
+  await built?.dispose();
 });
 
 interface Report {

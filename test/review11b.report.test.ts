@@ -5,37 +5,36 @@
 // the read case, exit 1.
 //
 // Only the built package shows it (in vitest, src/ has one JournalError), so the package's
-// library and bin are built here into a folder of their own, as test/dualLoad.test.ts does.
+// library and bin are built from the sources during the run, for this file and
+// test/dualLoad.test.ts (test/fixtures/dualLoad/packageBuild.ts).
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type PackageBuild, packageBuild } from "./fixtures/dualLoad/packageBuild";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 let dir: string;
 let cli: string;
+let built: PackageBuild | undefined;
 
 beforeAll(async () => {
   // Inside the repository, so that rxjs and the other dependencies resolve from its node_modules.
   const cache = join(root, "node_modules", ".cache");
   await mkdir(cache, { recursive: true });
+  // The package built from the sources during this run (shared with dualLoad's test).
   dir = await mkdtemp(join(cache, "rxtrade-review11b-report-"));
-  const pkg = join(dir, "node_modules", "rxtrade");
-  await mkdir(pkg, { recursive: true });
-  await writeFile(join(pkg, "package.json"), await readFile(join(root, "package.json")));
-  const { build } = await import("tsup");
-  const { builds } = await import("../tsup.config");
-  for (const options of builds(join(pkg, "dist"))) {
-    if (typeof options.dts === "object" && options.dts.only === true) continue;
-    await build({ ...options, sourcemap: false, silent: true, config: false });
-  }
-  cli = join(pkg, "dist", "cli.js");
+  built = await packageBuild();
+  await mkdir(join(dir, "node_modules"), { recursive: true });
+  await symlink(built.pkg, join(dir, "node_modules", "rxtrade"), "dir");
+  cli = join(dir, "node_modules", "rxtrade", "dist", "cli.js");
   await writeFile(join(dir, "preload.mjs"), PRELOAD);
 }, 120_000);
 
 afterAll(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  await built?.dispose();
 });
 
 // Preloaded into the spawned command line: the journal folder's second listing (the first is
