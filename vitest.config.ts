@@ -11,7 +11,7 @@ const ALL = ["test/**/*.test.ts", "examples/**/*.test.ts"];
 // may leave behind). These keep a process of their own: fake timers around module-level timers
 // (schedulers); counting the process's timers (cli.hardening); the facade's registries and
 // Live.list() read as a whole (errors, the facade example); builds and browsers
-// (types.resolution, dualLoad, browser); child processes signalled, reaped or timed closely
+// (types.resolution, browser); child processes signalled, reaped or timed closely
 // (lockIdentity, cli.store, service.health); a fileStore stream whose folder its test removes
 // (flushAsync.fileStore: its lock watch reports the loss after the file ends).
 const OWN_PROCESS = [
@@ -22,7 +22,6 @@ const OWN_PROCESS = [
   "test/service.health.test.ts",
   "test/types.resolution.test.ts",
   "test/browser.test.ts",
-  "test/dualLoad.test.ts",
   "test/flushAsync.fileStore.test.ts",
   "test/errors.test.ts",
   "examples/facade.test.ts",
